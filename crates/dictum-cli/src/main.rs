@@ -1,0 +1,54 @@
+//! The `dictum` command-line tool.
+
+mod inspect;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Sparse representations: sparse coding, dictionary learning, NMF and the Sparse Manifold
+/// Transform.
+#[derive(Debug, Parser)]
+#[command(name = "dictum", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print shape, dtype, order and min/max/mean/NaN count of arrays in .npy, .npz and
+    /// .h5 files, or of a bundled dataset (see `dictum datasets`).
+    Inspect {
+        /// Files or bundled dataset names.
+        #[arg(required = true)]
+        targets: Vec<String>,
+        /// Only this member of an .npz archive or dataset of an HDF5 file.
+        #[arg(long)]
+        member: Option<String>,
+    },
+    /// List the datasets bundled in the binary.
+    Datasets,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inspect { targets, member } => targets
+            .iter()
+            .try_for_each(|t| inspect::inspect(t, member.as_deref())),
+        Command::Datasets => {
+            for d in dictum::datasets::DATASETS {
+                println!("{:<22} {}", d.name, d.description);
+            }
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

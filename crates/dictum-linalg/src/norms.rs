@@ -1,0 +1,56 @@
+//! Column norms and normalisation (dictionary atoms have unit ℓ2 norm).
+
+use faer::reborrow::{Reborrow, ReborrowMut};
+use faer::{MatMut, MatRef};
+
+use crate::real::Real;
+
+/// The ℓ2 norm of every column of `a`.
+///
+/// Computed with faer's scaled norm, so very large or very small entries do not overflow or
+/// underflow.
+pub fn column_norms<T: Real>(a: MatRef<'_, T>) -> Vec<T> {
+    (0..a.ncols()).map(|j| a.col(j).norm_l2()).collect()
+}
+
+/// What [`normalize_columns`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Normalization<T> {
+    /// The norm of each column before scaling.
+    pub norms: Vec<T>,
+    /// Columns whose norm was zero (or not finite): left untouched, not divided by.
+    /// A dictionary-learning caller replaces such atoms.
+    pub zero_columns: Vec<usize>,
+}
+
+impl<T> Normalization<T> {
+    /// `true` when every column was scaled to unit norm.
+    pub fn all_normalized(&self) -> bool {
+        self.zero_columns.is_empty()
+    }
+}
+
+/// Scales every column of `a` to unit ℓ2 norm in place.
+///
+/// A column whose norm is zero, subnormal or not finite is **reported** in
+/// [`Normalization::zero_columns`] and left as it is rather than divided by.
+pub fn normalize_columns<T: Real>(mut a: MatMut<'_, T>) -> Normalization<T> {
+    let mut norms = Vec::with_capacity(a.ncols());
+    let mut zero_columns = Vec::new();
+    for j in 0..a.ncols() {
+        let n = a.rb().col(j).norm_l2();
+        norms.push(n);
+        if !num_traits::Float::is_normal(n) {
+            zero_columns.push(j);
+            continue;
+        }
+        let inv = T::one() / n;
+        for v in a.rb_mut().col_mut(j).iter_mut() {
+            *v *= inv;
+        }
+    }
+    Normalization {
+        norms,
+        zero_columns,
+    }
+}

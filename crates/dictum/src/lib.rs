@@ -1,0 +1,48 @@
+//! # dictum: sparse representations in Rust
+//!
+//! Sparse coding, dictionary learning (K-SVD and its batched variants, online learning),
+//! non-negative factorisation (NMF, NPEFF) and the Sparse Manifold Transform, on any CPU and
+//! (later) any GPU through wgpu. This facade re-exports the layers below it; the crates can
+//! also be used on their own.
+//!
+//! **Data layout** (as in KSVD.jl and SPAMS): one signal per column. Signals `Y` are `d x N`,
+//! a dictionary `D` is `d x m` with unit-norm columns, codes `X` are `m x N` and sparse
+//! ([`CscMatrix`]); `Y ≈ D·X`. A C-order `N x d` `.npy` file (scikit-learn's layout) is read
+//! as `d x N` without copying.
+//!
+//! What exists today:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`linalg`] | views, GEMM/Gram, progressive Cholesky, leading singular triplet, thin SVD, (generalised) symmetric eigenproblems, CSC codes |
+//! | [`io`] | `.npy`/`.npz` (memory-mapped, chunked), scipy sparse `.npz`, HDF5 (feature `hdf5`) |
+//! | [`datasets`] | bundled digits, photographs and 8x8 patches |
+//!
+//! ```
+//! use dictum::{Par, datasets, linalg::gemm};
+//! let digits = datasets::load_digits()?;           // 64 x 1797, one digit per column
+//! let d = digits.images.as_ref().subcols(0, 10);   // ten digits as a toy dictionary
+//! let g = gemm::gram(d, Par::Seq)?;                // 10 x 10 Gram matrix Dᵀ·D
+//! assert_eq!((g.nrows(), g.ncols()), (10, 10));
+//! # Ok::<(), dictum::Error>(())
+//! ```
+
+pub use dictum_io as io;
+pub use dictum_io::datasets;
+pub use dictum_linalg as linalg;
+pub use dictum_linalg::{CscMatrix, Mat, MatMut, MatRef, Par, Real};
+
+/// Any error dictum returns: each variant wraps one layer's error type.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// From the linear-algebra layer.
+    #[error(transparent)]
+    Linalg(#[from] dictum_linalg::LinalgError),
+    /// From the file layer.
+    #[error(transparent)]
+    Io(#[from] dictum_io::IoError),
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;
