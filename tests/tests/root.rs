@@ -1,1 +1,12 @@
+//! dictum's integration tests, in one binary (one link step for the whole suite).
 
+// Tests state their expectations with unwrap: a failure is the test's report.
+#![allow(clippy::unwrap_used)]
+
+mod datasets;
+#[cfg(feature = "hdf5")]
+mod hdf5;
+mod interop;
+mod io_npy;
+mod io_npz;
+mod linalg;

@@ -29,6 +29,13 @@ pub enum ArrayData {
     U8(Vec<u8>),
     /// `bool` elements.
     Bool(Vec<bool>),
+    /// Fixed-width byte strings of `width` bytes (trailing NULs removed).
+    Bytes {
+        /// Width of the dtype in bytes.
+        width: usize,
+        /// The strings.
+        values: Vec<Vec<u8>>,
+    },
     /// Fixed-width strings of `width` code points (trailing NULs removed).
     Unicode {
         /// Width of the dtype in code points.
@@ -57,6 +64,7 @@ impl ArrayData {
             ArrayData::I32(v) => v.len(),
             ArrayData::U8(v) => v.len(),
             ArrayData::Bool(v) => v.len(),
+            ArrayData::Bytes { values, .. } => values.len(),
             ArrayData::Unicode { values, .. } => values.len(),
         }
     }
@@ -75,6 +83,7 @@ impl ArrayData {
             ArrayData::I32(_) => DType::I32,
             ArrayData::U8(_) => DType::U8,
             ArrayData::Bool(_) => DType::Bool,
+            ArrayData::Bytes { width, .. } => DType::Bytes(*width),
             ArrayData::Unicode { width, .. } => DType::Unicode(*width),
         }
     }
@@ -91,8 +100,19 @@ impl ArrayData {
             ArrayData::I32(v) => conv(v, f64::from),
             ArrayData::U8(v) => conv(v, f64::from),
             ArrayData::Bool(v) => conv(v, |b| if b { 1.0 } else { 0.0 }),
-            ArrayData::Unicode { .. } => return None,
+            ArrayData::Bytes { .. } | ArrayData::Unicode { .. } => return None,
         })
+    }
+
+    /// The first element as text, for string arrays (`Bytes` decoded as UTF-8, lossily).
+    pub fn first_str(&self) -> Option<String> {
+        match self {
+            ArrayData::Bytes { values, .. } => values
+                .first()
+                .map(|b| String::from_utf8_lossy(b).into_owned()),
+            ArrayData::Unicode { values, .. } => values.first().cloned(),
+            _ => None,
+        }
     }
 
     /// The elements as `i64` when they are integers (or booleans).
@@ -132,7 +152,19 @@ impl Array {
         }
     }
 
-    /// A 0-d array holding one string (scipy's sparse `format` member).
+    /// A 0-d byte-string array (`|Sn`), as scipy writes a sparse matrix's `format`.
+    pub fn scalar_bytes(s: &str) -> Self {
+        Self {
+            shape: vec![],
+            order: Order::C,
+            data: ArrayData::Bytes {
+                width: s.len().max(1),
+                values: vec![s.as_bytes().to_vec()],
+            },
+        }
+    }
+
+    /// A 0-d Unicode string array (`<Un`), as `np.array("text")` makes.
     pub fn scalar_str(s: &str) -> Self {
         Self {
             shape: vec![],

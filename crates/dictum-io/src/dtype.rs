@@ -16,6 +16,9 @@ pub enum DType {
     U8,
     /// Boolean, one byte (`|b1`).
     Bool,
+    /// Fixed-width byte string of `n` bytes (`|Sn`); scipy's `save_npz` stores a sparse
+    /// matrix's `format` this way.
+    Bytes(usize),
     /// Fixed-width Unicode string of `n` code points, UTF-32 little-endian (`<Un`); scipy
     /// stores a sparse matrix's `format` this way.
     Unicode(usize),
@@ -27,7 +30,7 @@ pub enum DType {
 pub enum DTypeError {
     /// Not one of the supported types.
     #[error(
-        "unsupported dtype '{0}'; dictum reads f4, f8, i8, i4, u1, b1 and U: convert with \
+        "unsupported dtype '{0}'; dictum reads f4, f8, i8, i4, u1, b1, S and U: convert with \
          arr.astype(np.float32)"
     )]
     Unsupported(String),
@@ -46,6 +49,7 @@ impl DType {
             DType::F32 | DType::I32 => 4,
             DType::F64 | DType::I64 => 8,
             DType::U8 | DType::Bool => 1,
+            DType::Bytes(n) => *n,
             DType::Unicode(n) => 4 * n,
         }
     }
@@ -59,6 +63,7 @@ impl DType {
             DType::I32 => "<i4".into(),
             DType::U8 => "|u1".into(),
             DType::Bool => "|b1".into(),
+            DType::Bytes(n) => format!("|S{n}"),
             DType::Unicode(n) => format!("<U{n}"),
         }
     }
@@ -72,6 +77,7 @@ impl DType {
             DType::I32 => "int32".into(),
             DType::U8 => "uint8".into(),
             DType::Bool => "bool".into(),
+            DType::Bytes(n) => format!("|S{n}"),
             DType::Unicode(n) => format!("<U{n}"),
         }
     }
@@ -83,7 +89,7 @@ impl DType {
             Some(b'<' | b'>' | b'|' | b'=') => descr.split_at(1),
             _ => ("", descr),
         };
-        let single_byte = matches!(code, "u1" | "b1" | "?" | "B");
+        let single_byte = matches!(code, "u1" | "b1" | "?" | "B") || code.starts_with('S');
         if order == ">" && !single_byte {
             // A big-endian zero-width string is still big-endian; refuse it all the same.
             return Err(DTypeError::ByteOrder(descr.to_string()));
@@ -99,15 +105,18 @@ impl DType {
             "u1" | "B" => Ok(DType::U8),
             "b1" | "?" => Ok(DType::Bool),
             _ => {
-                if let Some(n) = code.strip_prefix('U') {
-                    let n: usize = n.parse().map_err(|_| unsupported())?;
-                    if n == 0 || n > 1 << 20 {
-                        return Err(unsupported());
-                    }
-                    Ok(DType::Unicode(n))
+                let (make, n): (fn(usize) -> DType, _) = if let Some(n) = code.strip_prefix('U') {
+                    (DType::Unicode, n)
+                } else if let Some(n) = code.strip_prefix('S') {
+                    (DType::Bytes, n)
                 } else {
-                    Err(unsupported())
+                    return Err(unsupported());
+                };
+                let n: usize = n.parse().map_err(|_| unsupported())?;
+                if n == 0 || n > 1 << 20 {
+                    return Err(unsupported());
                 }
+                Ok(make(n))
             }
         }
     }

@@ -232,7 +232,7 @@ impl H5Writer {
             ArrayData::I32(v) => put!(i32, v),
             ArrayData::U8(v) => put!(u8, v),
             ArrayData::Bool(v) => put!(bool, v),
-            ArrayData::Unicode { .. } => Err(IoError::Hdf5 {
+            ArrayData::Bytes { .. } | ArrayData::Unicode { .. } => Err(IoError::Hdf5 {
                 path: self.path.join(name),
                 message: "string datasets are not supported; store strings as attributes".into(),
             }),

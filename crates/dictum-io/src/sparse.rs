@@ -2,7 +2,7 @@
 //!
 //! `scipy.sparse.save_npz(f, m)` for a CSC matrix writes an `.npz` with members `data`,
 //! `indices` (row indices), `indptr` (column pointers), `shape` (two integers) and `format`
-//! (the string `'csc'`). dictum writes the same members, so `scipy.sparse.load_npz` opens
+//! (the byte string `b'csc'`). dictum writes the same members, so `scipy.sparse.load_npz` opens
 //! dictum's codes, and reads scipy's files back, including unsorted indices and int64 index
 //! arrays.
 
@@ -41,7 +41,7 @@ pub fn save_csc<T: Real>(
     let mut w = NpzWriter::create(path, compression)?;
     w.add("indices", &Array::vector(indices))?;
     w.add("indptr", &Array::vector(indptr))?;
-    w.add("format", &Array::scalar_str("csc"))?;
+    w.add("format", &Array::scalar_bytes("csc"))?;
     w.add("shape", &shape)?;
     w.add("data", &data)?;
     w.finish()
@@ -57,11 +57,10 @@ pub fn load_csc<T: Real>(path: impl AsRef<Path>) -> Result<CscMatrix<T>> {
     };
     let mut npz = NpzReader::open(path)?;
     let format = npz.read("format")?;
-    let format = match &format.data {
-        ArrayData::Unicode { values, .. } if values.len() == 1 => values[0].clone(),
-        ArrayData::U8(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-        _ => return Err(bad("member 'format' is not a string".into())),
-    };
+    let format = format
+        .data
+        .first_str()
+        .ok_or_else(|| bad("member 'format' is not a string".into()))?;
     if format != "csc" {
         return Err(bad(format!(
             "format is '{format}', dictum's codes are 'csc'; convert with m.tocsc() before save_npz"

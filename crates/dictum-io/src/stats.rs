@@ -64,7 +64,7 @@ impl ArrayStats {
             ArrayData::I32(v) => Self::from_values(v.iter().map(|&x| f64::from(x))),
             ArrayData::U8(v) => Self::from_values(v.iter().map(|&x| f64::from(x))),
             ArrayData::Bool(v) => Self::from_values(v.iter().map(|&x| f64::from(u8::from(x)))),
-            ArrayData::Unicode { .. } => return None,
+            ArrayData::Bytes { .. } | ArrayData::Unicode { .. } => return None,
         })
     }
 }

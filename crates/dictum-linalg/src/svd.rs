@@ -172,6 +172,74 @@ fn fix_sign<T: Real>(u: &mut [T], v: &mut [T]) {
     }
 }
 
+/// A Ritz approximation of the top singular triplet from the bidiagonal factor.
+struct Ritz<T> {
+    sigma: T,
+    /// Coefficients of `u` in the left Lanczos basis.
+    p: Vec<T>,
+    /// Coefficients of `v` in the right Lanczos basis (one more than `p` when augmented).
+    q: Vec<T>,
+    /// Relative residual `‖Aᵀu − σv‖ / σ`.
+    rel: T,
+    /// `true` when the Krylov space is invariant, so the pair is exact up to rounding.
+    exact: bool,
+}
+
+impl<T: Real> Ritz<T> {
+    fn exact((sigma, p, q): (T, Vec<T>, Vec<T>)) -> Self {
+        Self {
+            sigma,
+            p,
+            q,
+            rel: T::zero(),
+            exact: true,
+        }
+    }
+}
+
+fn zero_triplet<T: Real>(m: usize, n: usize, matvecs: usize) -> SingularTriplet<T> {
+    let mut u = vec![T::zero(); m];
+    u[0] = T::one();
+    let mut v = vec![T::zero(); n];
+    v[0] = T::one();
+    SingularTriplet {
+        sigma: T::zero(),
+        u,
+        v,
+        matvecs,
+        residual: T::zero(),
+    }
+}
+
+/// Top singular triplet of the upper bidiagonal matrix with diagonal `alphas` (k entries) and
+/// superdiagonal `betas`: square `k x k` with `betas[..k-1]`, or, with `augmented`, the
+/// `k x (k+1)` matrix whose last column holds `betas[k-1]`.
+fn small_svd<T: Real>(
+    alphas: &[T],
+    betas: &[T],
+    augmented: bool,
+    matvecs: usize,
+) -> Result<(T, Vec<T>, Vec<T>)> {
+    let k = alphas.len();
+    let cols = if augmented { k + 1 } else { k };
+    let mut b = Mat::<T>::zeros(k, cols);
+    for i in 0..k {
+        b[(i, i)] = alphas[i];
+        if i + 1 < cols {
+            b[(i, i + 1)] = betas[i];
+        }
+    }
+    let svd = b.thin_svd().map_err(|_| LinalgError::NoConvergence {
+        op: "leading_singular_triplet (bidiagonal SVD)",
+        iterations: matvecs,
+        residual: f64::NAN,
+    })?;
+    let sigma = svd.S().column_vector()[0];
+    let p = (0..k).map(|i| svd.U()[(i, 0)]).collect();
+    let q = (0..cols).map(|i| svd.V()[(i, 0)]).collect();
+    Ok((sigma, p, q))
+}
+
 /// Computes the largest singular value of `a` (`nrows x ncols`) and its singular vectors.
 ///
 /// Uses Lanczos bidiagonalisation: each step costs one product with `A` and one with `Aᵀ`,
@@ -202,44 +270,35 @@ pub fn leading_singular_triplet<T: Real>(
     scale(&mut v, T::one() / nv);
     let mut matvecs = 0;
     let mut last_residual = T::infinity();
-    let mut anorm_est = T::zero();
+    let mut anorm = T::zero();
 
     for _restart in 0..=params.max_restarts {
         let mut vs: Vec<Vec<T>> = vec![v.clone()];
         let mut us: Vec<Vec<T>> = Vec::with_capacity(kmax);
         let mut alphas: Vec<T> = Vec::with_capacity(kmax);
         let mut betas: Vec<T> = Vec::with_capacity(kmax);
-        let mut u_prev: Option<Vec<T>> = None;
-        let mut ritz: Option<(T, Vec<T>, Vec<T>, T)> = None;
+        let mut ritz: Option<Ritz<T>> = None;
 
         for j in 0..kmax {
             let mut u = vec![T::zero(); m];
             matvec(&mut u, a, &vs[j], false, par);
             matvecs += 1;
-            if let (Some(up), Some(&b)) = (&u_prev, betas.last()) {
+            if let (Some(up), Some(&b)) = (us.last(), betas.last()) {
                 u.iter_mut().zip(up).for_each(|(x, &y)| *x -= b * y);
             }
             reorthogonalize(&mut u, &us);
             let alpha = norm(&u);
-            anorm_est = num_traits::Float::max(anorm_est, alpha);
-            if alpha <= tiny * num_traits::Float::max(anorm_est, T::one()) {
-                // The Krylov space is invariant: the bidiagonal factor holds the whole story.
+            anorm = num_traits::Float::max(anorm, alpha);
+            if alpha <= tiny * num_traits::Float::max(anorm, T::one()) {
                 if j == 0 {
-                    // A·v = 0 for a random v: A is (numerically) zero, or v hit its null space.
-                    if anorm_est == T::zero() && a.norm_l2() == T::zero() {
-                        let mut u0 = vec![T::zero(); m];
-                        u0[0] = T::one();
-                        let mut v0 = vec![T::zero(); n];
-                        v0[0] = T::one();
-                        return Ok(SingularTriplet {
-                            sigma: T::zero(),
-                            u: u0,
-                            v: v0,
-                            matvecs,
-                            residual: T::zero(),
-                        });
+                    // A·v = 0 for a random v: either A is zero or v hit its null space.
+                    if a.norm_l2() == T::zero() {
+                        return Ok(zero_triplet(m, n, matvecs));
                     }
+                    break;
                 }
+                // A·v_{j+1} lies in span(U_j): Uᵀ·A·V = [B_j | β_j·e_j] holds exactly.
+                ritz = Some(Ritz::exact(small_svd(&alphas, &betas, true, matvecs)?));
                 break;
             }
             scale(&mut u, T::one() / alpha);
@@ -248,64 +307,73 @@ pub fn leading_singular_triplet<T: Real>(
             let mut w = vec![T::zero(); n];
             matvec(&mut w, a, &u, true, par);
             w.iter_mut().zip(&vs[j]).for_each(|(x, &y)| *x -= alpha * y);
+            us.push(u);
             reorthogonalize(&mut w, &vs);
             let beta = norm(&w);
-            us.push(u.clone());
-            u_prev = Some(u);
 
-            // Top singular pair of the (j+1)x(j+1) upper bidiagonal B: A·V = U·B and
-            // Aᵀ·U = V·Bᵀ + β·v_{j+1}·e_jᵀ, so the Ritz residual is |β·p_last|.
+            // A·V_k = U_k·B_k and Aᵀ·U_k = V_k·B_kᵀ + β·v_{k+1}·e_kᵀ, so the Ritz pair of the
+            // square bidiagonal B_k has residual |β·p_k|.
             let k = j + 1;
-            let mut bmat = Mat::<T>::zeros(k, k);
-            for i in 0..k {
-                bmat[(i, i)] = alphas[i];
-                if i + 1 < k {
-                    bmat[(i, i + 1)] = betas[i];
-                }
-            }
-            let svd = bmat.thin_svd().map_err(|_| LinalgError::NoConvergence {
-                op: "leading_singular_triplet (bidiagonal SVD)",
-                iterations: matvecs,
-                residual: f64::NAN,
-            })?;
-            let sigma = svd.S().column_vector()[0];
-            let p: Vec<T> = (0..k).map(|i| svd.U()[(i, 0)]).collect();
-            let q: Vec<T> = (0..k).map(|i| svd.V()[(i, 0)]).collect();
-            let resid = num_traits::Float::abs(beta * p[k - 1]);
+            let (sigma, p, q) = small_svd(&alphas, &betas, false, matvecs)?;
             let rel = if sigma > T::zero() {
-                resid / sigma
+                num_traits::Float::abs(beta * p[k - 1]) / sigma
             } else {
                 T::zero()
             };
             last_residual = rel;
-            ritz = Some((sigma, p, q, rel));
-            let exhausted = k == kmax || beta <= tiny * num_traits::Float::max(anorm_est, T::one());
-            if rel <= tol || exhausted {
+            let beta_zero = beta <= tiny * num_traits::Float::max(anorm, T::one());
+            if rel <= tol || beta_zero {
+                ritz = Some(Ritz {
+                    sigma,
+                    p,
+                    q,
+                    rel,
+                    exact: beta_zero,
+                });
                 break;
             }
             betas.push(beta);
             scale(&mut w, T::one() / beta);
             vs.push(w);
+            if k == m {
+                // U_k spans all of R^m, so A·v_{k+1} ∈ span(U_k): [B_k | β_k·e_k] is exact.
+                ritz = Some(Ritz::exact(small_svd(&alphas, &betas, true, matvecs)?));
+                break;
+            }
+            if k == kmax {
+                ritz = Some(Ritz {
+                    sigma,
+                    p,
+                    q,
+                    rel,
+                    exact: false,
+                });
+            }
         }
 
-        let Some((sigma, p, q, rel)) = ritz else {
+        let Some(Ritz {
+            sigma,
+            p,
+            q,
+            rel,
+            exact,
+        }) = ritz
+        else {
             break;
         };
-        let k = p.len();
         let mut u = vec![T::zero(); m];
-        for (i, ui) in us.iter().take(k).enumerate() {
-            u.iter_mut().zip(ui).for_each(|(x, &y)| *x += p[i] * y);
+        for (pi, ui) in p.iter().zip(&us) {
+            u.iter_mut().zip(ui).for_each(|(x, &y)| *x += *pi * y);
         }
         let mut vv = vec![T::zero(); n];
-        for (i, vi) in vs.iter().take(k).enumerate() {
-            vv.iter_mut().zip(vi).for_each(|(x, &y)| *x += q[i] * y);
+        for (qi, vi) in q.iter().zip(&vs) {
+            vv.iter_mut().zip(vi).for_each(|(x, &y)| *x += *qi * y);
         }
-        let full_space = k == m.min(n);
-        if rel <= tol || full_space {
+        let nvv = norm(&vv);
+        scale(&mut vv, T::one() / nvv);
+        if rel <= tol || exact {
             let nu = norm(&u);
             scale(&mut u, T::one() / nu);
-            let nvv = norm(&vv);
-            scale(&mut vv, T::one() / nvv);
             fix_sign(&mut u, &mut vv);
             return Ok(SingularTriplet {
                 sigma,
@@ -316,8 +384,6 @@ pub fn leading_singular_triplet<T: Real>(
             });
         }
         // Restart from the best right Ritz vector: it already carries most of the answer.
-        let nvv = norm(&vv);
-        scale(&mut vv, T::one() / nvv);
         v = vv;
     }
     Err(LinalgError::NoConvergence {

@@ -74,6 +74,16 @@ pub(crate) fn decode(dtype: DType, raw: &[u8]) -> ArrayData {
         DType::I32 => ArrayData::I32(le_chunks::<4>(raw).map(i32::from_le_bytes).collect()),
         DType::U8 => ArrayData::U8(raw.to_vec()),
         DType::Bool => ArrayData::Bool(raw.iter().map(|&b| b != 0).collect()),
+        DType::Bytes(width) => ArrayData::Bytes {
+            width,
+            values: raw
+                .chunks_exact(width)
+                .map(|s| {
+                    let end = s.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+                    s[..end].to_vec()
+                })
+                .collect(),
+        },
         DType::Unicode(width) => ArrayData::Unicode {
             width,
             values: raw
@@ -119,6 +129,19 @@ fn encode_into(out: &mut impl Write, array: &Array, path: &Path) -> Result<()> {
         ArrayData::I32(v) => w(write_le(out, v, |x| x.to_le_bytes()))?,
         ArrayData::U8(v) => w(out.write_all(v))?,
         ArrayData::Bool(v) => w(write_le(out, v, |&b| [u8::from(b)]))?,
+        ArrayData::Bytes { width, values } => {
+            for s in values {
+                if s.len() > *width {
+                    return Err(IoError::Shape {
+                        path: path.to_path_buf(),
+                        shape: array.shape.clone(),
+                        problem: format!("has a string of {} bytes in a |S{width} array", s.len()),
+                    });
+                }
+                w(out.write_all(s))?;
+                w(out.write_all(&vec![0u8; width - s.len()]))?;
+            }
+        }
         ArrayData::Unicode { width, values } => {
             for s in values {
                 let n = s.chars().count();
