@@ -12,13 +12,7 @@ pub(crate) fn inspect(target: &str, member: Option<&str>) -> Result<(), dictum::
     let path = Path::new(target);
     if !path.exists() && dictum::datasets::DATASETS.iter().any(|d| d.name == target) {
         let a = dictum::datasets::load(target)?;
-        report(
-            &format!("{target} (bundled dataset)"),
-            &a.shape,
-            a.order,
-            a.dtype(),
-            stats(&a),
-        );
+        report_array(&format!("{target} (bundled dataset)"), &a);
         return Ok(());
     }
     let ext = path
@@ -49,13 +43,7 @@ pub(crate) fn inspect(target: &str, member: Option<&str>) -> Result<(), dictum::
             println!("{target}: npz archive with {} arrays", npz.names().len());
             for name in names {
                 let a = npz.read(&name)?;
-                report(
-                    &format!("{target}/{name}"),
-                    &a.shape,
-                    a.order,
-                    a.dtype(),
-                    stats(&a),
-                );
+                report_array(&format!("{target}/{name}"), &a);
             }
         }
         Some("h5" | "hdf5" | "he5") => inspect_h5(path, target, member)?,
@@ -92,13 +80,7 @@ fn inspect_h5(path: &Path, target: &str, member: Option<&str>) -> Result<(), dic
     );
     for name in names {
         let a = r.read(&name)?;
-        report(
-            &format!("{target}/{name}"),
-            &a.shape,
-            a.order,
-            a.dtype(),
-            stats(&a),
-        );
+        report_array(&format!("{target}/{name}"), &a);
     }
     Ok(())
 }
@@ -114,8 +96,8 @@ fn inspect_h5(path: &Path, _target: &str, _member: Option<&str>) -> Result<(), d
     .into())
 }
 
-fn stats(a: &Array) -> Option<ArrayStats> {
-    ArrayStats::of(&a.data)
+fn report_array(name: &str, a: &Array) {
+    report(name, &a.shape, a.order, a.dtype(), ArrayStats::of(&a.data));
 }
 
 fn report(name: &str, shape: &[usize], order: Order, dtype: DType, stats: Option<ArrayStats>) {

@@ -128,7 +128,10 @@ fn encode_into(out: &mut impl Write, array: &Array, path: &Path) -> Result<()> {
         ArrayData::I64(v) => w(write_le(out, v, |x| x.to_le_bytes()))?,
         ArrayData::I32(v) => w(write_le(out, v, |x| x.to_le_bytes()))?,
         ArrayData::U8(v) => w(out.write_all(v))?,
-        ArrayData::Bool(v) => w(write_le(out, v, |&b| [u8::from(b)]))?,
+        ArrayData::Bool(v) => {
+            let bytes: Vec<u8> = v.iter().map(|&b| u8::from(b)).collect();
+            w(out.write_all(&bytes))?
+        }
         ArrayData::Bytes { width, values } => {
             for s in values {
                 if s.len() > *width {
@@ -161,13 +164,15 @@ fn encode_into(out: &mut impl Write, array: &Array, path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn write_le<T, const N: usize>(
+fn write_le<T: bytemuck::Pod, const N: usize>(
     out: &mut impl Write,
     v: &[T],
     f: impl Fn(&T) -> [u8; N],
 ) -> std::io::Result<()> {
-    // Little-endian hosts could write the slice's bytes directly; going element by element
-    // through a buffered writer keeps one code path that is right on any host.
+    if cfg!(target_endian = "little") {
+        // In-memory bytes already are the file's bytes: one write, no per-element calls.
+        return out.write_all(bytemuck::cast_slice(v));
+    }
     for x in v {
         out.write_all(&f(x))?;
     }
