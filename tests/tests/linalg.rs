@@ -1,7 +1,7 @@
 //! The linear-algebra kernels against slow references.
 
 use approx::assert_relative_eq;
-use dictum::linalg::cholesky::CholeskyAppend;
+use dictum::linalg::cholesky::{CholeskyAppend, cholesky_lower};
 use dictum::linalg::eigen::{generalized_symmetric_eigen, symmetric_eigen};
 use dictum::linalg::svd::{LeadingSvd, leading_singular_triplet, thin_svd};
 use dictum::linalg::{LinalgError, gemm, norms, triangular, view};
@@ -220,10 +220,31 @@ fn leading_triplet_on_ksvd_sized_matrix() {
         5.0 * u0[(i, 0)] * v0[(j, 0)] + 0.1 * noise[(i, j)]
     });
     let t = leading_singular_triplet(a.as_ref(), &LeadingSvd::new(), Par::Seq).unwrap();
-    let full = thin_svd(a.as_ref()).unwrap();
+    let full = thin_svd(a.as_ref(), Par::Seq).unwrap();
     assert_relative_eq!(t.sigma, full.s[0], max_relative = 1e-4);
     let dot: f32 = (0..d).map(|i| t.u[i] * full.u[(i, 0)]).sum();
     assert_relative_eq!(dot.abs(), 1.0, epsilon = 1e-3);
+}
+
+#[test]
+fn dense_cholesky_matches_and_rejects() {
+    let mut rng = Rng::new(8);
+    let x = rng.mat::<f64>(12, 30);
+    let g = &x * x.transpose();
+    for par in pars() {
+        let l = cholesky_lower(g.as_ref(), par).unwrap();
+        assert!(max_abs_diff((&l * l.transpose()).as_ref(), g.as_ref()) < 1e-12 * g.norm_l2());
+        assert!(
+            (0..12).all(|j| (0..j).all(|i| l[(i, j)] == 0.0)),
+            "strict upper part is zero"
+        );
+    }
+    let mut bad = Mat::<f64>::identity(3, 3);
+    bad[(1, 1)] = 0.0;
+    assert!(matches!(
+        cholesky_lower(bad.as_ref(), Par::Seq),
+        Err(LinalgError::NotPositiveDefinite { index: 1, .. })
+    ));
 }
 
 #[test]
@@ -231,7 +252,7 @@ fn symmetric_eigen_reconstructs() {
     let mut rng = Rng::new(5);
     let x = rng.mat::<f64>(30, 30);
     let a = &x + x.transpose();
-    let e = symmetric_eigen(a.as_ref()).unwrap();
+    let e = symmetric_eigen(a.as_ref(), Par::rayon(2)).unwrap();
     assert!(e.values.windows(2).all(|w| w[0] <= w[1]), "ascending");
     let recon = &e.vectors
         * Mat::from_fn(30, 30, |i, j| if i == j { e.values[i] } else { 0.0 })
@@ -397,7 +418,7 @@ proptest! {
         let mut rng = Rng::new(seed);
         let a = rng.mat::<f64>(r, c);
         let t = leading_singular_triplet(a.as_ref(), &LeadingSvd::new().tol(1e-10), Par::Seq).unwrap();
-        let full = thin_svd(a.as_ref()).unwrap();
+        let full = thin_svd(a.as_ref(), Par::Seq).unwrap();
         prop_assert!((t.sigma - full.s[0]).abs() <= 1e-8 * full.s[0]);
         // A v = σ u
         let av = &a * Mat::from_fn(c, 1, |i, _| t.v[i]);

@@ -16,6 +16,51 @@ use faer::{Mat, MatRef, Par};
 use crate::error::{LinalgError, Result};
 use crate::real::Real;
 
+/// The lower-triangular Cholesky factor `L` of a symmetric positive definite matrix,
+/// `A = L·Lᵀ`, computed with `par` threads. Only the lower triangle of `a` is read; the
+/// strict upper triangle of the result is zero.
+///
+/// Fails with [`LinalgError::NotPositiveDefinite`] naming the first non-positive pivot.
+pub fn cholesky_lower<T: Real>(a: MatRef<'_, T>, par: Par) -> Result<Mat<T>> {
+    use faer::dyn_stack::{MemBuffer, MemStack};
+    use faer::linalg::cholesky::llt::factor::{
+        LltError, cholesky_in_place, cholesky_in_place_scratch,
+    };
+
+    let n = a.nrows();
+    if a.ncols() != n {
+        return Err(LinalgError::NotSquare {
+            op: "cholesky",
+            nrows: n,
+            ncols: a.ncols(),
+        });
+    }
+    crate::view::check_finite("cholesky", a)?;
+    let mut l = Mat::from_fn(n, n, |i, j| if i >= j { a[(i, j)] } else { T::zero() });
+    let mut buf = MemBuffer::new(cholesky_in_place_scratch::<T>(n, par, Default::default()));
+    cholesky_in_place(
+        l.as_mut(),
+        Default::default(),
+        par,
+        MemStack::new(&mut buf),
+        Default::default(),
+    )
+    .map_err(
+        |LltError::NonPositivePivot { index }| LinalgError::NotPositiveDefinite {
+            op: "cholesky",
+            index,
+            pivot: a[(index, index)].into_f64(),
+        },
+    )?;
+    // The in-place factorisation uses the strict upper triangle as workspace.
+    for j in 1..n {
+        for i in 0..j {
+            l[(i, j)] = T::zero();
+        }
+    }
+    Ok(l)
+}
+
 /// A lower-triangular Cholesky factor `L` (`G = L·Lᵀ`) that grows one column at a time.
 ///
 /// ```

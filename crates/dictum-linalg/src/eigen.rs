@@ -10,7 +10,9 @@
 use faer::linalg::triangular_solve::{
     solve_lower_triangular_in_place, solve_upper_triangular_in_place,
 };
-use faer::{Mat, MatRef, Par, Side};
+use faer::{Mat, MatRef, Par};
+
+use crate::cholesky::cholesky_lower;
 
 use crate::error::{LinalgError, Result};
 use crate::real::Real;
@@ -53,20 +55,35 @@ fn symmetric_from_lower<T: Real>(a: MatRef<'_, T>) -> Mat<T> {
     Mat::from_fn(n, n, |i, j| if i >= j { a[(i, j)] } else { a[(j, i)] })
 }
 
-/// Eigendecomposition of the symmetric matrix `a`; only its lower triangle is read.
-/// Uses faer's global parallelism setting.
-pub fn symmetric_eigen<T: Real>(a: MatRef<'_, T>) -> Result<SymmetricEigen<T>> {
+/// Eigendecomposition of the symmetric matrix `a` (only its lower triangle is read), using
+/// `par` for its threads. Eigenvalues come out ascending.
+pub fn symmetric_eigen<T: Real>(a: MatRef<'_, T>, par: Par) -> Result<SymmetricEigen<T>> {
+    use faer::dyn_stack::{MemBuffer, MemStack};
+    use faer::linalg::evd::{ComputeEigenvectors, self_adjoint_evd, self_adjoint_evd_scratch};
+
     check_square("symmetric_eigen", a)?;
-    let evd = a
-        .self_adjoint_eigen(Side::Lower)
-        .map_err(|_| LinalgError::NoConvergence {
-            op: "symmetric_eigen",
-            iterations: 0,
-            residual: f64::NAN,
-        })?;
+    let n = a.nrows();
+    let mut vectors = Mat::zeros(n, n);
+    let mut values = faer::diag::Diag::zeros(n);
+    let scratch =
+        self_adjoint_evd_scratch::<T>(n, ComputeEigenvectors::Yes, par, Default::default());
+    let mut buf = MemBuffer::new(scratch);
+    self_adjoint_evd(
+        a,
+        values.as_mut(),
+        Some(vectors.as_mut()),
+        par,
+        MemStack::new(&mut buf),
+        Default::default(),
+    )
+    .map_err(|_| LinalgError::NoConvergence {
+        op: "symmetric_eigen",
+        iterations: 0,
+        residual: f64::NAN,
+    })?;
     Ok(SymmetricEigen {
-        values: evd.S().column_vector().iter().copied().collect(),
-        vectors: evd.U().to_owned(),
+        values: values.column_vector().iter().copied().collect(),
+        vectors,
     })
 }
 
@@ -92,15 +109,15 @@ pub fn generalized_symmetric_eigen<T: Real>(
         });
     }
     let n = a.nrows();
-    let llt = b.llt(Side::Lower).map_err(|e| {
-        let faer::linalg::cholesky::llt::factor::LltError::NonPositivePivot { index } = e;
-        LinalgError::NotPositiveDefinite {
+    let l = cholesky_lower(b, par).map_err(|e| match e {
+        LinalgError::NotPositiveDefinite { index, pivot, .. } => LinalgError::NotPositiveDefinite {
             op: "generalized_symmetric_eigen (B)",
             index,
-            pivot: b[(index, index)].into_f64(),
-        }
+            pivot,
+        },
+        other => other,
     })?;
-    let l = llt.L();
+    let l = l.as_ref();
     // C = L⁻¹·A·L⁻ᵀ: two triangular solves, the second on the transpose of the first result.
     let mut c = symmetric_from_lower(a);
     solve_lower_triangular_in_place(l, c.as_mut(), par);
@@ -111,7 +128,7 @@ pub fn generalized_symmetric_eigen<T: Real>(
     let SymmetricEigen {
         values,
         vectors: mut y,
-    } = symmetric_eigen(c.as_ref())?;
+    } = symmetric_eigen(c.as_ref(), par)?;
     solve_upper_triangular_in_place(l.transpose(), y.as_mut(), par);
     Ok(SymmetricEigen { values, vectors: y })
 }

@@ -11,7 +11,7 @@
 //! | correlations `Dᵀ·Y`, products | [`gemm::gemm_tn`], [`gemm::gemm_nn`] |
 //! | Gram matrix `Dᵀ·D` | [`gemm::gram`] |
 //! | column norms, unit-norm atoms | [`norms::column_norms`], [`norms::normalize_columns`] |
-//! | Cholesky grown one column at a time (OMP) | [`cholesky::CholeskyAppend`] |
+//! | Cholesky: dense, and grown one column at a time (OMP) | [`cholesky::cholesky_lower`], [`cholesky::CholeskyAppend`] |
 //! | triangular solves | [`triangular`] |
 //! | top singular triplet (K-SVD), thin SVD | [`svd::leading_singular_triplet`], [`svd::thin_svd`] |
 //! | symmetric and generalised eigenproblems (SMT) | [`eigen`] |

@@ -229,14 +229,15 @@ fn small_svd<T: Real>(
             b[(i, i + 1)] = betas[i];
         }
     }
-    let svd = b.thin_svd().map_err(|_| LinalgError::NoConvergence {
+    // The bidiagonal factor is tiny (at most krylov_dim wide): no threads.
+    let svd = thin_svd(b.as_ref(), Par::Seq).map_err(|_| LinalgError::NoConvergence {
         op: "leading_singular_triplet (bidiagonal SVD)",
         iterations: matvecs,
         residual: f64::NAN,
     })?;
-    let sigma = svd.S().column_vector()[0];
-    let p = (0..k).map(|i| svd.U()[(i, 0)]).collect();
-    let q = (0..cols).map(|i| svd.V()[(i, 0)]).collect();
+    let sigma = svd.s[0];
+    let p = (0..k).map(|i| svd.u[(i, 0)]).collect();
+    let q = (0..cols).map(|i| svd.v[(i, 0)]).collect();
     Ok((sigma, p, q))
 }
 
@@ -405,19 +406,37 @@ pub struct ThinSvd<T> {
     pub v: Mat<T>,
 }
 
-/// Thin SVD of `a` through faer (uses faer's global parallelism setting).
-pub fn thin_svd<T: Real>(a: MatRef<'_, T>) -> Result<ThinSvd<T>> {
+/// Thin SVD of `a` through faer's divide-and-conquer SVD, using `par` for its threads.
+pub fn thin_svd<T: Real>(a: MatRef<'_, T>, par: Par) -> Result<ThinSvd<T>> {
+    use faer::dyn_stack::{MemBuffer, MemStack};
+    use faer::linalg::svd::{ComputeSvdVectors, svd, svd_scratch};
+
     check_nonempty("thin_svd", a)?;
     check_finite("thin_svd", a)?;
-    let svd = a.thin_svd().map_err(|_| LinalgError::NoConvergence {
+    let (m, n) = (a.nrows(), a.ncols());
+    let r = m.min(n);
+    let mut u = Mat::zeros(m, r);
+    let mut v = Mat::zeros(n, r);
+    let mut s = faer::diag::Diag::zeros(r);
+    let thin = ComputeSvdVectors::Thin;
+    let mut buf = MemBuffer::new(svd_scratch::<T>(m, n, thin, thin, par, Default::default()));
+    svd(
+        a,
+        s.as_mut(),
+        Some(u.as_mut()),
+        Some(v.as_mut()),
+        par,
+        MemStack::new(&mut buf),
+        Default::default(),
+    )
+    .map_err(|_| LinalgError::NoConvergence {
         op: "thin_svd",
         iterations: 0,
         residual: f64::NAN,
     })?;
-    let s = svd.S().column_vector().iter().copied().collect();
     Ok(ThinSvd {
-        u: svd.U().to_owned(),
-        s,
-        v: svd.V().to_owned(),
+        u,
+        s: s.column_vector().iter().copied().collect(),
+        v,
     })
 }
