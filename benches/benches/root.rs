@@ -6,10 +6,11 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 
 mod gemm;
+mod sparse;
 
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10).warm_up_time(std::time::Duration::from_secs(1));
-    targets = gemm::bench
+    targets = gemm::bench, sparse::bench
 }
 criterion_main!(benches);
