@@ -358,6 +358,35 @@ fn csc_rejects_inconsistent_parts() {
     assert_eq!(m.col(0), (&[0u32, 2][..], &[7.0, 5.0][..]));
 }
 
+#[test]
+fn csc_products_accept_strided_views() {
+    let mut rng = Rng::new(21);
+    let x = Mat::from_fn(6, 5, |i, j| {
+        if (i + j) % 2 == 0 {
+            (i + 10 * j) as f64
+        } else {
+            0.0
+        }
+    });
+    let csc = CscMatrix::from_dense(x.as_ref()).unwrap();
+    // A transposed matrix has non-unit row stride: the slow paths must agree with the fast.
+    let at = rng.mat::<f64>(6, 4);
+    let a = at.transpose();
+    let mut dst_t = Mat::<f64>::zeros(5, 4);
+    csc.dense_mul_into(dst_t.as_mut().transpose_mut(), a, Par::Seq)
+        .unwrap();
+    let expect = naive_nn(a, x.as_ref());
+    assert!(max_abs_diff(dst_t.transpose(), expect.as_ref()) < 1e-12);
+    let bt = rng.mat::<f64>(3, 5);
+    let xb = csc.mul_dense(bt.transpose(), Par::Seq).unwrap();
+    assert!(max_abs_diff(xb.as_ref(), naive_nn(x.as_ref(), bt.transpose()).as_ref()) < 1e-12);
+    let ct = rng.mat::<f64>(2, 6);
+    let xtc = csc
+        .transpose_mul_dense(ct.transpose(), Par::rayon(2))
+        .unwrap();
+    assert!(max_abs_diff(xtc.as_ref(), naive_tn(x.as_ref(), ct.transpose()).as_ref()) < 1e-12);
+}
+
 fn dense_strategy(max_r: usize, max_c: usize) -> impl Strategy<Value = Mat<f64>> {
     (1..=max_r, 1..=max_c).prop_flat_map(|(r, c)| {
         proptest::collection::vec(prop_oneof![3 => Just(0.0), 2 => -1.0f64..1.0], r * c)

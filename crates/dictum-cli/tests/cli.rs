@@ -108,3 +108,30 @@ fn datasets_are_listed() {
         "{text}"
     );
 }
+
+#[cfg(feature = "hdf5")]
+#[test]
+fn inspect_hdf5_file() {
+    use dictum::io::hdf5::H5Writer;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("f.h5");
+    let w = H5Writer::create(&p).unwrap();
+    let m = dictum::Mat::<f64>::from_fn(4, 3, |i, j| (i + j) as f64);
+    w.write_matrix("data/W", m.as_ref()).unwrap();
+    w.finish().unwrap();
+    let out = dictum(&["inspect", p.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("HDF5 file with 1 datasets") && text.contains("f.h5/data/W"),
+        "{text}"
+    );
+    assert!(
+        text.contains("3 x 4 (C order)") && text.contains("max 5"),
+        "{text}"
+    );
+}
