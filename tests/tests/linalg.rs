@@ -189,6 +189,24 @@ fn leading_triplet_of_zero_matrix() {
 }
 
 #[test]
+fn leading_triplet_is_scale_invariant() {
+    let mut rng = Rng::new(17);
+    let a = rng.mat::<f64>(30, 50);
+    let base = leading_singular_triplet(a.as_ref(), &LeadingSvd::new(), Par::Seq).unwrap();
+    for scale in [1e-30, 1e-8, 1e8, 1e30] {
+        let scaled = Mat::from_fn(30, 50, |i, j| a[(i, j)] * scale);
+        let t = leading_singular_triplet(scaled.as_ref(), &LeadingSvd::new(), Par::Seq).unwrap();
+        assert_relative_eq!(t.sigma / scale, base.sigma, max_relative = 1e-7);
+        let dot: f64 = t.u.iter().zip(&base.u).map(|(x, y)| x * y).sum();
+        assert_relative_eq!(dot, 1.0, epsilon = 1e-6);
+    }
+    // A rank-one matrix: the Krylov space is invariant after one step.
+    let r1 = Mat::from_fn(20, 7, |i, j| (i as f64 - 3.0) * (j as f64 + 1.0));
+    let t = leading_singular_triplet(r1.as_ref(), &LeadingSvd::new(), Par::Seq).unwrap();
+    assert_relative_eq!(t.sigma, r1.norm_l2(), max_relative = 1e-12);
+}
+
+#[test]
 fn leading_triplet_rejects_bad_input() {
     let empty = Mat::<f64>::zeros(0, 3);
     assert!(matches!(
