@@ -119,6 +119,9 @@ fn unsupported_files_get_typed_errors_naming_the_file() {
         ),
         "{err}"
     );
+    let dir = tempfile::tempdir().unwrap();
+    let err = MappedNpy::open(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("is a directory"), "{err}");
     let err = npy::read(fixture("does_not_exist.npy")).unwrap_err();
     assert!(matches!(err, IoError::Io { .. }) && err.to_string().contains("does_not_exist"));
 }

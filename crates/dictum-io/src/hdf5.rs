@@ -5,6 +5,13 @@
 //! matrix with one signal per column, exactly as a C-order `.npy` does. NPEFF's files
 //! (`data/W`, `data/H`, attributes such as `n_classes`) are plain groups, datasets and
 //! attributes of this kind.
+//!
+//! HDF5's file locking is turned off for the files dictum opens. libhdf5 opens files without
+//! close-on-exec, so a child process forked meanwhile (any `Command::spawn` in another thread)
+//! inherits the lock and keeps it after dictum closes the file; the next open of the same file
+//! then fails with "unable to lock file". Locking also fails outright on many network file
+//! systems. dictum's readers only read, and its writer writes a private temporary file that is
+//! renamed into place, so the locks protect nothing here.
 
 use std::path::{Path, PathBuf};
 
@@ -50,7 +57,10 @@ impl H5Reader {
                 source: std::io::Error::from(std::io::ErrorKind::NotFound),
             });
         }
-        let file = hdf5::File::open(&path).map_err(h5_err(&path))?;
+        let file = hdf5::File::with_options()
+            .with_fapl(|p| p.file_locking(false))
+            .open(&path)
+            .map_err(h5_err(&path))?;
         Ok(Self { path, file })
     }
 
@@ -179,7 +189,10 @@ impl H5Writer {
     pub fn create(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let tmp = temp_beside(&path)?;
-        let file = hdf5::File::create(tmp.path()).map_err(h5_err(&path))?;
+        let file = hdf5::File::with_options()
+            .with_fapl(|p| p.file_locking(false))
+            .create(tmp.path())
+            .map_err(h5_err(&path))?;
         Ok(Self { path, tmp, file })
     }
 

@@ -38,6 +38,15 @@ impl MappedNpy {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let file = File::open(&path).map_err(io_err(&path))?;
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(IoError::Io {
+                path,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::IsADirectory,
+                    "is a directory, not a .npy file",
+                ),
+            });
+        }
         // SAFETY: the map is read-only. As with any mmap, a file truncated by another process
         // while mapped can fault on access; dictum never writes files in place (writes are
         // temp-then-rename), so its own writers cannot cause that.
