@@ -7,7 +7,7 @@
 //! far beyond any dictionary, while halving the index memory matters at 10⁸ non-zeros.
 
 use faer::reborrow::ReborrowMut;
-use faer::{ColMut, ColRef, Mat, MatMut, MatRef, Par};
+use faer::{Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use crate::error::{LinalgError, Result, shape};
@@ -208,25 +208,17 @@ impl<T: Real> CscMatrix<T> {
             a.nrows(),
             self.ncols,
         )?;
-        let d = a.nrows();
         for_each_col_block(dst, par, |start, mut block| {
-            // Accumulate in a contiguous buffer so the inner loop is a plain slice axpy that
-            // the compiler vectorises; faer's indexed access would check bounds per element.
-            let mut acc = vec![T::zero(); d];
             for c in 0..block.ncols() {
-                acc.fill(T::zero());
                 let (rows, vals) = self.col(start + c);
+                let mut out = block.rb_mut().col_mut(c);
+                out.fill(T::zero());
                 for (&r, &v) in rows.iter().zip(vals) {
                     let acol = a.col(r as usize);
-                    match col_slice(acol) {
-                        Some(x) => acc.iter_mut().zip(x).for_each(|(o, &xi)| *o += v * xi),
-                        None => acc
-                            .iter_mut()
-                            .zip(acol.iter())
-                            .for_each(|(o, &xi)| *o += v * xi),
+                    for i in 0..out.nrows() {
+                        out[i] += v * acol[i];
                     }
                 }
-                store(block.rb_mut().col_mut(c), &acc);
             }
         });
         Ok(())
@@ -249,21 +241,21 @@ impl<T: Real> CscMatrix<T> {
             self.nrows,
             b.ncols(),
         )?;
-        let m = self.nrows;
         for_each_col_block(dst, par, |start, mut block| {
-            let mut acc = vec![T::zero(); m];
             for c in 0..block.ncols() {
-                acc.fill(T::zero());
-                for (j, &bj) in b.col(start + c).iter().enumerate() {
+                let bcol = b.col(start + c);
+                let mut out = block.rb_mut().col_mut(c);
+                out.fill(T::zero());
+                for j in 0..self.ncols {
+                    let bj = bcol[j];
                     if bj == T::zero() {
                         continue;
                     }
                     let (rows, vals) = self.col(j);
                     for (&r, &v) in rows.iter().zip(vals) {
-                        acc[r as usize] += v * bj;
+                        out[r as usize] += v * bj;
                     }
                 }
-                store(block.rb_mut().col_mut(c), &acc);
             }
         });
         Ok(())
@@ -293,23 +285,15 @@ impl<T: Real> CscMatrix<T> {
             b.ncols(),
         )?;
         for_each_col_block(dst, par, |start, mut block| {
-            let mut gathered = Vec::new();
             for c in 0..block.ncols() {
                 let bcol = b.col(start + c);
-                let bs = match col_slice(bcol) {
-                    Some(x) => x,
-                    None => {
-                        gathered.clear();
-                        gathered.extend(bcol.iter().copied());
-                        &gathered
-                    }
-                };
-                for (j, o) in block.rb_mut().col_mut(c).iter_mut().enumerate() {
+                let mut out = block.rb_mut().col_mut(c);
+                for j in 0..self.ncols {
                     let (rows, vals) = self.col(j);
-                    *o = rows
+                    out[j] = rows
                         .iter()
                         .zip(vals)
-                        .fold(T::zero(), |s, (&r, &v)| s + v * bs[r as usize]);
+                        .fold(T::zero(), |s, (&r, &v)| s + v * bcol[r as usize]);
                 }
             }
         });
@@ -349,20 +333,6 @@ fn check_shapes<T>(
         });
     }
     Ok(())
-}
-
-/// The column as a slice when its entries are contiguous.
-fn col_slice<T>(c: ColRef<'_, T>) -> Option<&[T]> {
-    c.try_as_col_major().map(|c| c.as_slice())
-}
-
-/// Copies `src` into the column `dst`.
-fn store<T: Real>(mut dst: ColMut<'_, T>, src: &[T]) {
-    if let Some(d) = dst.rb_mut().try_as_col_major_mut() {
-        d.as_slice_mut().copy_from_slice(src);
-        return;
-    }
-    dst.iter_mut().zip(src).for_each(|(o, &x)| *o = x);
 }
 
 /// Runs `f(first_column, block)` over column blocks of `dst`, in parallel under `Par::Rayon`.
