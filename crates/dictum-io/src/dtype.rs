@@ -19,8 +19,8 @@ pub enum DType {
     /// Fixed-width byte string of `n` bytes (`|Sn`); scipy's `save_npz` stores a sparse
     /// matrix's `format` this way.
     Bytes(usize),
-    /// Fixed-width Unicode string of `n` code points, UTF-32 little-endian (`<Un`); scipy
-    /// stores a sparse matrix's `format` this way.
+    /// Fixed-width Unicode string of `n` code points, UTF-32 little-endian (`<Un`), as
+    /// NumPy stores `str` arrays.
     Unicode(usize),
 }
 

@@ -105,11 +105,12 @@ pub struct SingularTriplet<T> {
     pub residual: T,
 }
 
-/// A deterministic uniform(-1, 1) stream (SplitMix64): enough for a start vector, and it keeps
-/// this crate free of a random-number dependency.
+/// A unit vector with uniform(-1, 1) entries before scaling, from a deterministic SplitMix64
+/// stream: enough for a start vector, and it keeps this crate free of a random-number
+/// dependency.
 fn start_vector<T: Real>(n: usize, seed: u64) -> Vec<T> {
     let mut state = seed;
-    (0..n)
+    let mut v: Vec<T> = (0..n)
         .map(|_| {
             state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
             let mut z = state;
@@ -118,7 +119,10 @@ fn start_vector<T: Real>(n: usize, seed: u64) -> Vec<T> {
             z ^= z >> 31;
             T::cast_f64((z >> 11) as f64 / (1u64 << 52) as f64 - 1.0)
         })
-        .collect()
+        .collect();
+    let nv = norm(&v);
+    scale(&mut v, T::one() / nv);
+    v
 }
 
 fn dot<T: Real>(a: &[T], b: &[T]) -> T {
@@ -197,7 +201,7 @@ impl<T: Real> Ritz<T> {
     }
 }
 
-fn zero_triplet<T: Real>(m: usize, n: usize, matvecs: usize) -> SingularTriplet<T> {
+fn zero_triplet<T: Real>(m: usize, n: usize) -> SingularTriplet<T> {
     let mut u = vec![T::zero(); m];
     u[0] = T::one();
     let mut v = vec![T::zero(); n];
@@ -206,7 +210,7 @@ fn zero_triplet<T: Real>(m: usize, n: usize, matvecs: usize) -> SingularTriplet<
         sigma: T::zero(),
         u,
         v,
-        matvecs,
+        matvecs: 0,
         residual: T::zero(),
     }
 }
@@ -266,15 +270,13 @@ pub fn leading_singular_triplet<T: Real>(
     let kmax = params.krylov_dim.min(m.min(n)).max(1);
     let fro = a.norm_l2();
     if fro == T::zero() {
-        return Ok(zero_triplet(m, n, 0));
+        return Ok(zero_triplet(m, n));
     }
     // Lanczos coefficients below this are rounding noise of a matrix this size: the
     // threshold scales with ‖A‖, so tiny-valued matrices are handled like any other.
     let negligible = T::epsilon() * fro;
 
     let mut v = start_vector::<T>(n, params.seed);
-    let nv = norm(&v);
-    scale(&mut v, T::one() / nv);
     let mut matvecs = 0;
     let mut last_residual = T::infinity();
 
@@ -362,8 +364,6 @@ pub fn leading_singular_triplet<T: Real>(
         }) = ritz
         else {
             v = start_vector::<T>(n, params.seed.wrapping_add(restart as u64 + 1));
-            let nv = norm(&v);
-            scale(&mut v, T::one() / nv);
             continue;
         };
         let mut u = vec![T::zero(); m];
