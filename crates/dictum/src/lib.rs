@@ -17,6 +17,7 @@
 //! | [`linalg`] | views, GEMM/Gram, progressive Cholesky, leading singular triplet, thin SVD, (generalised) symmetric eigenproblems, CSC codes |
 //! | [`io`] | `.npy`/`.npz` (memory-mapped, chunked), scipy sparse `.npz`, HDF5 (feature `hdf5`) |
 //! | [`datasets`] | bundled digits, photographs and 8x8 patches |
+//! | [`coding`] | sparse coding: MP, OMP/Batch-OMP/NN-OMP, LARS-LASSO, FISTA, thresholding |
 //!
 //! ```
 //! use dictum::{Par, datasets, linalg::gemm};
@@ -27,6 +28,7 @@
 //! # Ok::<(), dictum::Error>(())
 //! ```
 
+pub use dictum_coding as coding;
 pub use dictum_io as io;
 pub use dictum_io::datasets;
 pub use dictum_linalg as linalg;
@@ -42,6 +44,9 @@ pub enum Error {
     /// From the file layer.
     #[error(transparent)]
     Io(#[from] dictum_io::IoError),
+    /// From sparse coding.
+    #[error(transparent)]
+    Coding(#[from] dictum_coding::CodingError),
 }
 
 /// `Result` with [`Error`].

@@ -1,0 +1,142 @@
+//! The error type of `dictum-coding`.
+
+use dictum_linalg::LinalgError;
+
+/// Everything that can go wrong in sparse coding. Each message says what was wrong and how to
+/// fix it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodingError {
+    /// A parameter is out of its range.
+    #[error("{method}: invalid parameter {name} = {value}: {hint}")]
+    InvalidParameter {
+        /// The encoder.
+        method: &'static str,
+        /// The parameter's name.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        hint: &'static str,
+    },
+    /// The sparsity target is larger than the number of atoms.
+    #[error(
+        "{method}: n_nonzero_coefs = {k} exceeds the number of atoms m = {m}; lower it or use a \
+         dictionary with more atoms"
+    )]
+    SparsityExceedsAtoms {
+        /// The encoder.
+        method: &'static str,
+        /// Requested non-zeros per signal.
+        k: usize,
+        /// Atoms in the dictionary.
+        m: usize,
+    },
+    /// Neither a sparsity target nor a residual tolerance was given.
+    #[error(
+        "{method}: no stopping rule; set n_nonzero_coefs (k), tol (squared residual norm), or both"
+    )]
+    NoStoppingRule {
+        /// The encoder.
+        method: &'static str,
+    },
+    /// Signals and dictionary (or another input) disagree in shape.
+    #[error("{method}: {what}: expected {expected}, found {found}; {hint}")]
+    ShapeMismatch {
+        /// The encoder or step.
+        method: &'static str,
+        /// Which input.
+        what: &'static str,
+        /// The shape required.
+        expected: String,
+        /// The shape given.
+        found: String,
+        /// How to fix it.
+        hint: &'static str,
+    },
+    /// An input is empty.
+    #[error("{what} is empty ({nrows}x{ncols}); pass at least one row and one column")]
+    Empty {
+        /// Which input.
+        what: &'static str,
+        /// Rows given.
+        nrows: usize,
+        /// Columns given.
+        ncols: usize,
+    },
+    /// An input holds NaN or ±Inf.
+    #[error(
+        "{what} holds a non-finite value ({value}) at row {row}, column {col}; clean the data first"
+    )]
+    NonFinite {
+        /// Which input.
+        what: &'static str,
+        /// Row of the first bad entry.
+        row: usize,
+        /// Column of the first bad entry.
+        col: usize,
+        /// The bad value.
+        value: f64,
+    },
+    /// An atom of the dictionary is not unit-norm.
+    #[error(
+        "dictionary atom {atom} has norm {norm} (sparse coding assumes unit-norm atoms); \
+         normalize the dictionary, e.g. with Dictionary::normalized or `--normalize`"
+    )]
+    NotNormalized {
+        /// Index of the first offending atom.
+        atom: usize,
+        /// Its Euclidean norm.
+        norm: f64,
+    },
+    /// An atom is zero, so it cannot be normalized.
+    #[error(
+        "dictionary atom {atom} is zero (or not finite); remove it or replace it before coding"
+    )]
+    ZeroAtom {
+        /// Index of the first zero atom.
+        atom: usize,
+    },
+    /// A linear-algebra step failed.
+    #[error(transparent)]
+    Linalg(#[from] LinalgError),
+}
+
+/// `Result` with [`CodingError`].
+pub type Result<T, E = CodingError> = std::result::Result<T, E>;
+
+/// Checks that every entry of `a` is finite, naming `what` in the error.
+pub(crate) fn check_finite<T: dictum_linalg::Real>(
+    what: &'static str,
+    a: faer::MatRef<'_, T>,
+) -> Result<()> {
+    for j in 0..a.ncols() {
+        for i in 0..a.nrows() {
+            let v = a[(i, j)];
+            if !num_traits::Float::is_finite(v) {
+                return Err(CodingError::NonFinite {
+                    what,
+                    row: i,
+                    col: j,
+                    value: v.into_f64(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A helper for parameter errors.
+pub(crate) fn invalid(
+    method: &'static str,
+    name: &'static str,
+    value: impl std::fmt::Display,
+    hint: &'static str,
+) -> CodingError {
+    CodingError::InvalidParameter {
+        method,
+        name,
+        value: value.to_string(),
+        hint,
+    }
+}

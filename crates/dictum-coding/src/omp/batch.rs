@@ -1,0 +1,195 @@
+//! Batch-OMP: Gram matrix, one GEMM per block, progressive Cholesky per signal.
+
+use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real, gemm};
+
+use crate::dictionary::Dictionary;
+use crate::error::Result;
+use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, run_blocks};
+use crate::vector::{Columns, argmax_abs, dot, sub_combination, with_simd};
+
+pub(super) fn encode<T: Real>(
+    dict: &Dictionary<'_, T>,
+    signals: MatRef<'_, T>,
+    kmax: usize,
+    tol: Option<T>,
+    opts: &RunOptions<'_>,
+) -> Result<CscMatrix<T>> {
+    let mut slot = None;
+    let gram = dict.gram_or_compute(&mut slot, opts.par())?;
+    let kernel = Kernel {
+        atoms: dict.atoms(),
+        gram: Columns::new(gram),
+        kmax,
+        tol,
+    };
+    run_blocks(&kernel, dict.n_atoms(), signals, opts)
+}
+
+struct Kernel<'a, T> {
+    atoms: MatRef<'a, T>,
+    gram: Columns<'a, T>,
+    kmax: usize,
+    tol: Option<T>,
+}
+
+// SAFETY-free: `Columns` holds a `Cow<[T]>`, which is `Sync` for `T: Sync`.
+pub(crate) struct Work<T> {
+    corr: Mat<T>,
+    state: SignalState<T>,
+}
+
+/// Per-signal scratch of Batch-OMP, sized once for the largest support.
+pub(crate) struct SignalState<T> {
+    /// Correlations of the current residual with every atom.
+    alpha: Vec<T>,
+    support: Vec<u32>,
+    /// Atoms refused because they are (numerically) in the span of the support.
+    banned: Vec<u32>,
+    /// Cholesky factor of the support's Gram block, row-major lower triangle, `kmax x kmax`.
+    l: Vec<T>,
+    /// `L⁻¹·α0_I`: grows by one entry per step, earlier entries never change.
+    z: Vec<T>,
+    /// Coefficients on the support, `(L·Lᵀ)⁻¹·α0_I`.
+    gamma: Vec<T>,
+    w: Vec<T>,
+}
+
+impl<T: Real> SignalState<T> {
+    pub(crate) fn new(m: usize, kmax: usize) -> Self {
+        Self {
+            alpha: vec![T::zero(); m],
+            support: Vec::with_capacity(kmax),
+            banned: Vec::new(),
+            l: vec![T::zero(); kmax * kmax],
+            z: vec![T::zero(); kmax],
+            gamma: vec![T::zero(); kmax],
+            w: vec![T::zero(); kmax],
+        }
+    }
+
+    /// The support and coefficients found by the last [`run`](Self::run).
+    pub(crate) fn result(&self) -> (&[u32], &[T]) {
+        let s = self.support.len();
+        (&self.support, &self.gamma[..s])
+    }
+
+    /// Batch-OMP on one signal with correlations `a0 = Dᵀ·y` and `‖y‖² = ynorm2`.
+    #[inline(always)]
+    pub(crate) fn run(
+        &mut self,
+        gram: &Columns<'_, T>,
+        a0: &[T],
+        ynorm2: T,
+        kmax: usize,
+        tol: Option<T>,
+    ) {
+        let stride = kmax;
+        self.alpha.copy_from_slice(a0);
+        self.support.clear();
+        self.banned.clear();
+        let mut resid2 = ynorm2;
+        if tol.is_some_and(|t| resid2 <= t) {
+            return;
+        }
+        // Correlations below this are rounding noise of a residual that is already zero.
+        let noise = T::epsilon() * T::cast_f64(4.0) * ynorm2.sqrt();
+        let mut s = 0;
+        while s < kmax {
+            let (j, amax) = argmax_abs(&self.alpha);
+            if amax <= noise {
+                break;
+            }
+            let gj = gram.col(j);
+            for t in 0..s {
+                self.w[t] = gj[self.support[t] as usize];
+            }
+            for t in 0..s {
+                let row = &self.l[t * stride..t * stride + t];
+                self.w[t] = (self.w[t] - dot(row, &self.w[..t])) / self.l[t * stride + t];
+            }
+            let pivot2 = gj[j] - dot(&self.w[..s], &self.w[..s]);
+            let floor = T::epsilon() * T::cast_usize(100 * (s + 1)) * gj[j];
+            if !(pivot2 > floor) {
+                // `j` lies in the span of the support (a duplicate or collinear atom): adding it
+                // would only amplify rounding. Refuse it and look at the next best atom.
+                self.banned.push(j as u32);
+                self.alpha[j] = T::zero();
+                continue;
+            }
+            let pivot = pivot2.sqrt();
+            let (row, _) = self.l[s * stride..].split_at_mut(s + 1);
+            row[..s].copy_from_slice(&self.w[..s]);
+            row[s] = pivot;
+            self.z[s] = (a0[j] - dot(&row[..s], &self.z[..s])) / pivot;
+            self.support.push(j as u32);
+            s += 1;
+            // Lᵀ·γ = z by back substitution.
+            for t in (0..s).rev() {
+                let mut v = self.z[t];
+                for u in t + 1..s {
+                    v -= self.l[u * stride + t] * self.gamma[u];
+                }
+                self.gamma[t] = v / self.l[t * stride + t];
+            }
+            if let Some(t) = tol {
+                // ‖r‖² = ‖y‖² − γᵀ·α0_I = ‖y‖² − ‖z‖²: no residual needed.
+                resid2 -= self.z[s - 1] * self.z[s - 1];
+                if resid2 <= t {
+                    break;
+                }
+            }
+            if s == kmax {
+                break;
+            }
+            // α = α0 − G_I·γ; chosen and refused atoms are zeroed so they are not picked again.
+            sub_combination(&mut self.alpha, a0, gram, &self.support, &self.gamma[..s]);
+            for &i in self.support.iter().chain(self.banned.iter()) {
+                self.alpha[i as usize] = T::zero();
+            }
+        }
+    }
+}
+
+impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
+    type Work = Work<T>;
+
+    fn workspace(&self) -> Work<T> {
+        Work {
+            corr: Mat::zeros(self.atoms.ncols(), BLOCK),
+            state: SignalState::new(self.atoms.ncols(), self.kmax),
+        }
+    }
+
+    fn nnz_hint(&self) -> usize {
+        self.kmax.min(64)
+    }
+
+    fn encode_block(
+        &self,
+        work: &mut Work<T>,
+        _first: usize,
+        signals: MatRef<'_, T>,
+        out: &mut ColumnSink<T>,
+    ) {
+        let n = signals.ncols();
+        let mut corr = work.corr.as_mut().subcols_mut(0, n);
+        // Shapes were checked before the run; a failure here is a bug, and codes stay empty.
+        if gemm::gemm_tn_into(corr.as_mut(), self.atoms, signals, Par::Seq).is_err() {
+            (0..n).for_each(|_| out.push_empty());
+            return;
+        }
+        let corr = Columns::new(work.corr.as_ref().subcols(0, n));
+        let state = &mut work.state;
+        with_simd(
+            #[inline(always)]
+            || {
+                for c in 0..n {
+                    let ynorm2 = signals.col(c).squared_norm_l2();
+                    state.run(&self.gram, corr.col(c), ynorm2, self.kmax, self.tol);
+                    let (rows, vals) = state.result();
+                    out.push(rows, vals);
+                }
+            },
+        );
+    }
+}

@@ -1,0 +1,180 @@
+//! Orthogonal Matching Pursuit (Pati, Rezaiifar & Krishnaprasad 1993; Mallat & Zhang 1993).
+//!
+//! OMP grows the support one atom at a time — the atom most correlated with the current
+//! residual — and re-fits all coefficients on the support by least squares, so the residual is
+//! always orthogonal to the chosen atoms. It stops at `n_nonzero_coefs` atoms (sparsity-
+//! constrained), when the squared residual norm drops to `tol` (error-constrained, used for
+//! denoising), or at whichever comes first when both are set.
+//!
+//! Two implementations give the same supports and values:
+//!
+//! - [`OmpVariant::Batch`] (default) is **Batch-OMP** (Rubinstein, Zibulevsky & Elad,
+//!   *Efficient implementation of the K-SVD algorithm using batch orthogonal matching pursuit*,
+//!   Technion CS-2008-08): one GEMM `Dᵀ·Y` per block of signals and the Gram matrix `Dᵀ·D`
+//!   replace every product with `D`; the least-squares system grows by a progressive Cholesky
+//!   factor, and the residual is never formed. Per signal and step it costs `O(m·s)`.
+//! - [`OmpVariant::Reference`] forms the residual and its correlations with `D` at every step
+//!   (`O(d·m)` per step). It is the textbook algorithm, kept to check the fast one.
+//!
+//! With [`Omp::positive`] the coefficients are constrained to be non-negative (NN-OMP, as in
+//! Bruckstein, Elad & Zibulevsky 2008): the atom with the largest *positive* correlation is
+//! added, and the coefficients on the support are fitted by non-negative least squares.
+
+mod batch;
+mod nonneg;
+mod reference;
+
+use dictum_linalg::{CscMatrix, MatRef, Real};
+
+use crate::dictionary::Dictionary;
+use crate::encoder::Encoder;
+use crate::error::{CodingError, Result, invalid};
+use crate::run::RunOptions;
+
+/// Which OMP implementation runs; both return the same codes up to rounding.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OmpVariant {
+    /// Batch-OMP with the Gram matrix and a progressive Cholesky factor (fast).
+    #[default]
+    Batch,
+    /// Explicit residual and least squares per step (slow, simple; for checking).
+    Reference,
+}
+
+/// Parameters of OMP (see the [module docs](self)).
+///
+/// ```
+/// use dictum_coding::{Dictionary, Encoder, Omp, RunOptions};
+/// use dictum_linalg::view;
+/// // Three unit atoms in R²; the signal is 2·e₁ − 1·e₂.
+/// let d = [1.0f64, 0.0, 0.0, 1.0, 0.6, 0.8];
+/// let y = [2.0f64, -1.0];
+/// let dict = Dictionary::new(view::col_major(&d, 2, 3)?)?;
+/// let x = Omp::new().n_nonzero_coefs(2).encode(&dict, view::col_major(&y, 2, 1)?, &RunOptions::default())?;
+/// assert_eq!(x.col(0).0, &[0, 1]);
+/// # Ok::<(), dictum_coding::CodingError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Omp {
+    n_nonzero_coefs: Option<usize>,
+    tol: Option<f64>,
+    variant: OmpVariant,
+    positive: bool,
+}
+
+impl Omp {
+    /// OMP with no stopping rule yet: set [`n_nonzero_coefs`](Self::n_nonzero_coefs),
+    /// [`tol`](Self::tol), or both.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stop at `k` atoms per signal (sklearn `n_nonzero_coefs`, SPAMS `L`).
+    pub fn n_nonzero_coefs(mut self, k: usize) -> Self {
+        self.n_nonzero_coefs = Some(k);
+        self
+    }
+
+    /// Stop when the squared residual norm `‖y − D·x‖²` is at most `tol` (sklearn `tol`,
+    /// SPAMS `eps`).
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = Some(tol);
+        self
+    }
+
+    /// Chooses the implementation (default [`OmpVariant::Batch`]).
+    pub fn variant(mut self, variant: OmpVariant) -> Self {
+        self.variant = variant;
+        self
+    }
+
+    /// Constrains coefficients to be non-negative (NN-OMP).
+    pub fn positive(mut self, positive: bool) -> Self {
+        self.positive = positive;
+        self
+    }
+
+    /// The sparsity target, if set.
+    pub fn get_n_nonzero_coefs(&self) -> Option<usize> {
+        self.n_nonzero_coefs
+    }
+
+    /// The squared-residual tolerance, if set.
+    pub fn get_tol(&self) -> Option<f64> {
+        self.tol
+    }
+
+    /// Checks the parameters on their own (the dictionary is checked by `encode`).
+    pub fn validate(&self) -> Result<()> {
+        const NAME: &str = "omp";
+        if self.n_nonzero_coefs.is_none() && self.tol.is_none() {
+            return Err(CodingError::NoStoppingRule { method: NAME });
+        }
+        if self.n_nonzero_coefs == Some(0) {
+            return Err(invalid(
+                NAME,
+                "n_nonzero_coefs",
+                0,
+                "must be at least 1 (or unset, to stop by tol only)",
+            ));
+        }
+        if let Some(t) = self.tol
+            && !(t.is_finite() && t >= 0.0)
+        {
+            return Err(invalid(
+                NAME,
+                "tol",
+                t,
+                "must be a finite squared residual norm >= 0",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The largest support a signal may get from `dict`.
+    fn max_support(&self, m: usize, d: usize) -> Result<usize> {
+        if let Some(k) = self.n_nonzero_coefs {
+            if k > m {
+                return Err(CodingError::SparsityExceedsAtoms {
+                    method: "omp",
+                    k,
+                    m,
+                });
+            }
+            // More than d atoms are always linearly dependent; the Cholesky pivot test stops
+            // earlier on a lower rank.
+            Ok(k.min(d))
+        } else {
+            Ok(m.min(d))
+        }
+    }
+}
+
+impl<T: Real> Encoder<T> for Omp {
+    fn name(&self) -> &'static str {
+        match (self.variant, self.positive) {
+            (_, true) => "nn-omp",
+            (OmpVariant::Batch, false) => "batch-omp",
+            (OmpVariant::Reference, false) => "omp",
+        }
+    }
+
+    fn encode(
+        &self,
+        dict: &Dictionary<'_, T>,
+        signals: MatRef<'_, T>,
+        opts: &RunOptions<'_>,
+    ) -> Result<CscMatrix<T>> {
+        self.validate()?;
+        dict.check_signals("omp", signals)?;
+        let kmax = self.max_support(dict.n_atoms(), dict.dim())?;
+        let tol = self.tol.map(T::cast_f64);
+        if self.positive {
+            return nonneg::encode(dict, signals, kmax, tol, opts);
+        }
+        match self.variant {
+            OmpVariant::Batch => batch::encode(dict, signals, kmax, tol, opts),
+            OmpVariant::Reference => reference::encode(dict, signals, kmax, tol, opts),
+        }
+    }
+}

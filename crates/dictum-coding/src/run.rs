@@ -1,0 +1,210 @@
+//! How an encoder runs: threads, progress, and the block driver every encoder shares.
+//!
+//! Signals are coded in blocks of [`BLOCK`] columns. The block size is fixed, not derived from
+//! the thread count, so the same input gives bit-identical codes under `Par::Seq` and under any
+//! `Par::Rayon(n)`: each signal is coded by the same instructions whichever thread runs it.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use dictum_linalg::{CscMatrix, MatRef, Par, Real};
+use rayon::prelude::*;
+
+use crate::error::Result;
+
+/// Signals per block: one `Dᵀ·Y` GEMM per block, whose `m x BLOCK` result stays in cache
+/// while the block's signals are coded.
+pub const BLOCK: usize = 256;
+
+/// Progress of a long run: `done` of `total` signals coded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Signals coded so far.
+    pub done: usize,
+    /// Signals in the run.
+    pub total: usize,
+}
+
+/// A progress callback. It is called from worker threads, once per block of signals.
+pub type ProgressFn<'a> = &'a (dyn Fn(Progress) + Sync);
+
+/// Execution options shared by every encoder: parallelism and a progress callback.
+///
+/// `Par::Rayon(n)` splits the work into tasks for `n` threads and runs them on the *current*
+/// rayon pool; to bound the threads used, call the encoder inside
+/// `rayon::ThreadPoolBuilder::new().num_threads(n).build()?.install(..)` (the CLI's `--threads`
+/// does this). Results do not depend on the thread count.
+///
+/// The struct is the place where a compute backend (GPU) will be chosen; fields are private so
+/// that it can grow without breaking callers.
+#[derive(Clone, Copy)]
+pub struct RunOptions<'a> {
+    par: Par,
+    progress: Option<ProgressFn<'a>>,
+}
+
+impl std::fmt::Debug for RunOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("par", &self.par)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl Default for RunOptions<'_> {
+    fn default() -> Self {
+        Self::new(Par::Seq)
+    }
+}
+
+impl<'a> RunOptions<'a> {
+    /// Options with the given parallelism and no progress reporting.
+    pub fn new(par: Par) -> Self {
+        Self {
+            par,
+            progress: None,
+        }
+    }
+
+    /// Reports progress to `f` (once per block of [`BLOCK`] signals).
+    pub fn progress(mut self, f: ProgressFn<'a>) -> Self {
+        self.progress = Some(f);
+        self
+    }
+
+    /// The parallelism.
+    pub fn par(&self) -> Par {
+        self.par
+    }
+
+    /// The progress callback, if any.
+    pub fn progress_fn(&self) -> Option<ProgressFn<'a>> {
+        self.progress
+    }
+}
+
+/// Sparse columns produced by one block, in column order.
+#[derive(Debug)]
+pub(crate) struct ColumnSink<T> {
+    counts: Vec<usize>,
+    rows: Vec<u32>,
+    vals: Vec<T>,
+}
+
+impl<T: Real> ColumnSink<T> {
+    fn with_capacity(ncols: usize, nnz: usize) -> Self {
+        Self {
+            counts: Vec::with_capacity(ncols),
+            rows: Vec::with_capacity(nnz),
+            vals: Vec::with_capacity(nnz),
+        }
+    }
+
+    /// Appends one column from unsorted `(row, value)` pairs; exact zeros are dropped.
+    #[inline]
+    pub(crate) fn push(&mut self, rows: &[u32], vals: &[T]) {
+        let start = self.rows.len();
+        for (&r, &v) in rows.iter().zip(vals) {
+            if v != T::zero() {
+                self.rows.push(r);
+                self.vals.push(v);
+            }
+        }
+        // Insertion sort: supports are short, and CSC wants rows ascending.
+        let rows = &mut self.rows[start..];
+        let vals = &mut self.vals[start..];
+        for i in 1..rows.len() {
+            let mut j = i;
+            while j > 0 && rows[j - 1] > rows[j] {
+                rows.swap(j - 1, j);
+                vals.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+        self.counts.push(rows.len());
+    }
+
+    /// Appends an empty column.
+    #[inline]
+    pub(crate) fn push_empty(&mut self) {
+        self.counts.push(0);
+    }
+}
+
+/// One encoder's work on a block of signals.
+pub(crate) trait BlockKernel<T: Real>: Sync {
+    /// Per-thread scratch space, allocated once per thread and reused for every block.
+    type Work: Send;
+
+    /// Allocates the scratch space.
+    fn workspace(&self) -> Self::Work;
+
+    /// Codes `signals` (at most [`BLOCK`] columns, the first being column `first` of the
+    /// whole input), pushing one column per signal to `out`.
+    fn encode_block(
+        &self,
+        work: &mut Self::Work,
+        first: usize,
+        signals: MatRef<'_, T>,
+        out: &mut ColumnSink<T>,
+    );
+
+    /// Expected non-zeros per signal, to size buffers.
+    fn nnz_hint(&self) -> usize;
+}
+
+/// Codes every column of `signals` with `kernel`, block by block, in parallel under
+/// `Par::Rayon`, and assembles the `n_atoms x N` CSC result.
+pub(crate) fn run_blocks<T: Real, K: BlockKernel<T>>(
+    kernel: &K,
+    n_atoms: usize,
+    signals: MatRef<'_, T>,
+    opts: &RunOptions<'_>,
+) -> Result<CscMatrix<T>> {
+    let n = signals.ncols();
+    let n_blocks = n.div_ceil(BLOCK);
+    let done = AtomicUsize::new(0);
+    let run_one = |work: &mut K::Work, b: usize| {
+        let start = b * BLOCK;
+        let len = BLOCK.min(n - start);
+        let mut sink = ColumnSink::with_capacity(len, len * kernel.nnz_hint());
+        kernel.encode_block(work, start, signals.subcols(start, len), &mut sink);
+        if let Some(f) = opts.progress {
+            let now = done.fetch_add(len, Ordering::Relaxed) + len;
+            f(Progress {
+                done: now,
+                total: n,
+            });
+        }
+        sink
+    };
+    let blocks: Vec<ColumnSink<T>> = match opts.par {
+        Par::Seq => {
+            let mut work = kernel.workspace();
+            (0..n_blocks).map(|b| run_one(&mut work, b)).collect()
+        }
+        Par::Rayon(_) => (0..n_blocks)
+            .into_par_iter()
+            .map_init(|| kernel.workspace(), |work, b| run_one(work, b))
+            .collect(),
+    };
+    assemble(n_atoms, n, blocks)
+}
+
+fn assemble<T: Real>(n_atoms: usize, n: usize, blocks: Vec<ColumnSink<T>>) -> Result<CscMatrix<T>> {
+    let nnz: usize = blocks.iter().map(|b| b.rows.len()).sum();
+    let mut col_ptr = Vec::with_capacity(n + 1);
+    let mut rows = Vec::with_capacity(nnz);
+    let mut vals = Vec::with_capacity(nnz);
+    col_ptr.push(0);
+    for b in blocks {
+        let mut at = rows.len();
+        for c in b.counts {
+            at += c;
+            col_ptr.push(at);
+        }
+        rows.extend_from_slice(&b.rows);
+        vals.extend_from_slice(&b.vals);
+    }
+    Ok(CscMatrix::try_new(n_atoms, n, col_ptr, rows, vals)?)
+}

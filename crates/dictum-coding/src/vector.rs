@@ -1,0 +1,252 @@
+//! Dense vector kernels of the coding inner loops, and the CPU-feature dispatch around them.
+//!
+//! The inner loops are written as plain slice loops that LLVM vectorizes. The default x86-64
+//! target only allows SSE2, so [`with_simd`] runs a whole block of work inside a function
+//! compiled for AVX2+FMA when the CPU has them (checked at run time); every helper here is
+//! `#[inline(always)]` so that it is compiled into that function.
+
+use dictum_linalg::{MatRef, Real};
+
+/// Runs `f` compiled for the best instruction set the CPU supports.
+#[inline(always)]
+pub(crate) fn with_simd<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: both features were detected on this CPU just above.
+            return unsafe { with_avx2_fma(f) };
+        }
+    }
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn with_avx2_fma<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// Index and value of the entry of largest magnitude (the first on ties; `(0, 0)` when `x`
+/// is empty or all zero).
+#[inline(always)]
+pub(crate) fn argmax_abs<T: Real>(x: &[T]) -> (usize, T) {
+    let (i, v) = arg_best(x, T::zero(), |v| v.abs(), |a, b| a > b);
+    if v == T::zero() { (0, v) } else { (i, v) }
+}
+
+/// Index and value of the smallest entry (the first on ties; `(0, +inf)` when empty).
+#[inline(always)]
+pub(crate) fn argmin<T: Real>(x: &[T]) -> (usize, T) {
+    arg_best(x, T::infinity(), |v| v, |a, b| a < b)
+}
+
+/// The first index maximizing `key` under `better`, tracking per-lane winners so the loop
+/// vectorizes (no second pass to find the index).
+#[inline(always)]
+fn arg_best<T: Real>(
+    x: &[T],
+    init: T,
+    key: impl Fn(T) -> T,
+    better: impl Fn(T, T) -> bool,
+) -> (usize, T) {
+    const LANES: usize = 8;
+    let mut val = [init; LANES];
+    let mut idx = [0usize; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let tail_start = x.len() - chunks.remainder().len();
+    for (ci, c) in chunks.enumerate() {
+        for l in 0..LANES {
+            let v = key(c[l]);
+            let b = better(v, val[l]);
+            val[l] = if b { v } else { val[l] };
+            idx[l] = if b { ci * LANES + l } else { idx[l] };
+        }
+    }
+    let (mut bv, mut bi) = (init, 0usize);
+    for l in 0..LANES {
+        if better(val[l], bv) || (val[l] == bv && idx[l] < bi) {
+            bv = val[l];
+            bi = idx[l];
+        }
+    }
+    for (i, &v) in x[tail_start..].iter().enumerate() {
+        let v = key(v);
+        if better(v, bv) {
+            bv = v;
+            bi = tail_start + i;
+        }
+    }
+    (bi, bv)
+}
+
+/// Largest `|x_i|` (0 for an empty slice).
+#[inline(always)]
+pub(crate) fn max_abs<T: Real>(x: &[T]) -> T {
+    const LANES: usize = 8;
+    let mut acc = [T::zero(); LANES];
+    let chunks = x.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for l in 0..LANES {
+            let a = c[l].abs();
+            acc[l] = if a > acc[l] { a } else { acc[l] };
+        }
+    }
+    let mut best = T::zero();
+    for &a in acc.iter() {
+        best = if a > best { a } else { best };
+    }
+    for &v in tail {
+        let a = v.abs();
+        best = if a > best { a } else { best };
+    }
+    best
+}
+
+/// Index and value of the largest entry if it is positive, else `(0, 0)`.
+#[inline(always)]
+pub(crate) fn argmax_pos<T: Real>(x: &[T]) -> (usize, T) {
+    let mut best = T::zero();
+    let mut idx = 0;
+    for (i, &v) in x.iter().enumerate() {
+        if v > best {
+            best = v;
+            idx = i;
+        }
+    }
+    (idx, best)
+}
+
+/// `Σ a_i b_i`.
+#[inline(always)]
+pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    const LANES: usize = 8;
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [T::zero(); LANES];
+    let ca = a.chunks_exact(LANES);
+    let cb = b.chunks_exact(LANES);
+    let (ta, tb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..LANES {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut s = T::zero();
+    for v in acc {
+        s += v;
+    }
+    for (&x, &y) in ta.iter().zip(tb) {
+        s += x * y;
+    }
+    s
+}
+
+/// `out = base − Σ_t coef[t] · cols[idx[t]]`, four columns per pass over `out`.
+#[inline(always)]
+pub(crate) fn sub_combination<T: Real>(
+    out: &mut [T],
+    base: &[T],
+    cols: &Columns<'_, T>,
+    idx: &[u32],
+    coef: &[T],
+) {
+    out.copy_from_slice(base);
+    let n = out.len();
+    let mut t = 0;
+    while t + 4 <= idx.len() {
+        let (c0, c1, c2, c3) = (coef[t], coef[t + 1], coef[t + 2], coef[t + 3]);
+        let g0 = &cols.col(idx[t] as usize)[..n];
+        let g1 = &cols.col(idx[t + 1] as usize)[..n];
+        let g2 = &cols.col(idx[t + 2] as usize)[..n];
+        let g3 = &cols.col(idx[t + 3] as usize)[..n];
+        for i in 0..n {
+            out[i] -= (c0 * g0[i] + c1 * g1[i]) + (c2 * g2[i] + c3 * g3[i]);
+        }
+        t += 4;
+    }
+    while t < idx.len() {
+        let c = coef[t];
+        let g = &cols.col(idx[t] as usize)[..n];
+        for i in 0..n {
+            out[i] -= c * g[i];
+        }
+        t += 1;
+    }
+}
+
+/// `y += a · x`.
+#[inline(always)]
+pub(crate) fn axpy<T: Real>(y: &mut [T], a: T, x: &[T]) {
+    let n = y.len().min(x.len());
+    let (y, x) = (&mut y[..n], &x[..n]);
+    for i in 0..n {
+        y[i] += a * x[i];
+    }
+}
+
+/// Contiguous columns of a column-major matrix (a Gram matrix, a dictionary, a block of
+/// correlations), copied once if the view is not contiguous.
+#[derive(Debug)]
+pub(crate) struct Columns<'a, T> {
+    data: Storage<'a, T>,
+    nrows: usize,
+    stride: usize,
+}
+
+impl<'a, T: Real> Columns<'a, T> {
+    /// Borrows `a` when its columns are contiguous, else copies it.
+    pub(crate) fn new(a: MatRef<'a, T>) -> Self {
+        let nrows = a.nrows();
+        let ncols = a.ncols();
+        if a.row_stride() == 1 && ncols > 0 && a.col_stride() >= nrows as isize {
+            let stride = a.col_stride() as usize;
+            let len = stride * (ncols - 1) + nrows;
+            // SAFETY: with unit row stride and column stride `stride`, the `len` elements from
+            // the first entry are exactly the ones the view spans, all inside its allocation.
+            let data = unsafe { std::slice::from_raw_parts(a.as_ptr(), len) };
+            return Self {
+                data: Storage::Borrowed(data),
+                nrows,
+                stride,
+            };
+        }
+        let mut v = Vec::with_capacity(nrows * ncols);
+        for j in 0..ncols {
+            for i in 0..nrows {
+                v.push(a[(i, j)]);
+            }
+        }
+        Self {
+            data: Storage::Owned(v),
+            nrows,
+            stride: nrows,
+        }
+    }
+
+    /// Column `j`.
+    #[inline(always)]
+    pub(crate) fn col(&self, j: usize) -> &[T] {
+        let s = j * self.stride;
+        let data = match &self.data {
+            Storage::Borrowed(d) => d,
+            Storage::Owned(v) => v.as_slice(),
+        };
+        &data[s..s + self.nrows]
+    }
+}
+
+#[derive(Debug)]
+enum Storage<'a, T> {
+    Borrowed(&'a [T]),
+    Owned(Vec<T>),
+}
+
+/// `out = Σ_t coef[t] · cols[idx[t]]`.
+#[inline(always)]
+pub(crate) fn combination<T: Real>(out: &mut [T], cols: &Columns<'_, T>, idx: &[u32], coef: &[T]) {
+    out.iter_mut().for_each(|v| *v = T::zero());
+    for (&i, &c) in idx.iter().zip(coef) {
+        axpy(out, c, cols.col(i as usize));
+    }
+}
