@@ -3,6 +3,7 @@
 // Tests state their expectations with unwrap: a failure is the test's report.
 #![allow(clippy::unwrap_used)]
 
+mod coding;
 mod datasets;
 #[cfg(feature = "hdf5")]
 mod hdf5;
