@@ -1,5 +1,6 @@
 //! The `dictum` command-line tool.
 
+mod encode;
 mod inspect;
 
 use std::process::ExitCode;
@@ -29,6 +30,9 @@ enum Command {
     },
     /// List the datasets bundled in the binary.
     Datasets,
+    /// Sparse-code signals over a dictionary and write the codes (scipy CSC .npz); prints N,
+    /// mean non-zeros, relative error ‖Y − D·X‖_F/‖Y‖_F and wall time.
+    Encode(encode::EncodeArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +41,7 @@ fn main() -> ExitCode {
         Command::Inspect { targets, member } => targets
             .iter()
             .try_for_each(|t| inspect::inspect(t, member.as_deref())),
+        Command::Encode(args) => encode::run(&args),
         Command::Datasets => {
             for d in dictum::datasets::DATASETS {
                 println!("{:<22} {}", d.name, d.description);

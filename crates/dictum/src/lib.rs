@@ -17,7 +17,7 @@
 //! | [`linalg`] | views, GEMM/Gram, progressive Cholesky, leading singular triplet, thin SVD, (generalised) symmetric eigenproblems, CSC codes |
 //! | [`io`] | `.npy`/`.npz` (memory-mapped, chunked), scipy sparse `.npz`, HDF5 (feature `hdf5`) |
 //! | [`datasets`] | bundled digits, photographs and 8x8 patches |
-//! | [`coding`] | sparse coding: MP, OMP/Batch-OMP/NN-OMP, LARS-LASSO, FISTA, thresholding |
+//! | [`coding`] | sparse coding: MP, OMP/Batch-OMP/NN-OMP, LARS-LASSO, FISTA, thresholding; one call: [`encode`], fit: [`relative_error`] |
 //!
 //! ```
 //! use dictum::{Par, datasets, linalg::gemm};
@@ -28,11 +28,14 @@
 //! # Ok::<(), dictum::Error>(())
 //! ```
 
+mod encode;
+
 pub use dictum_coding as coding;
 pub use dictum_io as io;
 pub use dictum_io::datasets;
 pub use dictum_linalg as linalg;
 pub use dictum_linalg::{CscMatrix, Mat, MatMut, MatRef, Par, Real};
+pub use encode::{encode, relative_error};
 
 /// Any error dictum returns: each variant wraps one layer's error type.
 #[derive(Debug, thiserror::Error)]
