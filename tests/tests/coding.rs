@@ -4,7 +4,7 @@
 use approx::assert_relative_eq;
 use dictum::coding::{
     CodingError, Dictionary, Encoder, Fista, GramUse, Lars, MatchingPursuit, Method, MethodSpec,
-    Omp, OmpVariant, Progress, RunOptions, Threshold, lars_path,
+    Omp, OmpVariant, Progress, RunOptions, Selection, Threshold, lars_path,
 };
 use dictum::io::npz::NpzReader;
 use dictum::{CscMatrix, Mat, MatRef, Par, Real};
@@ -128,6 +128,27 @@ fn omp_matches_sklearn() {
     }
 }
 
+/// SPAMS 2.6.14 `omp` (which is ORMP) on the same data.
+#[test]
+fn ormp_matches_spams() {
+    let mut f = NpzReader::open(fixture("coding_sklearn.npz")).unwrap();
+    let (d, y) = (npz_mat(&mut f, "D"), npz_mat(&mut f, "Y"));
+    let dict = Dictionary::new(d.as_ref()).unwrap();
+    let want = npz_mat(&mut f, "ormp_spams_k4");
+    for variant in [OmpVariant::Batch, OmpVariant::Reference] {
+        let x = Omp::new()
+            .n_nonzero_coefs(4)
+            .selection(Selection::Ormp)
+            .variant(variant)
+            .encode(&dict, y.as_ref(), &seq())
+            .unwrap();
+        assert!(
+            max_diff(dense(&x).as_ref(), want.as_ref()) < 1e-10,
+            "{variant:?}"
+        );
+    }
+}
+
 #[test]
 fn lasso_matches_sklearn() {
     let mut f = NpzReader::open(fixture("coding_sklearn.npz")).unwrap();
@@ -192,6 +213,28 @@ proptest! {
             for &i in rows {
                 let dot: f64 = (0..d.nrows()).map(|t| d[(t, i as usize)] * r[(t, j)]).sum();
                 prop_assert!(dot.abs() <= 1e-10 * (1.0 + ynorm), "atom {i}: {dot}");
+            }
+        }
+    }
+
+    /// Batch-ORMP equals reference ORMP, and each of its steps reduces the residual at least as
+    /// much as OMP's first step does (ORMP's first pick maximizes the decrease).
+    #[test]
+    fn ormp_batch_equals_reference(seed in 0u64..1_000_000, k in 1usize..8) {
+        let (d, y) = problem(seed, 16, 32, 20);
+        let dict = Dictionary::new(d.as_ref()).unwrap();
+        let fast = Omp::new().n_nonzero_coefs(k).selection(Selection::Ormp).encode(&dict, y.as_ref(), &seq()).unwrap();
+        let slow = Omp::new().n_nonzero_coefs(k).selection(Selection::Ormp).variant(OmpVariant::Reference)
+            .encode(&dict, y.as_ref(), &seq()).unwrap();
+        let r = residual(d.as_ref(), y.as_ref(), &fast);
+        for j in 0..y.ncols() {
+            prop_assert_eq!(fast.col(j).0, slow.col(j).0);
+            for (a, b) in fast.col(j).1.iter().zip(slow.col(j).1) {
+                prop_assert!((a - b).abs() <= 1e-9 * (1.0 + b.abs()));
+            }
+            for &i in fast.col(j).0 {
+                let dot: f64 = (0..d.nrows()).map(|t| d[(t, i as usize)] * r[(t, j)]).sum();
+                prop_assert!(dot.abs() <= 1e-10 * (1.0 + y.col(j).norm_l2()));
             }
         }
     }

@@ -53,6 +53,6 @@ pub use error::{CodingError, Result};
 pub use lasso::{Fista, Lars, LarsPath, lars_path};
 pub use method::{METHOD_NAMES, Method, MethodSpec};
 pub use mp::{GramUse, MatchingPursuit};
-pub use omp::{Omp, OmpVariant};
+pub use omp::{Omp, OmpVariant, Selection};
 pub use run::{BLOCK, Progress, ProgressFn, RunOptions};
 pub use threshold::{Threshold, ThresholdRule};

@@ -7,7 +7,7 @@ use crate::encoder::Encoder;
 use crate::error::{CodingError, Result, invalid};
 use crate::lasso::{Fista, Lars};
 use crate::mp::MatchingPursuit;
-use crate::omp::{Omp, OmpVariant};
+use crate::omp::{Omp, OmpVariant, Selection};
 use crate::run::RunOptions;
 use crate::threshold::Threshold;
 
@@ -32,6 +32,8 @@ pub const METHOD_NAMES: &[&str] = &[
     "mp",
     "omp",
     "batch-omp",
+    "ormp",
+    "batch-ormp",
     "lars",
     "fista",
     "ista",
@@ -71,13 +73,21 @@ impl Method {
             })
         };
         let m = match name {
-            "omp" | "batch-omp" => {
-                let variant = if name == "omp" {
-                    OmpVariant::Reference
-                } else {
+            "omp" | "batch-omp" | "ormp" | "batch-ormp" => {
+                let variant = if name.starts_with("batch-") {
                     OmpVariant::Batch
+                } else {
+                    OmpVariant::Reference
                 };
-                let mut o = Omp::new().variant(variant).positive(spec.positive);
+                let selection = if name.ends_with("ormp") {
+                    Selection::Ormp
+                } else {
+                    Selection::Omp
+                };
+                let mut o = Omp::new()
+                    .variant(variant)
+                    .selection(selection)
+                    .positive(spec.positive);
                 if let Some(k) = spec.k {
                     o = o.n_nonzero_coefs(k);
                 }
@@ -140,7 +150,7 @@ impl Method {
                     "encode",
                     "method",
                     other,
-                    "expected one of mp, omp, batch-omp, lars, fista, ista, threshold, soft-threshold",
+                    "expected one of mp, omp, batch-omp, ormp, batch-ormp, lars, fista, ista, threshold, soft-threshold",
                 ));
             }
         };

@@ -51,22 +51,30 @@ fn arg_best<T: Real>(
 ) -> (usize, T) {
     const LANES: usize = 8;
     let mut val = [init; LANES];
-    let mut idx = [0usize; LANES];
+    // Float indices keep the loop in one vector type (see `argmax_ratio`).
+    let mut idx = [T::zero(); LANES];
+    let mut at = [T::zero(); LANES];
+    for (l, v) in at.iter_mut().enumerate() {
+        *v = T::cast_usize(l);
+    }
+    let step = T::cast_usize(LANES);
     let chunks = x.chunks_exact(LANES);
     let tail_start = x.len() - chunks.remainder().len();
-    for (ci, c) in chunks.enumerate() {
+    for c in chunks {
         for l in 0..LANES {
             let v = key(c[l]);
             let b = better(v, val[l]);
             val[l] = if b { v } else { val[l] };
-            idx[l] = if b { ci * LANES + l } else { idx[l] };
+            idx[l] = if b { at[l] } else { idx[l] };
+            at[l] += step;
         }
     }
     let (mut bv, mut bi) = (init, 0usize);
     for l in 0..LANES {
-        if better(val[l], bv) || (val[l] == bv && idx[l] < bi) {
+        let il = idx[l].into_f64() as usize;
+        if better(val[l], bv) || (val[l] == bv && il < bi) {
             bv = val[l];
-            bi = idx[l];
+            bi = il;
         }
     }
     for (i, &v) in x[tail_start..].iter().enumerate() {

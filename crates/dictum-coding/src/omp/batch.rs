@@ -2,6 +2,7 @@
 
 use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real, gemm};
 
+use super::Selection;
 use crate::dictionary::Dictionary;
 use crate::error::Result;
 use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, run_blocks};
@@ -12,6 +13,7 @@ pub(super) fn encode<T: Real>(
     signals: MatRef<'_, T>,
     kmax: usize,
     tol: Option<T>,
+    selection: Selection,
     opts: &RunOptions<'_>,
 ) -> Result<CscMatrix<T>> {
     let mut slot = None;
@@ -21,6 +23,7 @@ pub(super) fn encode<T: Real>(
         gram: Columns::new(gram),
         kmax,
         tol,
+        selection,
     };
     run_blocks(&kernel, dict.n_atoms(), signals, opts)
 }
@@ -30,12 +33,13 @@ struct Kernel<'a, T> {
     gram: Columns<'a, T>,
     kmax: usize,
     tol: Option<T>,
+    selection: Selection,
 }
 
-// SAFETY-free: `Columns` holds a `Cow<[T]>`, which is `Sync` for `T: Sync`.
 pub(crate) struct Work<T> {
     corr: Mat<T>,
     state: SignalState<T>,
+    ormp: Option<OrmpState<T>>,
 }
 
 /// Per-signal scratch of Batch-OMP, sized once for the largest support.
@@ -157,6 +161,8 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
         Work {
             corr: Mat::zeros(self.atoms.ncols(), BLOCK),
             state: SignalState::new(self.atoms.ncols(), self.kmax),
+            ormp: (self.selection == Selection::Ormp)
+                .then(|| OrmpState::new(self.atoms.ncols(), self.kmax)),
         }
     }
 
@@ -180,16 +186,153 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
         }
         let corr = Columns::new(work.corr.as_ref().subcols(0, n));
         let state = &mut work.state;
+        let ormp = &mut work.ormp;
         with_simd(
             #[inline(always)]
             || {
                 for c in 0..n {
                     let ynorm2 = signals.col(c).squared_norm_l2();
-                    state.run(&self.gram, corr.col(c), ynorm2, self.kmax, self.tol);
-                    let (rows, vals) = state.result();
-                    out.push(rows, vals);
+                    if let Some(o) = ormp.as_mut() {
+                        o.run(&self.gram, corr.col(c), ynorm2, self.kmax, self.tol);
+                        let (rows, vals) = o.result();
+                        out.push(rows, vals);
+                    } else {
+                        state.run(&self.gram, corr.col(c), ynorm2, self.kmax, self.tol);
+                        let (rows, vals) = state.result();
+                        out.push(rows, vals);
+                    }
                 }
             },
         );
+    }
+}
+
+/// Per-signal scratch of Batch-ORMP (order-recursive matching pursuit).
+///
+/// ORMP picks the atom whose *orthogonalized* direction `P⊥d_j` (its part orthogonal to the
+/// support) best explains the residual, i.e. the largest `(d_jᵀr)² / ‖P⊥d_j‖²`: the largest
+/// decrease of the residual. Rows of `u` hold `u_t = Dᵀq_t` for the orthonormal directions
+/// `q_t` of the support (Gram–Schmidt carried out in correlation space), so that
+/// `‖P⊥d_j‖² = G_jj − Σ_t u_t[j]²` and `α ← α − z_t·u_t` cost `O(m)` each.
+pub(crate) struct OrmpState<T> {
+    alpha: Vec<T>,
+    /// `‖P⊥d_j‖²` for every atom.
+    nu: Vec<T>,
+    score: Vec<T>,
+    /// `kmax` rows of length `m`.
+    u: Vec<T>,
+    support: Vec<u32>,
+    l: Vec<T>,
+    z: Vec<T>,
+    gamma: Vec<T>,
+    m: usize,
+}
+
+impl<T: Real> OrmpState<T> {
+    pub(crate) fn new(m: usize, kmax: usize) -> Self {
+        Self {
+            alpha: vec![T::zero(); m],
+            nu: vec![T::zero(); m],
+            score: vec![T::zero(); m],
+            u: vec![T::zero(); kmax * m],
+            support: Vec::with_capacity(kmax),
+            l: vec![T::zero(); kmax * kmax],
+            z: vec![T::zero(); kmax],
+            gamma: vec![T::zero(); kmax],
+            m,
+        }
+    }
+
+    /// The support and coefficients found by the last [`run`](Self::run).
+    pub(crate) fn result(&self) -> (&[u32], &[T]) {
+        let s = self.support.len();
+        (&self.support, &self.gamma[..s])
+    }
+
+    /// Batch-ORMP on one signal (arguments as [`SignalState::run`]).
+    #[inline(always)]
+    pub(crate) fn run(
+        &mut self,
+        gram: &Columns<'_, T>,
+        a0: &[T],
+        ynorm2: T,
+        kmax: usize,
+        tol: Option<T>,
+    ) {
+        let m = self.m;
+        self.alpha.copy_from_slice(a0);
+        for (j, nu) in self.nu.iter_mut().enumerate() {
+            *nu = gram.col(j)[j];
+        }
+        self.support.clear();
+        let mut resid2 = ynorm2;
+        if tol.is_some_and(|t| resid2 <= t) {
+            return;
+        }
+        let noise = T::epsilon() * T::cast_f64(4.0) * ynorm2.sqrt();
+        let mut s = 0;
+        while s < kmax {
+            // A direction this short is the span of the support up to rounding: never pick it.
+            let floor = T::epsilon() * T::cast_usize(100 * (s + 1));
+            for ((sc, &a), &nu) in self.score.iter_mut().zip(&self.alpha).zip(&self.nu) {
+                *sc = if nu > floor { a * a / nu } else { T::zero() };
+            }
+            let (j, best) = crate::vector::argmax_abs(&self.score);
+            if best <= noise * noise {
+                break;
+            }
+            // The new row of the Cholesky factor is column j of U; its pivot is ‖P⊥d_j‖.
+            let pivot = self.nu[j].sqrt();
+            for t in 0..s {
+                self.l[s * kmax + t] = self.u[t * m + j];
+            }
+            self.l[s * kmax + s] = pivot;
+            self.z[s] = (a0[j] - dot(&self.l[s * kmax..s * kmax + s], &self.z[..s])) / pivot;
+            // u_s = (G[:, j] − Σ_t L[s,t]·u_t) / pivot.
+            {
+                let (done, rest) = self.u.split_at_mut(s * m);
+                let us = &mut rest[..m];
+                us.copy_from_slice(gram.col(j));
+                for t in 0..s {
+                    let c = self.l[s * kmax + t];
+                    let ut = &done[t * m..(t + 1) * m];
+                    for (a, &b) in us.iter_mut().zip(ut) {
+                        *a -= c * b;
+                    }
+                }
+                let inv = T::one() / pivot;
+                let zs = self.z[s];
+                for ((a, nu), al) in us
+                    .iter_mut()
+                    .zip(self.nu.iter_mut())
+                    .zip(self.alpha.iter_mut())
+                {
+                    *a *= inv;
+                    *nu -= *a * *a;
+                    *al -= zs * *a;
+                }
+            }
+            self.support.push(j as u32);
+            // Rounding leaves tiny values for chosen atoms; they must not be picked again.
+            for &i in &self.support {
+                self.alpha[i as usize] = T::zero();
+            }
+            s += 1;
+            if let Some(t) = tol {
+                resid2 -= self.z[s - 1] * self.z[s - 1];
+                if resid2 <= t {
+                    break;
+                }
+            }
+        }
+        // Lᵀ·γ = z once, at the end.
+        let s = self.support.len();
+        for t in (0..s).rev() {
+            let mut v = self.z[t];
+            for u in t + 1..s {
+                v -= self.l[u * kmax + t] * self.gamma[u];
+            }
+            self.gamma[t] = v / self.l[t * kmax + t];
+        }
     }
 }

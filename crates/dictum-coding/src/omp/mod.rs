@@ -16,6 +16,9 @@
 //! - [`OmpVariant::Reference`] forms the residual and its correlations with `D` at every step
 //!   (`O(d·m)` per step). It is the textbook algorithm, kept to check the fast one.
 //!
+//! [`Selection::Ormp`] switches the greedy rule to order-recursive matching pursuit (the rule of
+//! SPAMS' `omp`), in both implementations.
+//!
 //! With [`Omp::positive`] the coefficients are constrained to be non-negative (NN-OMP, as in
 //! Bruckstein, Elad & Zibulevsky 2008): the atom with the largest *positive* correlation is
 //! added, and the coefficients on the support are fitted by non-negative least squares.
@@ -41,6 +44,21 @@ pub enum OmpVariant {
     Reference,
 }
 
+/// How OMP picks the next atom.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Selection {
+    /// The atom most correlated with the residual, `argmax |d_jᵀr|` (OMP as in scikit-learn,
+    /// KSVD.jl and Rubinstein's Batch-OMP).
+    #[default]
+    Omp,
+    /// The atom whose part orthogonal to the support best explains the residual,
+    /// `argmax (d_jᵀr)² / ‖P⊥d_j‖²`: order-recursive matching pursuit (ORMP; Cotter, Adler,
+    /// Rao & Kreutz-Delgado 1999), also called optimized OMP. Each step gives the largest
+    /// possible decrease of the residual. SPAMS' `omp` is this rule; use it to reproduce
+    /// SPAMS' supports. Same cost as OMP.
+    Ormp,
+}
+
 /// Parameters of OMP (see the [module docs](self)).
 ///
 /// ```
@@ -59,6 +77,7 @@ pub struct Omp {
     n_nonzero_coefs: Option<usize>,
     tol: Option<f64>,
     variant: OmpVariant,
+    selection: Selection,
     positive: bool,
 }
 
@@ -88,7 +107,13 @@ impl Omp {
         self
     }
 
-    /// Constrains coefficients to be non-negative (NN-OMP).
+    /// Chooses the atom-selection rule (default [`Selection::Omp`]).
+    pub fn selection(mut self, selection: Selection) -> Self {
+        self.selection = selection;
+        self
+    }
+
+    /// Constrains coefficients to be non-negative (NN-OMP; always selects by correlation).
     pub fn positive(mut self, positive: bool) -> Self {
         self.positive = positive;
         self
@@ -152,10 +177,12 @@ impl Omp {
 
 impl<T: Real> Encoder<T> for Omp {
     fn name(&self) -> &'static str {
-        match (self.variant, self.positive) {
-            (_, true) => "nn-omp",
-            (OmpVariant::Batch, false) => "batch-omp",
-            (OmpVariant::Reference, false) => "omp",
+        match (self.variant, self.selection, self.positive) {
+            (_, _, true) => "nn-omp",
+            (OmpVariant::Batch, Selection::Omp, false) => "batch-omp",
+            (OmpVariant::Reference, Selection::Omp, false) => "omp",
+            (OmpVariant::Batch, Selection::Ormp, false) => "batch-ormp",
+            (OmpVariant::Reference, Selection::Ormp, false) => "ormp",
         }
     }
 
@@ -173,8 +200,10 @@ impl<T: Real> Encoder<T> for Omp {
             return nonneg::encode(dict, signals, kmax, tol, opts);
         }
         match self.variant {
-            OmpVariant::Batch => batch::encode(dict, signals, kmax, tol, opts),
-            OmpVariant::Reference => reference::encode(dict, signals, kmax, tol, opts),
+            OmpVariant::Batch => batch::encode(dict, signals, kmax, tol, self.selection, opts),
+            OmpVariant::Reference => {
+                reference::encode(dict, signals, kmax, tol, self.selection, opts)
+            }
         }
     }
 }

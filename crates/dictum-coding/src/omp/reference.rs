@@ -3,6 +3,7 @@
 use dictum_linalg::cholesky::CholeskyAppend;
 use dictum_linalg::{CscMatrix, MatRef, Real};
 
+use super::Selection;
 use crate::dictionary::Dictionary;
 use crate::error::Result;
 use crate::run::{BlockKernel, ColumnSink, RunOptions, run_blocks};
@@ -13,6 +14,7 @@ pub(super) fn encode<T: Real>(
     signals: MatRef<'_, T>,
     kmax: usize,
     tol: Option<T>,
+    selection: Selection,
     opts: &RunOptions<'_>,
 ) -> Result<CscMatrix<T>> {
     let kernel = Kernel {
@@ -21,6 +23,7 @@ pub(super) fn encode<T: Real>(
         d: dict.dim(),
         kmax,
         tol,
+        selection,
     };
     run_blocks(&kernel, dict.n_atoms(), signals, opts)
 }
@@ -31,6 +34,7 @@ struct Kernel<'a, T> {
     d: usize,
     kmax: usize,
     tol: Option<T>,
+    selection: Selection,
 }
 
 struct Work<T> {
@@ -94,14 +98,37 @@ impl<T: Real> Kernel<'_, T> {
             return;
         }
         while w.support.len() < self.kmax {
-            for (j, cj) in w.corr.iter_mut().enumerate() {
-                *cj = if w.excluded[j] {
+            for j in 0..self.m {
+                w.corr[j] = if w.excluded[j] {
                     T::zero()
                 } else {
-                    dot(self.atoms.col(j), &w.r)
+                    let c = dot(self.atoms.col(j), &w.r);
+                    match self.selection {
+                        Selection::Omp => c,
+                        // ORMP: c² / ‖P⊥d_j‖², with the projection from the factor.
+                        Selection::Ormp => {
+                            let dj = self.atoms.col(j);
+                            w.cross.clear();
+                            for &i in &w.support {
+                                w.cross.push(dot(self.atoms.col(i as usize), dj));
+                            }
+                            let ok = w.chol.solve_lower_in_place(&mut w.cross).is_ok();
+                            let nu = dot(dj, dj) - dot(&w.cross, &w.cross);
+                            let floor = T::epsilon() * T::cast_usize(100 * (w.support.len() + 1));
+                            if ok && nu > floor {
+                                c * c / nu
+                            } else {
+                                T::zero()
+                            }
+                        }
+                    }
                 };
             }
             let (j, amax) = argmax_abs(&w.corr);
+            let amax = match self.selection {
+                Selection::Omp => amax,
+                Selection::Ormp => amax.sqrt(),
+            };
             if amax <= noise {
                 break;
             }
