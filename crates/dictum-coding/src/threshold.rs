@@ -231,6 +231,29 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
                     rows.clear();
                     vals.clear();
                     match p.rule {
+                        ThresholdRule::TopK(k) if k <= 32 => {
+                            // Small k: keep the best k sorted; most atoms are rejected by one
+                            // comparison with the current k-th best.
+                            order.clear();
+                            for (j, &v) in c.iter().enumerate() {
+                                let sc = score(v);
+                                if !(sc > T::zero()) {
+                                    continue;
+                                }
+                                if order.len() == k && !(sc > order[k - 1].0) {
+                                    continue;
+                                }
+                                if order.len() == k {
+                                    order.pop();
+                                }
+                                let at = order.partition_point(|&(o, _)| o >= sc);
+                                order.insert(at, (sc, j as u32));
+                            }
+                            for &(_, j) in order.iter() {
+                                rows.push(j);
+                                vals.push(c[j as usize]);
+                            }
+                        }
                         ThresholdRule::TopK(k) => {
                             order.clear();
                             order.extend(
