@@ -13,7 +13,7 @@ use crate::error::Result;
 
 /// Signals per block: one `Dᵀ·Y` GEMM per block, whose `m x BLOCK` result stays in cache
 /// while the block's signals are coded.
-pub const BLOCK: usize = 256;
+pub const BLOCK: usize = 128;
 
 /// Progress of a long run: `done` of `total` signals coded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -183,6 +183,34 @@ pub(crate) fn sub_combination<T: Real>(
     }
 }
 
+/// `out = base − Σ_t coef[t] · rows[t]`, where row `t` is `rows[t·n .. (t+1)·n]`; four rows per
+/// pass over `out`.
+#[inline(always)]
+pub(crate) fn sub_rows<T: Real>(out: &mut [T], base: &[T], rows: &[T], n: usize, coef: &[T]) {
+    let out = &mut out[..n];
+    out.copy_from_slice(&base[..n]);
+    let mut t = 0;
+    while t + 4 <= coef.len() {
+        let (c0, c1, c2, c3) = (coef[t], coef[t + 1], coef[t + 2], coef[t + 3]);
+        let r0 = &rows[t * n..(t + 1) * n];
+        let r1 = &rows[(t + 1) * n..(t + 2) * n];
+        let r2 = &rows[(t + 2) * n..(t + 3) * n];
+        let r3 = &rows[(t + 3) * n..(t + 4) * n];
+        for i in 0..n {
+            out[i] -= (c0 * r0[i] + c1 * r1[i]) + (c2 * r2[i] + c3 * r3[i]);
+        }
+        t += 4;
+    }
+    while t < coef.len() {
+        let c = coef[t];
+        let r = &rows[t * n..(t + 1) * n];
+        for i in 0..n {
+            out[i] -= c * r[i];
+        }
+        t += 1;
+    }
+}
+
 /// `y += a · x`.
 #[inline(always)]
 pub(crate) fn axpy<T: Real>(y: &mut [T], a: T, x: &[T]) {
@@ -250,11 +278,25 @@ enum Storage<'a, T> {
     Owned(Vec<T>),
 }
 
-/// `out = Σ_t coef[t] · cols[idx[t]]`.
+/// `out = Σ_t coef[t] · cols[idx[t]]`, four columns per pass over `out`.
 #[inline(always)]
 pub(crate) fn combination<T: Real>(out: &mut [T], cols: &Columns<'_, T>, idx: &[u32], coef: &[T]) {
+    let n = out.len();
     out.iter_mut().for_each(|v| *v = T::zero());
-    for (&i, &c) in idx.iter().zip(coef) {
-        axpy(out, c, cols.col(i as usize));
+    let mut t = 0;
+    while t + 4 <= idx.len() {
+        let (c0, c1, c2, c3) = (coef[t], coef[t + 1], coef[t + 2], coef[t + 3]);
+        let g0 = &cols.col(idx[t] as usize)[..n];
+        let g1 = &cols.col(idx[t + 1] as usize)[..n];
+        let g2 = &cols.col(idx[t + 2] as usize)[..n];
+        let g3 = &cols.col(idx[t + 3] as usize)[..n];
+        for i in 0..n {
+            out[i] += (c0 * g0[i] + c1 * g1[i]) + (c2 * g2[i] + c3 * g3[i]);
+        }
+        t += 4;
+    }
+    while t < idx.len() {
+        axpy(out, coef[t], cols.col(idx[t] as usize));
+        t += 1;
     }
 }

@@ -18,9 +18,12 @@ pub(super) fn encode<T: Real>(
 ) -> Result<CscMatrix<T>> {
     let mut slot = None;
     let gram = dict.gram_or_compute(&mut slot, opts.par())?;
+    let gram = Columns::new(gram);
+    let diag = (0..dict.n_atoms()).map(|j| gram.col(j)[j]).collect();
     let kernel = Kernel {
         atoms: dict.atoms(),
-        gram: Columns::new(gram),
+        gram,
+        diag,
         kmax,
         tol,
         selection,
@@ -31,6 +34,7 @@ pub(super) fn encode<T: Real>(
 struct Kernel<'a, T> {
     atoms: MatRef<'a, T>,
     gram: Columns<'a, T>,
+    diag: Vec<T>,
     kmax: usize,
     tol: Option<T>,
     selection: Selection,
@@ -56,6 +60,9 @@ pub(crate) struct SignalState<T> {
     /// Coefficients on the support, `(L·Lᵀ)⁻¹·α0_I`.
     gamma: Vec<T>,
     w: Vec<T>,
+    /// `1 / L[t, t]`: substitutions multiply instead of dividing (a division is a long
+    /// dependency on the critical path).
+    inv: Vec<T>,
 }
 
 impl<T: Real> SignalState<T> {
@@ -68,6 +75,7 @@ impl<T: Real> SignalState<T> {
             z: vec![T::zero(); kmax],
             gamma: vec![T::zero(); kmax],
             w: vec![T::zero(); kmax],
+            inv: vec![T::zero(); kmax],
         }
     }
 
@@ -109,7 +117,7 @@ impl<T: Real> SignalState<T> {
             }
             for t in 0..s {
                 let row = &self.l[t * stride..t * stride + t];
-                self.w[t] = (self.w[t] - dot(row, &self.w[..t])) / self.l[t * stride + t];
+                self.w[t] = (self.w[t] - dot(row, &self.w[..t])) * self.inv[t];
             }
             let pivot2 = gj[j] - dot(&self.w[..s], &self.w[..s]);
             let floor = T::epsilon() * T::cast_usize(100 * (s + 1)) * gj[j];
@@ -121,10 +129,11 @@ impl<T: Real> SignalState<T> {
                 continue;
             }
             let pivot = pivot2.sqrt();
+            self.inv[s] = T::one() / pivot;
             let (row, _) = self.l[s * stride..].split_at_mut(s + 1);
             row[..s].copy_from_slice(&self.w[..s]);
             row[s] = pivot;
-            self.z[s] = (a0[j] - dot(&row[..s], &self.z[..s])) / pivot;
+            self.z[s] = (a0[j] - dot(&row[..s], &self.z[..s])) * self.inv[s];
             self.support.push(j as u32);
             s += 1;
             // Lᵀ·γ = z by back substitution.
@@ -133,7 +142,7 @@ impl<T: Real> SignalState<T> {
                 for u in t + 1..s {
                     v -= self.l[u * stride + t] * self.gamma[u];
                 }
-                self.gamma[t] = v / self.l[t * stride + t];
+                self.gamma[t] = v * self.inv[t];
             }
             if let Some(t) = tol {
                 // ‖r‖² = ‖y‖² − γᵀ·α0_I = ‖y‖² − ‖z‖²: no residual needed.
@@ -193,7 +202,14 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
                 for c in 0..n {
                     let ynorm2 = signals.col(c).squared_norm_l2();
                     if let Some(o) = ormp.as_mut() {
-                        o.run(&self.gram, corr.col(c), ynorm2, self.kmax, self.tol);
+                        o.run(
+                            &self.gram,
+                            &self.diag,
+                            corr.col(c),
+                            ynorm2,
+                            self.kmax,
+                            self.tol,
+                        );
                         let (rows, vals) = o.result();
                         out.push(rows, vals);
                     } else {
@@ -249,11 +265,12 @@ impl<T: Real> OrmpState<T> {
         (&self.support, &self.gamma[..s])
     }
 
-    /// Batch-ORMP on one signal (arguments as [`SignalState::run`]).
+    /// Batch-ORMP on one signal (arguments as [`SignalState::run`]; `diag` is G's diagonal).
     #[inline(always)]
     pub(crate) fn run(
         &mut self,
         gram: &Columns<'_, T>,
+        diag: &[T],
         a0: &[T],
         ynorm2: T,
         kmax: usize,
@@ -261,9 +278,8 @@ impl<T: Real> OrmpState<T> {
     ) {
         let m = self.m;
         self.alpha.copy_from_slice(a0);
-        for (j, nu) in self.nu.iter_mut().enumerate() {
-            *nu = gram.col(j)[j];
-        }
+        // The diagonal is gathered once per run: reading it from G touches m cache lines.
+        self.nu.copy_from_slice(diag);
         self.support.clear();
         let mut resid2 = ynorm2;
         if tol.is_some_and(|t| resid2 <= t) {
@@ -292,14 +308,7 @@ impl<T: Real> OrmpState<T> {
             {
                 let (done, rest) = self.u.split_at_mut(s * m);
                 let us = &mut rest[..m];
-                us.copy_from_slice(gram.col(j));
-                for t in 0..s {
-                    let c = self.l[s * kmax + t];
-                    let ut = &done[t * m..(t + 1) * m];
-                    for (a, &b) in us.iter_mut().zip(ut) {
-                        *a -= c * b;
-                    }
-                }
+                crate::vector::sub_rows(us, gram.col(j), done, m, &self.l[s * kmax..s * kmax + s]);
                 let inv = T::one() / pivot;
                 let zs = self.z[s];
                 for ((a, nu), al) in us
