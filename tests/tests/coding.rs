@@ -575,6 +575,13 @@ fn bad_input_is_a_clear_error() {
     );
     assert!(err(Lars::new(-1.0).encode(&dict, y.as_ref(), &seq())).contains("lambda"));
     assert!(err(Threshold::top_k(17).encode(&dict, y.as_ref(), &seq())).contains("exceeds"));
+    let none = Mat::<f64>::zeros(8, 0);
+    assert!(
+        err(Omp::new()
+            .n_nonzero_coefs(2)
+            .encode(&dict, none.as_ref(), &seq()))
+        .contains("signals is empty")
+    );
     let wrong = Mat::<f64>::zeros(7, 3);
     assert!(
         err(Omp::new()

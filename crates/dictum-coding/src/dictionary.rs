@@ -130,8 +130,15 @@ impl<'a, T: Real> Dictionary<'a, T> {
         Ok(g.as_ref())
     }
 
-    /// Checks that `signals` is `d x N` for this dictionary and finite.
+    /// Checks that `signals` is `d x N` for this dictionary, with `N ≥ 1`, and finite.
     pub(crate) fn check_signals(&self, method: &'static str, signals: MatRef<'_, T>) -> Result<()> {
+        if signals.ncols() == 0 {
+            return Err(CodingError::Empty {
+                what: "signals",
+                nrows: signals.nrows(),
+                ncols: 0,
+            });
+        }
         if signals.nrows() != self.dim() {
             return Err(CodingError::ShapeMismatch {
                 method,
