@@ -624,3 +624,65 @@ fn bad_input_is_a_clear_error() {
             .contains("--lambda")
     );
 }
+
+/// A Gram matrix given by the caller is used as is, and checked for shape.
+#[test]
+fn given_gram_is_used_and_checked() {
+    let (d, y) = problem(21, 12, 24, 30);
+    let g = dictum::linalg::gemm::gram(d.as_ref(), Par::Seq).unwrap();
+    let plain = Dictionary::new(d.as_ref()).unwrap();
+    let given = Dictionary::new(d.as_ref())
+        .unwrap()
+        .with_given_gram(g.as_ref())
+        .unwrap();
+    for coder in [
+        Method::Omp(Omp::new().n_nonzero_coefs(3)),
+        Method::Lars(Lars::new(0.1)),
+    ] {
+        let a = coder.encode(&plain, y.as_ref(), &seq()).unwrap();
+        let b = coder.encode(&given, y.as_ref(), &seq()).unwrap();
+        assert_eq!(a.values(), b.values());
+    }
+    let small = Mat::<f64>::zeros(3, 3);
+    let e = Dictionary::new(d.as_ref())
+        .unwrap()
+        .with_given_gram(small.as_ref())
+        .unwrap_err();
+    assert!(e.to_string().contains("expected 24x24"), "{e}");
+}
+
+/// ISTA reaches FISTA's solution (more slowly); soft thresholding and MP with a tolerance
+/// through `Method`.
+#[test]
+fn ista_and_method_names() {
+    let (d, y) = problem(17, 16, 32, 10);
+    let dict = Dictionary::new(d.as_ref()).unwrap();
+    let f = Fista::new(0.2)
+        .tol(1e-10)
+        .max_iter(50_000)
+        .encode(&dict, y.as_ref(), &seq())
+        .unwrap();
+    let i = Fista::ista(0.2)
+        .tol(1e-10)
+        .max_iter(50_000)
+        .encode(&dict, y.as_ref(), &seq())
+        .unwrap();
+    assert!(max_diff(dense(&f).as_ref(), dense(&i).as_ref()) < 1e-4);
+    let spec = MethodSpec {
+        lambda: Some(0.2),
+        tol: Some(0.01),
+        threshold: Some(0.5),
+        ..MethodSpec::default()
+    };
+    for (name, want) in [
+        ("soft-threshold", "threshold"),
+        ("mp", "mp"),
+        ("threshold", "threshold"),
+        ("ista", "ista"),
+    ] {
+        let m = Method::from_spec(name, &spec).unwrap();
+        assert_eq!(m.name(), want);
+        let x = m.encode(&dict, y.as_ref(), &seq()).unwrap();
+        assert_eq!(x.ncols(), 10);
+    }
+}
