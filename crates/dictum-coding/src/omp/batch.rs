@@ -194,13 +194,14 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
             return;
         }
         let corr = Columns::new(work.corr.as_ref().subcols(0, n));
+        let ys = Columns::new(signals);
         let state = &mut work.state;
         let ormp = &mut work.ormp;
         with_simd(
             #[inline(always)]
             || {
                 for c in 0..n {
-                    let ynorm2 = signals.col(c).squared_norm_l2();
+                    let ynorm2 = dot(ys.col(c), ys.col(c));
                     if let Some(o) = ormp.as_mut() {
                         o.run(
                             &self.gram,
