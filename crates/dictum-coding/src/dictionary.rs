@@ -1,8 +1,9 @@
 //! The dictionary a sparse coder works with: checked once, optionally with its Gram matrix.
 
+use dictum_linalg::view::check_finite;
 use dictum_linalg::{Mat, MatRef, Par, Real, gemm};
 
-use crate::error::{CodingError, Result, check_finite};
+use crate::error::{CodingError, Result};
 
 /// How far an atom's norm may be from 1 before [`Dictionary::new`] refuses it.
 ///
@@ -148,7 +149,7 @@ impl<'a, T: Real> Dictionary<'a, T> {
                 hint: "signals are columns: pass Y as d x N (a C-order N x d .npy reads as d x N)",
             });
         }
-        check_finite("signals", signals)
+        Ok(check_finite("signals", signals)?)
     }
 }
 
@@ -160,5 +161,5 @@ fn check_atoms<T: Real>(atoms: MatRef<'_, T>) -> Result<()> {
             ncols: atoms.ncols(),
         });
     }
-    check_finite("dictionary", atoms)
+    Ok(check_finite("dictionary", atoms)?)
 }

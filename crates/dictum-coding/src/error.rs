@@ -64,20 +64,6 @@ pub enum CodingError {
         /// Columns given.
         ncols: usize,
     },
-    /// An input holds NaN or ±Inf.
-    #[error(
-        "{what} holds a non-finite value ({value}) at row {row}, column {col}; clean the data first"
-    )]
-    NonFinite {
-        /// Which input.
-        what: &'static str,
-        /// Row of the first bad entry.
-        row: usize,
-        /// Column of the first bad entry.
-        col: usize,
-        /// The bad value.
-        value: f64,
-    },
     /// An atom of the dictionary is not unit-norm.
     #[error(
         "dictionary atom {atom} has norm {norm} (sparse coding assumes unit-norm atoms); \
@@ -104,27 +90,6 @@ pub enum CodingError {
 
 /// `Result` with [`CodingError`].
 pub type Result<T, E = CodingError> = std::result::Result<T, E>;
-
-/// Checks that every entry of `a` is finite, naming `what` in the error.
-pub(crate) fn check_finite<T: dictum_linalg::Real>(
-    what: &'static str,
-    a: faer::MatRef<'_, T>,
-) -> Result<()> {
-    for j in 0..a.ncols() {
-        for i in 0..a.nrows() {
-            let v = a[(i, j)];
-            if !num_traits::Float::is_finite(v) {
-                return Err(CodingError::NonFinite {
-                    what,
-                    row: i,
-                    col: j,
-                    value: v.into_f64(),
-                });
-            }
-        }
-    }
-    Ok(())
-}
 
 /// A helper for parameter errors.
 pub(crate) fn invalid(
