@@ -7,12 +7,12 @@
 //! With the Gram matrix `Dᵀ·D` (as KSVD.jl's `DtD` option) every step costs `O(m)` after one
 //! GEMM per block; without it, `O(d·m)`.
 
-use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real, gemm};
+use dictum_linalg::{CscMatrix, Mat, MatRef, Real};
 
 use crate::dictionary::Dictionary;
 use crate::encoder::Encoder;
 use crate::error::{CodingError, Result, invalid};
-use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, run_blocks};
+use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, block_correlations, run_blocks};
 use crate::vector::{Columns, argmax_abs, axpy, dot, with_simd};
 
 /// Whether Matching Pursuit uses the Gram matrix.
@@ -194,17 +194,6 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
         out: &mut ColumnSink<T>,
     ) {
         let n = signals.ncols();
-        if gemm::gemm_tn_into(
-            w.corr.as_mut().subcols_mut(0, n),
-            self.atoms,
-            signals,
-            Par::Seq,
-        )
-        .is_err()
-        {
-            (0..n).for_each(|_| out.push_empty());
-            return;
-        }
         let Work {
             corr,
             alpha,
@@ -213,7 +202,9 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
             touched,
             vals,
         } = w;
-        let corr = Columns::new(corr.as_ref().subcols(0, n));
+        let Some(corr) = block_correlations(corr, self.atoms, signals, out) else {
+            return;
+        };
         with_simd(
             #[inline(always)]
             || {

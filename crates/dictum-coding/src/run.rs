@@ -6,10 +6,11 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use dictum_linalg::{CscMatrix, MatRef, Par, Real};
+use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real, gemm};
 use rayon::prelude::*;
 
 use crate::error::Result;
+use crate::vector::Columns;
 
 /// Signals per block: one `Dᵀ·Y` GEMM per block, whose `m x BLOCK` result stays in cache
 /// while the block's signals are coded.
@@ -129,6 +130,25 @@ impl<T: Real> ColumnSink<T> {
     pub(crate) fn push_empty(&mut self) {
         self.counts.push(0);
     }
+}
+
+/// The correlations `Dᵀ·signals` of one block, computed into the first `N` columns of `buf`
+/// (`m x BLOCK`, a thread's workspace) and returned as contiguous columns.
+///
+/// Shapes were checked before the run, so a failing GEMM is a bug; the block's codes are then
+/// left empty and `None` is returned.
+pub(crate) fn block_correlations<'b, T: Real>(
+    buf: &'b mut Mat<T>,
+    atoms: MatRef<'_, T>,
+    signals: MatRef<'_, T>,
+    out: &mut ColumnSink<T>,
+) -> Option<Columns<'b, T>> {
+    let n = signals.ncols();
+    if gemm::gemm_tn_into(buf.as_mut().subcols_mut(0, n), atoms, signals, Par::Seq).is_err() {
+        (0..n).for_each(|_| out.push_empty());
+        return None;
+    }
+    Some(Columns::new(buf.as_ref().subcols(0, n)))
 }
 
 /// One encoder's work on a block of signals.

@@ -13,13 +13,13 @@
 //! Kept entries carry their correlation `c_j` (the soft rule shrinks it), or 1 with
 //! [`Threshold::binary`]. With [`Threshold::positive`], only positive correlations count.
 
-use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real, gemm};
+use dictum_linalg::{CscMatrix, Mat, MatRef, Real};
 
 use crate::dictionary::Dictionary;
 use crate::encoder::Encoder;
 use crate::error::{CodingError, Result, invalid};
-use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, run_blocks};
-use crate::vector::{Columns, max_abs, with_simd};
+use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, block_correlations, run_blocks};
+use crate::vector::{max_abs, with_simd};
 
 /// Which correlations a [`Threshold`] coder keeps.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -202,24 +202,15 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
         out: &mut ColumnSink<T>,
     ) {
         let n = signals.ncols();
-        if gemm::gemm_tn_into(
-            w.corr.as_mut().subcols_mut(0, n),
-            self.atoms,
-            signals,
-            Par::Seq,
-        )
-        .is_err()
-        {
-            (0..n).for_each(|_| out.push_empty());
-            return;
-        }
         let Work {
             corr,
             order,
             rows,
             vals,
         } = w;
-        let corr = Columns::new(corr.as_ref().subcols(0, n));
+        let Some(corr) = block_correlations(corr, self.atoms, signals, out) else {
+            return;
+        };
         let p = &self.params;
         // The magnitude a rule compares: |c|, or c itself for non-negative codes.
         let score = |c: T| if p.positive { c } else { c.abs() };

@@ -6,7 +6,7 @@ use super::check_penalties;
 use crate::dictionary::Dictionary;
 use crate::encoder::Encoder;
 use crate::error::{CodingError, Result, invalid};
-use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, run_blocks};
+use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, block_correlations, run_blocks};
 use crate::vector::{Columns, argmin, combination, dot, with_simd};
 
 /// Parameters of LARS-LASSO (see the [module docs](super) for the objective).
@@ -446,18 +446,9 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
         out: &mut ColumnSink<T>,
     ) {
         let n = signals.ncols();
-        if gemm::gemm_tn_into(
-            w.corr.as_mut().subcols_mut(0, n),
-            self.atoms,
-            signals,
-            Par::Seq,
-        )
-        .is_err()
-        {
-            (0..n).for_each(|_| out.push_empty());
+        let Some(corr) = block_correlations(&mut w.corr, self.atoms, signals, out) else {
             return;
-        }
-        let corr = Columns::new(w.corr.as_ref().subcols(0, n));
+        };
         let state = &mut w.state;
         with_simd(
             #[inline(always)]

@@ -1,11 +1,11 @@
 //! Batch-OMP: Gram matrix, one GEMM per block, progressive Cholesky per signal.
 
-use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real, gemm};
+use dictum_linalg::{CscMatrix, Mat, MatRef, Real};
 
 use super::Selection;
 use crate::dictionary::Dictionary;
 use crate::error::Result;
-use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, run_blocks};
+use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, block_correlations, run_blocks};
 use crate::vector::{Columns, argmax_abs, dot, sub_combination, with_simd};
 
 pub(super) fn encode<T: Real>(
@@ -187,13 +187,9 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
         out: &mut ColumnSink<T>,
     ) {
         let n = signals.ncols();
-        let mut corr = work.corr.as_mut().subcols_mut(0, n);
-        // Shapes were checked before the run; a failure here is a bug, and codes stay empty.
-        if gemm::gemm_tn_into(corr.as_mut(), self.atoms, signals, Par::Seq).is_err() {
-            (0..n).for_each(|_| out.push_empty());
+        let Some(corr) = block_correlations(&mut work.corr, self.atoms, signals, out) else {
             return;
-        }
-        let corr = Columns::new(work.corr.as_ref().subcols(0, n));
+        };
         let ys = Columns::new(signals);
         let state = &mut work.state;
         let ormp = &mut work.ormp;

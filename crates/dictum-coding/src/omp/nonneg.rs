@@ -1,12 +1,12 @@
 //! Non-negative OMP: the atom with the largest positive correlation joins the support, and the
 //! support's coefficients are fitted by non-negative least squares on the Gram block.
 
-use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real, gemm};
+use dictum_linalg::{CscMatrix, Mat, MatRef, Real};
 
 use crate::dictionary::Dictionary;
 use crate::error::Result;
 use crate::nnls::NnlsGram;
-use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, run_blocks};
+use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, block_correlations, run_blocks};
 use crate::vector::{Columns, argmax_pos, sub_combination, with_simd};
 
 pub(super) fn encode<T: Real>(
@@ -74,17 +74,6 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
         out: &mut ColumnSink<T>,
     ) {
         let n = signals.ncols();
-        if gemm::gemm_tn_into(
-            w.corr.as_mut().subcols_mut(0, n),
-            self.atoms,
-            signals,
-            Par::Seq,
-        )
-        .is_err()
-        {
-            (0..n).for_each(|_| out.push_empty());
-            return;
-        }
         let Work {
             corr,
             alpha,
@@ -95,7 +84,9 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
             x,
             nnls,
         } = w;
-        let corr = Columns::new(corr.as_ref().subcols(0, n));
+        let Some(corr) = block_correlations(corr, self.atoms, signals, out) else {
+            return;
+        };
         with_simd(
             #[inline(always)]
             || {
