@@ -105,3 +105,34 @@ pub(crate) fn invalid(
         hint,
     }
 }
+
+/// Checks the stopping rule shared by the greedy coders (OMP, MP): a sparsity target `k ≥ 1`,
+/// a squared-residual tolerance `tol ≥ 0`, or both.
+pub(crate) fn check_stopping_rule(
+    method: &'static str,
+    k: Option<usize>,
+    tol: Option<f64>,
+) -> Result<()> {
+    if k.is_none() && tol.is_none() {
+        return Err(CodingError::NoStoppingRule { method });
+    }
+    if k == Some(0) {
+        return Err(invalid(
+            method,
+            "n_nonzero_coefs",
+            0,
+            "must be at least 1 (or unset, to stop by tol only)",
+        ));
+    }
+    if let Some(t) = tol
+        && !(t.is_finite() && t >= 0.0)
+    {
+        return Err(invalid(
+            method,
+            "tol",
+            t,
+            "must be a finite squared residual norm >= 0",
+        ));
+    }
+    Ok(())
+}

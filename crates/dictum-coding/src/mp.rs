@@ -11,7 +11,7 @@ use dictum_linalg::{CscMatrix, Mat, MatRef, Real};
 
 use crate::dictionary::Dictionary;
 use crate::encoder::Encoder;
-use crate::error::{CodingError, Result, invalid};
+use crate::error::{CodingError, Result, check_stopping_rule, invalid};
 use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, block_correlations, run_blocks};
 use crate::vector::{Columns, argmax_abs, axpy, dot, with_simd};
 
@@ -85,22 +85,7 @@ impl MatchingPursuit {
     /// Checks the parameters on their own.
     pub fn validate(&self) -> Result<()> {
         const NAME: &str = "mp";
-        if self.n_nonzero_coefs.is_none() && self.tol.is_none() {
-            return Err(CodingError::NoStoppingRule { method: NAME });
-        }
-        if self.n_nonzero_coefs == Some(0) {
-            return Err(invalid(NAME, "n_nonzero_coefs", 0, "must be at least 1"));
-        }
-        if let Some(t) = self.tol
-            && !(t.is_finite() && t >= 0.0)
-        {
-            return Err(invalid(
-                NAME,
-                "tol",
-                t,
-                "must be a finite squared norm >= 0",
-            ));
-        }
+        check_stopping_rule(NAME, self.n_nonzero_coefs, self.tol)?;
         if self.max_iter == Some(0) {
             return Err(invalid(NAME, "max_iter", 0, "must be at least 1"));
         }

@@ -31,7 +31,7 @@ use dictum_linalg::{CscMatrix, MatRef, Real};
 
 use crate::dictionary::Dictionary;
 use crate::encoder::Encoder;
-use crate::error::{CodingError, Result, invalid};
+use crate::error::{CodingError, Result, check_stopping_rule};
 use crate::run::RunOptions;
 
 /// Which OMP implementation runs; both return the same codes up to rounding.
@@ -131,29 +131,7 @@ impl Omp {
 
     /// Checks the parameters on their own (the dictionary is checked by `encode`).
     pub fn validate(&self) -> Result<()> {
-        const NAME: &str = "omp";
-        if self.n_nonzero_coefs.is_none() && self.tol.is_none() {
-            return Err(CodingError::NoStoppingRule { method: NAME });
-        }
-        if self.n_nonzero_coefs == Some(0) {
-            return Err(invalid(
-                NAME,
-                "n_nonzero_coefs",
-                0,
-                "must be at least 1 (or unset, to stop by tol only)",
-            ));
-        }
-        if let Some(t) = self.tol
-            && !(t.is_finite() && t >= 0.0)
-        {
-            return Err(invalid(
-                NAME,
-                "tol",
-                t,
-                "must be a finite squared residual norm >= 0",
-            ));
-        }
-        Ok(())
+        check_stopping_rule("omp", self.n_nonzero_coefs, self.tol)
     }
 
     /// The largest support a signal may get from `dict`.
