@@ -150,7 +150,7 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     s
 }
 
-/// `out = base − Σ_t coef[t] · cols[idx[t]]`, four columns per pass over `out`.
+/// `out = base − Σ_t coef[t] · cols[idx[t]]`.
 #[inline(always)]
 pub(crate) fn sub_combination<T: Real>(
     out: &mut [T],
@@ -160,52 +160,53 @@ pub(crate) fn sub_combination<T: Real>(
     coef: &[T],
 ) {
     out.copy_from_slice(base);
-    let n = out.len();
-    let mut t = 0;
-    while t + 4 <= idx.len() {
-        let (c0, c1, c2, c3) = (coef[t], coef[t + 1], coef[t + 2], coef[t + 3]);
-        let g0 = &cols.col(idx[t] as usize)[..n];
-        let g1 = &cols.col(idx[t + 1] as usize)[..n];
-        let g2 = &cols.col(idx[t + 2] as usize)[..n];
-        let g3 = &cols.col(idx[t + 3] as usize)[..n];
-        for i in 0..n {
-            out[i] -= (c0 * g0[i] + c1 * g1[i]) + (c2 * g2[i] + c3 * g3[i]);
-        }
-        t += 4;
-    }
-    while t < idx.len() {
-        let c = coef[t];
-        let g = &cols.col(idx[t] as usize)[..n];
-        for i in 0..n {
-            out[i] -= c * g[i];
-        }
-        t += 1;
-    }
+    update_terms::<T, true>(out, coef, |t| cols.col(idx[t] as usize));
 }
 
-/// `out = base − Σ_t coef[t] · rows[t]`, where row `t` is `rows[t·n .. (t+1)·n]`; four rows per
-/// pass over `out`.
+/// `out = base − Σ_t coef[t] · rows[t]`, where row `t` is `rows[t·n .. (t+1)·n]`.
 #[inline(always)]
 pub(crate) fn sub_rows<T: Real>(out: &mut [T], base: &[T], rows: &[T], n: usize, coef: &[T]) {
     let out = &mut out[..n];
     out.copy_from_slice(&base[..n]);
+    update_terms::<T, true>(out, coef, |t| &rows[t * n..(t + 1) * n]);
+}
+
+/// `out −= Σ_t coef[t] · col(t)` (`SUB`) or `out += Σ_t coef[t] · col(t)`, four terms per pass
+/// over `out` so that `out` is loaded and stored once per four terms.
+#[inline(always)]
+fn update_terms<'c, T: Real + 'c, const SUB: bool>(
+    out: &mut [T],
+    coef: &[T],
+    col: impl Fn(usize) -> &'c [T],
+) {
+    let n = out.len();
     let mut t = 0;
     while t + 4 <= coef.len() {
         let (c0, c1, c2, c3) = (coef[t], coef[t + 1], coef[t + 2], coef[t + 3]);
-        let r0 = &rows[t * n..(t + 1) * n];
-        let r1 = &rows[(t + 1) * n..(t + 2) * n];
-        let r2 = &rows[(t + 2) * n..(t + 3) * n];
-        let r3 = &rows[(t + 3) * n..(t + 4) * n];
+        let (g0, g1, g2, g3) = (
+            &col(t)[..n],
+            &col(t + 1)[..n],
+            &col(t + 2)[..n],
+            &col(t + 3)[..n],
+        );
         for i in 0..n {
-            out[i] -= (c0 * r0[i] + c1 * r1[i]) + (c2 * r2[i] + c3 * r3[i]);
+            let v = (c0 * g0[i] + c1 * g1[i]) + (c2 * g2[i] + c3 * g3[i]);
+            if SUB {
+                out[i] -= v;
+            } else {
+                out[i] += v;
+            }
         }
         t += 4;
     }
     while t < coef.len() {
-        let c = coef[t];
-        let r = &rows[t * n..(t + 1) * n];
+        let (c, g) = (coef[t], &col(t)[..n]);
         for i in 0..n {
-            out[i] -= c * r[i];
+            if SUB {
+                out[i] -= c * g[i];
+            } else {
+                out[i] += c * g[i];
+            }
         }
         t += 1;
     }
@@ -278,25 +279,9 @@ enum Storage<'a, T> {
     Owned(Vec<T>),
 }
 
-/// `out = Σ_t coef[t] · cols[idx[t]]`, four columns per pass over `out`.
+/// `out = Σ_t coef[t] · cols[idx[t]]`.
 #[inline(always)]
 pub(crate) fn combination<T: Real>(out: &mut [T], cols: &Columns<'_, T>, idx: &[u32], coef: &[T]) {
-    let n = out.len();
     out.iter_mut().for_each(|v| *v = T::zero());
-    let mut t = 0;
-    while t + 4 <= idx.len() {
-        let (c0, c1, c2, c3) = (coef[t], coef[t + 1], coef[t + 2], coef[t + 3]);
-        let g0 = &cols.col(idx[t] as usize)[..n];
-        let g1 = &cols.col(idx[t + 1] as usize)[..n];
-        let g2 = &cols.col(idx[t + 2] as usize)[..n];
-        let g3 = &cols.col(idx[t + 3] as usize)[..n];
-        for i in 0..n {
-            out[i] += (c0 * g0[i] + c1 * g1[i]) + (c2 * g2[i] + c3 * g3[i]);
-        }
-        t += 4;
-    }
-    while t < idx.len() {
-        axpy(out, coef[t], cols.col(idx[t] as usize));
-        t += 1;
-    }
+    update_terms::<T, false>(out, coef, |t| cols.col(idx[t] as usize));
 }
