@@ -1,6 +1,6 @@
 //! `dictum encode`: sparse-code signals from `.npy` files and write scipy-compatible codes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use dictum::coding::{Method, MethodSpec, Progress, RunOptions};
@@ -156,7 +156,7 @@ fn code<T: Real>(
     println!("wall time     {}", human(elapsed));
     println!(
         "codes         {} ({} x {} CSC, scipy .npz)",
-        display(&args.out),
+        args.out.display(),
         codes.nrows(),
         codes.ncols()
     );
@@ -184,8 +184,4 @@ fn human(d: Duration) -> String {
     } else {
         format!("{s:.2} s")
     }
-}
-
-fn display(p: &Path) -> String {
-    p.display().to_string()
 }

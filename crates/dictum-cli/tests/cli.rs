@@ -136,122 +136,90 @@ fn inspect_hdf5_file() {
     );
 }
 
-/// Writes a small dictionary (unit-norm unless `scale` ≠ 1) and signals as .npy files.
-fn coding_files(dir: &std::path::Path, scale: f64) -> (String, String) {
-    use dictum::io::npy::{MatrixLayout, write_matrix};
-    let (d, m, n) = (8, 16, 300);
-    let mut dict = dictum::Mat::<f64>::from_fn(d, m, |i, j| {
-        (((i * 7 + j * 13) % 11) as f64 - 5.0) + 0.1 * j as f64
-    });
-    dictum::linalg::norms::normalize_columns(dict.as_mut());
-    let y = dictum::Mat::<f64>::from_fn(d, n, |i, j| {
-        dict[(i, j % m)] * 2.0 - dict[(i, (j * 5 + 3) % m)]
-    });
-    for v in dict.col_mut(0).iter_mut() {
-        *v *= scale;
+/// A small dictionary (unit-norm unless `scale` ≠ 1) and signals as .npy files, and the path
+/// the codes go to.
+struct EncodeFiles {
+    dict: String,
+    signals: String,
+    out: std::path::PathBuf,
+}
+
+impl EncodeFiles {
+    fn new(dir: &std::path::Path, scale: f64) -> Self {
+        use dictum::io::npy::{MatrixLayout, write_matrix};
+        let (d, m, n) = (8, 16, 300);
+        let mut dict = dictum::Mat::<f64>::from_fn(d, m, |i, j| {
+            (((i * 7 + j * 13) % 11) as f64 - 5.0) + 0.1 * j as f64
+        });
+        dictum::linalg::norms::normalize_columns(dict.as_mut());
+        let y = dictum::Mat::<f64>::from_fn(d, n, |i, j| {
+            dict[(i, j % m)] * 2.0 - dict[(i, (j * 5 + 3) % m)]
+        });
+        for v in dict.col_mut(0).iter_mut() {
+            *v *= scale;
+        }
+        let (dp, yp) = (dir.join("D.npy"), dir.join("Y.npy"));
+        write_matrix(&dp, dict.as_ref(), MatrixLayout::Fortran).unwrap();
+        write_matrix(&yp, y.as_ref(), MatrixLayout::SamplesAsRows).unwrap();
+        Self {
+            dict: dp.display().to_string(),
+            signals: yp.display().to_string(),
+            out: dir.join("X.npz"),
+        }
     }
-    let (dp, yp) = (dir.join("D.npy"), dir.join("Y.npy"));
-    write_matrix(&dp, dict.as_ref(), MatrixLayout::Fortran).unwrap();
-    write_matrix(&yp, y.as_ref(), MatrixLayout::SamplesAsRows).unwrap();
-    (dp.display().to_string(), yp.display().to_string())
+
+    /// `dictum encode --dict D --signals Y --out X <extra>`.
+    fn encode(&self, extra: &[&str]) -> Output {
+        let out = self.out.display().to_string();
+        let mut args = vec![
+            "encode",
+            "--dict",
+            &self.dict,
+            "--signals",
+            &self.signals,
+            "--out",
+            &out,
+        ];
+        args.extend_from_slice(extra);
+        dictum(&args)
+    }
 }
 
 #[test]
 fn encode_writes_scipy_codes_and_reports_the_fit() {
     let dir = tempfile::tempdir().unwrap();
-    let (d, y) = coding_files(dir.path(), 1.0);
-    let out = dir.path().join("X.npz");
-    let o = out.display().to_string();
+    let files = EncodeFiles::new(dir.path(), 1.0);
     for method in ["batch-omp", "omp", "mp"] {
-        let r = dictum(&[
-            "encode",
-            "--dict",
-            &d,
-            "--signals",
-            &y,
-            "--method",
-            method,
-            "--k",
-            "3",
-            "--threads",
-            "2",
-            "--out",
-            &o,
-        ]);
+        let r = files.encode(&["--method", method, "--k", "3", "--threads", "2"]);
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
         let text = String::from_utf8(r.stdout).unwrap();
         assert!(text.contains("signals       N = 300"), "{text}");
         assert!(text.contains("rel. error"), "{text}");
-        let x: dictum::CscMatrix<f64> = dictum::io::sparse::load_csc(&out).unwrap();
+        let x: dictum::CscMatrix<f64> = dictum::io::sparse::load_csc(&files.out).unwrap();
         assert_eq!((x.nrows(), x.ncols()), (16, 300));
         assert!((0..300).all(|j| x.col(j).0.len() <= 3));
     }
-    let r = dictum(&[
-        "encode",
-        "--dict",
-        &d,
-        "--signals",
-        &y,
-        "--method",
-        "lars",
-        "--lambda",
-        "0.1",
-        "--nonneg",
-        "--out",
-        &o,
-    ]);
+    let r = files.encode(&["--method", "lars", "--lambda", "0.1", "--nonneg"]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let x: dictum::CscMatrix<f64> = dictum::io::sparse::load_csc(&out).unwrap();
+    let x: dictum::CscMatrix<f64> = dictum::io::sparse::load_csc(&files.out).unwrap();
     assert!(x.values().iter().all(|&v| v > 0.0));
 }
 
 #[test]
 fn encode_refuses_a_dictionary_that_is_not_normalized() {
     let dir = tempfile::tempdir().unwrap();
-    let (d, y) = coding_files(dir.path(), 2.0);
-    let o = dir.path().join("X.npz").display().to_string();
-    let r = dictum(&[
-        "encode",
-        "--dict",
-        &d,
-        "--signals",
-        &y,
-        "--k",
-        "2",
-        "--out",
-        &o,
-    ]);
+    let files = EncodeFiles::new(dir.path(), 2.0);
+    let r = files.encode(&["--k", "2"]);
     assert_eq!(r.status.code(), Some(1));
     let err = String::from_utf8(r.stderr).unwrap();
     assert!(
         err.starts_with("error: dictionary atom 0 has norm 2"),
         "{err}"
     );
-    assert!(!std::path::Path::new(&o).exists());
-    let r = dictum(&[
-        "encode",
-        "--dict",
-        &d,
-        "--signals",
-        &y,
-        "--k",
-        "2",
-        "--normalize",
-        "--out",
-        &o,
-    ]);
+    assert!(!files.out.exists());
+    let r = files.encode(&["--k", "2", "--normalize"]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let r = dictum(&[
-        "encode",
-        "--dict",
-        &d,
-        "--signals",
-        &y,
-        "--method",
-        "fista",
-        "--out",
-        &o,
-    ]);
+    let r = files.encode(&["--method", "fista"]);
     assert!(
         String::from_utf8(r.stderr)
             .unwrap()

@@ -392,7 +392,7 @@ impl<T: Real> State<T> {
                         std::mem::take(&mut self.active),
                         std::mem::take(&mut self.signs),
                     );
-                    for (&i, _) in act.iter().zip(&sgn) {
+                    for &i in &act {
                         let ok = self.chol_push(gram, i as usize, cfg.lambda2);
                         debug_assert!(ok);
                         self.active.push(i);
