@@ -43,6 +43,7 @@ mod method;
 pub mod mp;
 mod nnls;
 pub mod omp;
+mod packed;
 mod run;
 pub mod threshold;
 mod vector;

@@ -6,6 +6,7 @@ use super::check_penalties;
 use crate::dictionary::Dictionary;
 use crate::encoder::Encoder;
 use crate::error::{CodingError, Result, invalid};
+use crate::packed::{solve_lower_in_place, solve_upper_in_place};
 use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, block_correlations, run_blocks};
 use crate::vector::{Columns, argmin, combination, dot, with_simd};
 
@@ -234,11 +235,10 @@ impl<T: Real> State<T> {
         let s = self.active.len();
         let st = self.kmax;
         let gj = gram.col(j);
-        for t in 0..s {
-            let v = gj[self.active[t] as usize];
-            let row = &self.l[t * st..t * st + t];
-            self.cross[t] = (v - dot(row, &self.cross[..t])) / self.l[t * st + t];
+        for (c, &a) in self.cross.iter_mut().zip(&self.active) {
+            *c = gj[a as usize];
         }
+        solve_lower_in_place(&self.l, st, &mut self.cross[..s]);
         let diag = gj[j] + lambda2;
         let pivot2 = diag - dot(&self.cross[..s], &self.cross[..s]);
         if !(pivot2 > T::epsilon() * T::cast_usize(100 * (s + 1)) * diag) {
@@ -252,19 +252,8 @@ impl<T: Real> State<T> {
     /// Solves `(G_AA + λ₂ I)·out = rhs` in place.
     #[inline(always)]
     fn chol_solve(&self, out: &mut [T]) {
-        let s = out.len();
-        let st = self.kmax;
-        for t in 0..s {
-            let row = &self.l[t * st..t * st + t];
-            out[t] = (out[t] - dot(row, &out[..t])) / self.l[t * st + t];
-        }
-        for t in (0..s).rev() {
-            let mut v = out[t];
-            for u in t + 1..s {
-                v -= self.l[u * st + t] * out[u];
-            }
-            out[t] = v / self.l[t * st + t];
-        }
+        solve_lower_in_place(&self.l, self.kmax, out);
+        solve_upper_in_place(&self.l, self.kmax, out);
     }
 
     /// Runs the homotopy for correlations `a0 = Dᵀy`, calling `at_breakpoint(λ, support, x)`

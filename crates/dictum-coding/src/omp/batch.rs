@@ -5,6 +5,7 @@ use dictum_linalg::{CscMatrix, Mat, MatRef, Real};
 use super::Selection;
 use crate::dictionary::Dictionary;
 use crate::error::Result;
+use crate::packed::{solve_lower_in_place, solve_upper_in_place};
 use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, block_correlations, run_blocks};
 use crate::vector::{Columns, argmax_abs, dot, sub_combination, with_simd};
 
@@ -60,9 +61,6 @@ pub(crate) struct SignalState<T> {
     /// Coefficients on the support, `(L·Lᵀ)⁻¹·α0_I`.
     gamma: Vec<T>,
     w: Vec<T>,
-    /// `1 / L[t, t]`: substitutions multiply instead of dividing (a division is a long
-    /// dependency on the critical path).
-    inv: Vec<T>,
 }
 
 impl<T: Real> SignalState<T> {
@@ -75,7 +73,6 @@ impl<T: Real> SignalState<T> {
             z: vec![T::zero(); kmax],
             gamma: vec![T::zero(); kmax],
             w: vec![T::zero(); kmax],
-            inv: vec![T::zero(); kmax],
         }
     }
 
@@ -115,10 +112,7 @@ impl<T: Real> SignalState<T> {
             for t in 0..s {
                 self.w[t] = gj[self.support[t] as usize];
             }
-            for t in 0..s {
-                let row = &self.l[t * stride..t * stride + t];
-                self.w[t] = (self.w[t] - dot(row, &self.w[..t])) * self.inv[t];
-            }
+            solve_lower_in_place(&self.l, stride, &mut self.w[..s]);
             let pivot2 = gj[j] - dot(&self.w[..s], &self.w[..s]);
             let floor = T::epsilon() * T::cast_usize(100 * (s + 1)) * gj[j];
             if !(pivot2 > floor) {
@@ -129,21 +123,15 @@ impl<T: Real> SignalState<T> {
                 continue;
             }
             let pivot = pivot2.sqrt();
-            self.inv[s] = T::one() / pivot;
             let (row, _) = self.l[s * stride..].split_at_mut(s + 1);
             row[..s].copy_from_slice(&self.w[..s]);
             row[s] = pivot;
-            self.z[s] = (a0[j] - dot(&row[..s], &self.z[..s])) * self.inv[s];
+            self.z[s] = (a0[j] - dot(&row[..s], &self.z[..s])) / pivot;
             self.support.push(j as u32);
             s += 1;
             // Lᵀ·γ = z by back substitution.
-            for t in (0..s).rev() {
-                let mut v = self.z[t];
-                for u in t + 1..s {
-                    v -= self.l[u * stride + t] * self.gamma[u];
-                }
-                self.gamma[t] = v * self.inv[t];
-            }
+            self.gamma[..s].copy_from_slice(&self.z[..s]);
+            solve_upper_in_place(&self.l, stride, &mut self.gamma[..s]);
             if let Some(t) = tol {
                 // ‖r‖² = ‖y‖² − γᵀ·α0_I = ‖y‖² − ‖z‖²: no residual needed.
                 resid2 -= self.z[s - 1] * self.z[s - 1];
@@ -333,12 +321,7 @@ impl<T: Real> OrmpState<T> {
         }
         // Lᵀ·γ = z once, at the end.
         let s = self.support.len();
-        for t in (0..s).rev() {
-            let mut v = self.z[t];
-            for u in t + 1..s {
-                v -= self.l[u * kmax + t] * self.gamma[u];
-            }
-            self.gamma[t] = v / self.l[t * kmax + t];
-        }
+        self.gamma[..s].copy_from_slice(&self.z[..s]);
+        solve_upper_in_place(&self.l, kmax, &mut self.gamma[..s]);
     }
 }
