@@ -12,11 +12,25 @@ use dictum_linalg::{MatRef, Real};
 pub(crate) fn with_simd<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
+        if std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512dq")
+            && std::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: every feature the function is compiled for was detected just above.
+            return unsafe { with_avx512(f) };
+        }
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
             // SAFETY: both features were detected on this CPU just above.
             return unsafe { with_avx2_fma(f) };
         }
     }
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512dq,avx2,fma")]
+unsafe fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
@@ -40,8 +54,9 @@ pub(crate) fn argmin<T: Real>(x: &[T]) -> (usize, T) {
     arg_best(x, T::infinity(), |v| v, |a, b| a < b)
 }
 
-/// The first index maximizing `key` under `better`, tracking per-lane winners so the loop
-/// vectorizes (no second pass to find the index).
+/// The first index maximizing `key` under `better`: one vectorized pass for the best value,
+/// then a scan of whole chunks for where it first occurs. (Tracking the index per lane in the
+/// first pass vectorized badly for `f32` under AVX-512: LLVM shuffled lanes every step.)
 #[inline(always)]
 fn arg_best<T: Real>(
     x: &[T],
@@ -49,42 +64,34 @@ fn arg_best<T: Real>(
     key: impl Fn(T) -> T,
     better: impl Fn(T, T) -> bool,
 ) -> (usize, T) {
-    const LANES: usize = 8;
+    const LANES: usize = 16;
     let mut val = [init; LANES];
-    // Float indices keep the loop in one vector type (see `argmax_ratio`).
-    let mut idx = [T::zero(); LANES];
-    let mut at = [T::zero(); LANES];
-    for (l, v) in at.iter_mut().enumerate() {
-        *v = T::cast_usize(l);
-    }
-    let step = T::cast_usize(LANES);
     let chunks = x.chunks_exact(LANES);
-    let tail_start = x.len() - chunks.remainder().len();
+    let tail = chunks.remainder();
     for c in chunks {
         for l in 0..LANES {
             let v = key(c[l]);
-            let b = better(v, val[l]);
-            val[l] = if b { v } else { val[l] };
-            idx[l] = if b { at[l] } else { idx[l] };
-            at[l] += step;
+            val[l] = if better(v, val[l]) { v } else { val[l] };
         }
     }
-    let (mut bv, mut bi) = (init, 0usize);
-    for l in 0..LANES {
-        let il = idx[l].into_f64() as usize;
-        if better(val[l], bv) || (val[l] == bv && il < bi) {
-            bv = val[l];
-            bi = il;
+    let mut best = init;
+    for v in val.into_iter().chain(tail.iter().map(|&v| key(v))) {
+        best = if better(v, best) { v } else { best };
+    }
+    if !better(best, init) {
+        return (0, init);
+    }
+    for (ci, c) in x.chunks(LANES).enumerate() {
+        let mut hit = false;
+        for &v in c {
+            hit |= key(v) == best;
+        }
+        if hit {
+            let at = c.iter().position(|&v| key(v) == best).unwrap_or(0);
+            return (ci * LANES + at, best);
         }
     }
-    for (i, &v) in x[tail_start..].iter().enumerate() {
-        let v = key(v);
-        if better(v, bv) {
-            bv = v;
-            bi = tail_start + i;
-        }
-    }
-    (bi, bv)
+    (0, init)
 }
 
 /// Largest `|x_i|` (0 for an empty slice).
