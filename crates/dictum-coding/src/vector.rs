@@ -81,15 +81,40 @@ fn arg_best<T: Real>(
     if !better(best, init) {
         return (0, init);
     }
-    for (ci, c) in x.chunks(LANES).enumerate() {
-        let mut hit = false;
-        for &v in c {
-            hit |= key(v) == best;
+    // The first index holding `best`, by a second branch-free pass (a min over float
+    // indices). An early-exit scan mispredicted once per call and cost more than the max
+    // pass itself. Float indices are exact below 2^24 (f32).
+    if x.len() >= 1 << 24 {
+        let at = x.iter().position(|&v| key(v) == best).unwrap_or(0);
+        return (at, best);
+    }
+    let mut first = [T::infinity(); LANES];
+    let mut at = [T::zero(); LANES];
+    for (l, v) in at.iter_mut().enumerate() {
+        *v = T::cast_usize(l);
+    }
+    let step = T::cast_usize(LANES);
+    for c in x.chunks_exact(LANES) {
+        for l in 0..LANES {
+            let hit = if key(c[l]) == best {
+                at[l]
+            } else {
+                T::infinity()
+            };
+            first[l] = if hit < first[l] { hit } else { first[l] };
+            at[l] += step;
         }
-        if hit {
-            let at = c.iter().position(|&v| key(v) == best).unwrap_or(0);
-            return (ci * LANES + at, best);
-        }
+    }
+    let tail_start = x.len() - tail.len();
+    let mut best_at = tail
+        .iter()
+        .position(|&v| key(v) == best)
+        .map_or(T::infinity(), |i| T::cast_usize(tail_start + i));
+    for f in first {
+        best_at = if f < best_at { f } else { best_at };
+    }
+    if best_at.is_finite() {
+        return (best_at.into_f64() as usize, best);
     }
     (0, init)
 }
