@@ -10,4 +10,5 @@ mod hdf5;
 mod interop;
 mod io_npy;
 mod io_npz;
+mod learn;
 mod linalg;

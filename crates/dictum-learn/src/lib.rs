@@ -1,4 +1,13 @@
-//! Dictionary learning and factorisation for dictum: K-SVD and its batched variants, online
-//! and task-driven learning, NMF and NPEFF.
+//! Dictionary learning for dictum: K-SVD and its batched variants, MOD, and the machinery they
+//! share (initialisation, atom replacement, stopping rules, history). NMF and NPEFF come in
+//! later issues.
 //!
-//! **Empty for now**: the dictionary-learning, NMF and NPEFF issues fill this crate.
+//! Learners take signals as matrix views (`d x N`, one signal per column) and any
+//! [`Encoder`](dictum_coding::Encoder) of `dictum-coding` as their coding step; file formats
+//! live in `dictum-io`.
+
+pub mod dictionary;
+pub mod error;
+pub mod rng;
+
+pub use error::{LearnError, Result};

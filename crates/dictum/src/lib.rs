@@ -18,6 +18,7 @@
 //! | [`io`] | `.npy`/`.npz` (memory-mapped, chunked), scipy sparse `.npz`, HDF5 (feature `hdf5`) |
 //! | [`datasets`] | bundled digits, photographs and 8x8 patches |
 //! | [`coding`] | sparse coding: MP, OMP/Batch-OMP/NN-OMP, LARS-LASSO, FISTA, thresholding; one call: [`encode`], fit: [`relative_error`] |
+//! | [`learn`] | dictionary learning: K-SVD (exact, approximate, batched parallel), MOD; [`learn::dictionary`] |
 //!
 //! ```
 //! use dictum::{Par, datasets, linalg::gemm};
@@ -33,6 +34,7 @@ mod encode;
 pub use dictum_coding as coding;
 pub use dictum_io as io;
 pub use dictum_io::datasets;
+pub use dictum_learn as learn;
 pub use dictum_linalg as linalg;
 pub use dictum_linalg::{CscMatrix, Mat, MatMut, MatRef, Par, Real};
 pub use encode::{encode, relative_error};
@@ -50,6 +52,9 @@ pub enum Error {
     /// From sparse coding.
     #[error(transparent)]
     Coding(#[from] dictum_coding::CodingError),
+    /// From dictionary learning.
+    #[error(transparent)]
+    Learn(#[from] dictum_learn::LearnError),
 }
 
 /// `Result` with [`Error`].

@@ -1,0 +1,262 @@
+//! K-SVD (Aharon, Elad & Bruckstein, *K-SVD: An algorithm for designing overcomplete
+//! dictionaries for sparse representation*, IEEE TSP 54(11), 2006), its approximate form
+//! (Rubinstein, Zibulevsky & Elad, *Efficient implementation of the K-SVD algorithm using
+//! batch orthogonal matching pursuit*, Technion CS-2008-08) and the batched parallel form of
+//! DB-KSVD (Valentin et al., arXiv 2505.18441).
+//!
+//! Each iteration codes the signals, then sweeps the atoms: atom `k` and the coefficients of
+//! the signals that use it (the set `ω`) become the best rank-1 fit `d·xᵀ` of the residual
+//! restricted to `ω`, `E_ω = Y_ω − D·X_ω + d_k·x_k,ω`. Supports do not change, so with exact
+//! updates done one at a time the error `‖Y − D·X‖_F` never increases during the sweep.
+//!
+//! With `atoms_per_batch = b > 1`, the atoms of each batch are fitted in parallel against the
+//! residual at the start of the batch and the residual is corrected once per batch. That
+//! trades a little progress per iteration (an atom does not see its batch-mates' updates) for
+//! parallel speed; `b = 1` is sequential K-SVD.
+
+use dictum_coding::Encoder;
+use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real};
+use rayon::prelude::*;
+
+use super::atom::{AtomFit, Residual, RowIndex, fit_atom};
+use super::driver::{DictionaryUpdate, check_signals, given_dictionary, learn};
+use super::{Common, LearnOptions, Learned, common_setters, initial_dictionary};
+use crate::error::{Result, invalid};
+use crate::rng::Rng;
+
+/// How K-SVD refits an atom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AtomUpdate {
+    /// The top singular pair of the restricted residual, by Lanczos bidiagonalisation
+    /// warm-started from the current coefficients (never a full SVD).
+    #[default]
+    Exact,
+    /// One power-iteration step (approximate K-SVD): cheaper, slightly less progress per
+    /// iteration.
+    Approximate,
+}
+
+/// How K-SVD obtains the restricted residual.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResidualMode {
+    /// Keep `R = Y − D·X` (`d x N`) and patch it after each atom (or batch): an atom costs
+    /// `O(d·|ω|)` besides its SVD.
+    #[default]
+    Kept,
+    /// Recompute `E_ω` from `Y` and `X` for each atom: `O(d·k·|ω|)`, but no `d x N` buffer,
+    /// for signal sets that barely fit in memory.
+    OnTheFly,
+}
+
+/// K-SVD and its variants. `E` is the coding step: any [`Encoder`], typically
+/// [`Omp`](dictum_coding::Omp) with a sparsity target or an error target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ksvd<E> {
+    n_atoms: usize,
+    coder: E,
+    update: AtomUpdate,
+    atoms_per_batch: usize,
+    residual: ResidualMode,
+    shuffle_atoms: bool,
+    pub(crate) common: Common,
+}
+
+impl<E> Ksvd<E> {
+    /// K-SVD learning `n_atoms` atoms with `coder` as its sparse-coding step. Defaults: exact
+    /// atom updates, one atom at a time, residual kept, atoms in index order, 50 iterations,
+    /// data-column initialisation, seed 0.
+    pub fn new(n_atoms: usize, coder: E) -> Self {
+        Self {
+            n_atoms,
+            coder,
+            update: AtomUpdate::Exact,
+            atoms_per_batch: 1,
+            residual: ResidualMode::Kept,
+            shuffle_atoms: false,
+            common: Common::default(),
+        }
+    }
+
+    /// Exact (SVD) or approximate (one power step) atom updates.
+    pub fn update(mut self, update: AtomUpdate) -> Self {
+        self.update = update;
+        self
+    }
+
+    /// Atoms fitted in parallel per batch (DB-KSVD); 1 is sequential K-SVD.
+    pub fn atoms_per_batch(mut self, b: usize) -> Self {
+        self.atoms_per_batch = b;
+        self
+    }
+
+    /// Keep the residual matrix, or recompute it per atom.
+    pub fn residual(mut self, mode: ResidualMode) -> Self {
+        self.residual = mode;
+        self
+    }
+
+    /// Sweep the atoms in a random order each iteration (KSVD.jl's `shuffle_indices`).
+    pub fn shuffle_atoms(mut self, yes: bool) -> Self {
+        self.shuffle_atoms = yes;
+        self
+    }
+
+    common_setters!();
+
+    /// The coding step.
+    pub fn coder(&self) -> &E {
+        &self.coder
+    }
+
+    /// Atoms to learn.
+    pub fn n_atoms(&self) -> usize {
+        self.n_atoms
+    }
+
+    /// `ksvd`, `approx-ksvd`, or with batches, `batched-ksvd`.
+    pub fn name(&self) -> &'static str {
+        match (self.atoms_per_batch > 1, self.update) {
+            (true, _) => "batched-ksvd",
+            (false, AtomUpdate::Exact) => "ksvd",
+            (false, AtomUpdate::Approximate) => "approx-ksvd",
+        }
+    }
+
+    /// Checks the parameters; `fit` calls it.
+    pub fn validate(&self) -> Result<()> {
+        let method = self.name();
+        if self.n_atoms == 0 {
+            return Err(invalid(method, "n_atoms", 0, "learn at least one atom"));
+        }
+        if self.atoms_per_batch == 0 {
+            return Err(invalid(
+                method,
+                "atoms_per_batch",
+                0,
+                "at least 1 (1 is sequential K-SVD)",
+            ));
+        }
+        self.common.validate(method)
+    }
+
+    /// Learns a dictionary for the signals `y` (`d x N`, one per column) from the initial
+    /// dictionary chosen by [`init`](Self::init).
+    pub fn fit<T: Real>(&self, y: MatRef<'_, T>, opts: &LearnOptions<'_>) -> Result<Learned<T>>
+    where
+        E: Encoder<T>,
+    {
+        self.validate()?;
+        check_signals(self.name(), y)?;
+        let mut rng = Rng::new(self.common.seed);
+        let d0 = initial_dictionary(self.name(), y, self.n_atoms, self.common.init, &mut rng)?;
+        learn(y, d0, &self.coder, self, &self.common, rng, opts)
+    }
+
+    /// Learns a dictionary starting from `d0` (`d x n_atoms`; normalized here).
+    pub fn fit_from<T: Real>(
+        &self,
+        y: MatRef<'_, T>,
+        d0: MatRef<'_, T>,
+        opts: &LearnOptions<'_>,
+    ) -> Result<Learned<T>>
+    where
+        E: Encoder<T>,
+    {
+        self.validate()?;
+        check_signals(self.name(), y)?;
+        let d0 = given_dictionary(self.name(), y, d0, self.n_atoms)?;
+        learn(
+            y,
+            d0,
+            &self.coder,
+            self,
+            &self.common,
+            Rng::new(self.common.seed),
+            opts,
+        )
+    }
+
+    /// One K-SVD dictionary sweep for fixed supports: updates `dict` and the values of
+    /// `codes` in place. Public so that the update can be studied (and tested) alone.
+    pub fn update_dictionary<T: Real>(
+        &self,
+        y: MatRef<'_, T>,
+        dict: &mut Mat<T>,
+        codes: &mut CscMatrix<T>,
+        par: Par,
+    ) -> Result<()> {
+        self.validate()?;
+        let mut rng = Rng::new(self.common.seed);
+        DictionaryUpdate::update(self, y, dict, codes, &mut rng, par)
+    }
+}
+
+impl<T: Real, E> DictionaryUpdate<T> for Ksvd<E> {
+    fn update(
+        &self,
+        y: MatRef<'_, T>,
+        dict: &mut Mat<T>,
+        codes: &mut CscMatrix<T>,
+        rng: &mut Rng,
+        par: Par,
+    ) -> Result<()> {
+        let m = dict.ncols();
+        let d = dict.nrows();
+        let rows = RowIndex::new(codes);
+        let mut order: Vec<usize> = (0..m).collect();
+        if self.shuffle_atoms {
+            rng.shuffle(&mut order);
+        }
+        let mut resid = match self.residual {
+            ResidualMode::Kept => {
+                let mut r = codes.dense_mul(dict.as_ref(), par)?;
+                for j in 0..r.ncols() {
+                    for i in 0..d {
+                        r[(i, j)] = y[(i, j)] - r[(i, j)];
+                    }
+                }
+                Some(r)
+            }
+            ResidualMode::OnTheFly => None,
+        };
+        let parallel = self.atoms_per_batch > 1 && matches!(par, Par::Rayon(_));
+        for batch in order.chunks(self.atoms_per_batch) {
+            let fits: Vec<Result<Option<AtomFit<T>>>> = {
+                let source = match &resid {
+                    Some(r) => Residual::Kept(r.as_ref()),
+                    None => Residual::OnTheFly(y, codes),
+                };
+                let (dict_ref, values, update) = (dict.as_ref(), codes.values(), self.update);
+                let one = |&k: &usize| {
+                    let (sig, pos) = rows.row(k);
+                    fit_atom(k, sig, pos, values, dict_ref, &source, update)
+                };
+                if parallel {
+                    batch.par_iter().map(one).collect()
+                } else {
+                    batch.iter().map(one).collect()
+                }
+            };
+            for (&k, fit) in batch.iter().zip(fits) {
+                let Some(fit) = fit? else { continue };
+                let (sig, pos) = rows.row(k);
+                if let Some(r) = resid.as_mut() {
+                    for ((&j, &p), &xn) in sig.iter().zip(pos).zip(&fit.coefs) {
+                        let xo = codes.values()[p];
+                        for i in 0..d {
+                            r[(i, j as usize)] += dict[(i, k)] * xo - fit.atom[i] * xn;
+                        }
+                    }
+                }
+                for i in 0..d {
+                    dict[(i, k)] = fit.atom[i];
+                }
+                let values = codes.values_mut();
+                for (&p, &xn) in pos.iter().zip(&fit.coefs) {
+                    values[p] = xn;
+                }
+            }
+        }
+        Ok(())
+    }
+}
