@@ -353,3 +353,67 @@ fn bad_input_gets_typed_errors() {
         .unwrap_err();
     assert!(matches!(e, LearnError::ShapeMismatch { .. }), "{e}");
 }
+
+#[test]
+fn patches_round_trip_and_cover_the_image() {
+    use dictum::learn::patches::{PatchGrid, overcomplete_dct};
+    let (h, w) = (13, 17);
+    let img: Vec<f64> = (0..h * w).map(|i| (i as f64 * 0.37).sin()).collect();
+    for stride in [1, 3, 4] {
+        let grid = PatchGrid::new(h, w, 4, stride).unwrap();
+        let p = grid.extract(&img).unwrap();
+        assert_eq!((p.nrows(), p.ncols()), (16, grid.count()));
+        // Row-major flattening: entry r·4 + c is pixel (r, c) of the patch.
+        let (r0, c0) = grid.corner(grid.count() - 1);
+        assert_eq!((r0, c0), (h - 4, w - 4));
+        assert_eq!(p[(4 + 2, grid.count() - 1)], img[(r0 + 1) * w + c0 + 2]);
+        let back = grid.average(p.as_ref(), None).unwrap();
+        for (a, b) in back.iter().zip(&img) {
+            assert!((a - b).abs() < 1e-12, "stride {stride}: {a} vs {b}");
+        }
+    }
+    // Strides above the patch size leave gaps, which average to 0.
+    let grid = PatchGrid::new(h, w, 4, 5).unwrap();
+    let back = grid
+        .average(grid.extract(&img).unwrap().as_ref(), None)
+        .unwrap();
+    assert_eq!(back[4 * w], 0.0);
+    let dct = overcomplete_dct(8, 256);
+    assert_eq!((dct.nrows(), dct.ncols()), (64, 256));
+    assert!((0..256).all(|a| (dct.col(a).norm_l2() - 1.0).abs() < 1e-12));
+    assert!(PatchGrid::new(3, 10, 4, 1).is_err());
+    assert!(PatchGrid::new(10, 10, 4, 0).is_err());
+    let grid = PatchGrid::new(h, w, 4, 1).unwrap();
+    assert!(grid.extract(&img[..10]).is_err());
+}
+
+#[test]
+fn denoising_beats_the_noise_on_a_synthetic_image() {
+    use dictum::learn::denoise::{PatchDenoiser, psnr};
+    let (h, w) = (48, 48);
+    let clean: Vec<f64> = (0..h * w)
+        .map(|i| {
+            let (r, c) = ((i / w) as f64, (i % w) as f64);
+            0.5 + 0.3 * (r / 6.0).sin() * (c / 9.0).cos()
+        })
+        .collect();
+    let mut rng = Rng::new(3);
+    let sigma = 0.05;
+    // Uniform noise with standard deviation sigma.
+    let noisy: Vec<f64> = clean
+        .iter()
+        .map(|&v| v + sigma * 3f64.sqrt() * rng.uniform())
+        .collect();
+    let den = PatchDenoiser::new()
+        .n_atoms(64)
+        .train_patches(1000)
+        .max_iter(4)
+        .denoise(&noisy, h, w, sigma, &seq())
+        .unwrap();
+    let (before, after) = (psnr(&clean, &noisy, 1.0), psnr(&clean, &den.image, 1.0));
+    assert!(after > before + 5.0, "{before} -> {after}");
+    let e = PatchDenoiser::new()
+        .denoise(&noisy, h, w, -1.0, &seq())
+        .unwrap_err();
+    assert!(matches!(e, LearnError::InvalidParameter { .. }), "{e}");
+}

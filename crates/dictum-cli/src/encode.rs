@@ -81,29 +81,17 @@ pub(crate) fn run(args: &EncodeArgs) -> dictum::Result<()> {
         threshold: args.threshold,
     };
     let method = Method::from_spec(&args.method, &spec)?;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .build()
-        .map_err(|_| dictum::coding::CodingError::InvalidParameter {
-            method: "encode",
-            name: "threads",
-            value: threads.to_string(),
-            hint: "could not start a thread pool of that size; try fewer threads",
-        })?;
-    pool.install(|| {
+    crate::pool::with_threads("encode", args.threads, |par, threads| {
         if use_f32 {
-            code::<f32>(args, &method, &dict_file, &sig_file, threads)
+            code::<f32>(args, &method, &dict_file, &sig_file, par, threads)
         } else {
-            code::<f64>(args, &method, &dict_file, &sig_file, threads)
+            code::<f64>(args, &method, &dict_file, &sig_file, par, threads)
         }
     })
 }
 
 /// The file as a `T` matrix: borrowed from the mapping when the dtype matches, else converted.
-fn matrix<'a, T: Real>(
+pub(crate) fn matrix<'a, T: Real>(
     file: &'a MappedNpy,
     owned: &'a mut Option<Mat<T>>,
 ) -> dictum::Result<MatRef<'a, T>> {
@@ -118,17 +106,13 @@ fn code<T: Real>(
     method: &Method,
     dict_file: &MappedNpy,
     sig_file: &MappedNpy,
+    par: Par,
     threads: usize,
 ) -> dictum::Result<()> {
     let (mut d_owned, mut y_owned) = (None, None);
     let d = matrix::<T>(dict_file, &mut d_owned)?;
     let y = matrix::<T>(sig_file, &mut y_owned)?;
     let n = y.ncols();
-    let par = if threads > 1 {
-        Par::rayon(threads)
-    } else {
-        Par::Seq
-    };
     let bar = progress_bar(n as u64);
     let report = |p: Progress| bar.set_position(p.done as u64);
     let opts = RunOptions::new(par).progress(&report);
@@ -177,7 +161,7 @@ fn progress_bar(len: u64) -> ProgressBar {
     bar
 }
 
-fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s < 1.0 {
         format!("{:.1} ms", s * 1e3)

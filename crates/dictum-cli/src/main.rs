@@ -1,7 +1,11 @@
 //! The `dictum` command-line tool.
 
+mod demo;
 mod encode;
 mod inspect;
+mod learn;
+mod pool;
+mod render;
 
 use std::process::ExitCode;
 
@@ -30,6 +34,12 @@ enum Command {
     },
     /// List the datasets bundled in the binary.
     Datasets,
+    /// Denoise the bundled noisy photograph with a dictionary learned by K-SVD on its own
+    /// patches; prints PSNR before and after and writes pictures. Start here.
+    Demo(demo::DemoArgs),
+    /// Learn a dictionary (K-SVD, approximate or batched K-SVD, MOD) from signals in a .npy
+    /// file; writes D.npy, X.npz, history.csv, loss.png and atoms.png.
+    Learn(learn::LearnArgs),
     /// Sparse-code signals over a dictionary and write the codes (scipy CSC .npz); prints N,
     /// mean non-zeros, relative error ‖Y − D·X‖_F/‖Y‖_F and wall time.
     Encode(encode::EncodeArgs),
@@ -42,6 +52,8 @@ fn main() -> ExitCode {
             .iter()
             .try_for_each(|t| inspect::inspect(t, member.as_deref())),
         Command::Encode(args) => encode::run(&args),
+        Command::Demo(args) => demo::run(&args),
+        Command::Learn(args) => learn::run(&args),
         Command::Datasets => {
             for d in dictum::datasets::DATASETS {
                 println!("{:<22} {}", d.name, d.description);

@@ -226,3 +226,99 @@ fn encode_refuses_a_dictionary_that_is_not_normalized() {
             .contains("pass --lambda")
     );
 }
+
+#[test]
+fn demo_denoises_the_bundled_photograph() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().display().to_string();
+    let r = dictum(&["demo", "--out", &out, "--iters", "3", "--threads", "2"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let text = String::from_utf8(r.stdout).unwrap();
+    let line = text.lines().find(|l| l.contains("PSNR")).unwrap();
+    let numbers: Vec<f64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let (noisy, denoised) = (numbers[0], numbers[1]);
+    assert!((noisy - 22.1).abs() < 0.1, "{line}");
+    assert!(denoised > noisy + 8.0, "{line}");
+    for f in [
+        "denoise.png",
+        "atoms.png",
+        "D.npy",
+        "denoised.npy",
+        "history.csv",
+    ] {
+        assert!(dir.path().join(f).exists(), "{f} missing");
+    }
+    let d = dictum::io::npy::MappedNpy::open(dir.path().join("D.npy")).unwrap();
+    assert_eq!(d.shape(), &[256, 64]);
+}
+
+#[test]
+fn learn_writes_dictionary_codes_history_and_pictures() {
+    use dictum::io::npy::{MatrixLayout, write_matrix};
+    let dir = tempfile::tempdir().unwrap();
+    // 400 signals of 4x4 patches, each a mix of two of eight patterns.
+    let patterns = dictum::Mat::<f32>::from_fn(16, 8, |i, j| ((i * (j + 3)) % 7) as f32 - 3.0);
+    let y = dictum::Mat::<f32>::from_fn(16, 400, |i, j| {
+        patterns[(i, j % 8)] + 0.5 * patterns[(i, (j / 8) % 8)]
+    });
+    let yp = dir.path().join("Y.npy");
+    write_matrix(&yp, y.as_ref(), MatrixLayout::SamplesAsRows).unwrap();
+    for method in ["ksvd", "approx-ksvd", "batched-ksvd", "mod"] {
+        let out = dir.path().join(method);
+        let r = dictum(&[
+            "learn",
+            "--signals",
+            &yp.display().to_string(),
+            "--atoms",
+            "12",
+            "--method",
+            method,
+            "--k",
+            "2",
+            "--iters",
+            "5",
+            "--threads",
+            "2",
+            "--out",
+            &out.display().to_string(),
+        ]);
+        assert!(
+            r.status.success(),
+            "{method}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        let text = String::from_utf8(r.stdout).unwrap();
+        assert!(
+            text.contains("iterations    5 (stopped: max-iter)"),
+            "{text}"
+        );
+        let d = dictum::io::npy::MappedNpy::open(out.join("D.npy")).unwrap();
+        assert_eq!(d.shape(), &[12, 16]);
+        let x: dictum::CscMatrix<f32> = dictum::io::sparse::load_csc(out.join("X.npz")).unwrap();
+        assert_eq!((x.nrows(), x.ncols()), (12, 400));
+        let hist = std::fs::read_to_string(out.join("history.csv")).unwrap();
+        assert_eq!(hist.lines().count(), 6, "{hist}");
+        assert!(out.join("loss.png").exists() && out.join("atoms.png").exists());
+    }
+    // Too many atoms for the data: a one-line typed error.
+    let r = dictum(&[
+        "learn",
+        "--signals",
+        &yp.display().to_string(),
+        "--atoms",
+        "1000",
+        "--k",
+        "2",
+        "--out",
+        &dir.path().join("bad").display().to_string(),
+    ]);
+    assert!(!r.status.success());
+    let err = String::from_utf8(r.stderr).unwrap();
+    assert!(
+        err.contains("1000 atoms") && err.lines().count() == 1,
+        "{err}"
+    );
+}

@@ -30,6 +30,7 @@ pub mod error;
 pub mod hdf5;
 pub mod npy;
 pub mod npz;
+pub mod png;
 pub mod sparse;
 pub mod stats;
 

@@ -6,8 +6,10 @@
 //! [`Encoder`](dictum_coding::Encoder) of `dictum-coding` as their coding step; file formats
 //! live in `dictum-io`.
 
+pub mod denoise;
 pub mod dictionary;
 pub mod error;
+pub mod patches;
 pub mod rng;
 
 pub use error::{LearnError, Result};
