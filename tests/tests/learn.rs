@@ -417,3 +417,63 @@ fn denoising_beats_the_noise_on_a_synthetic_image() {
         .unwrap_err();
     assert!(matches!(e, LearnError::InvalidParameter { .. }), "{e}");
 }
+
+#[test]
+fn online_learning_decreases_its_surrogate_and_the_error() {
+    use dictum::coding::Lars;
+    use dictum::learn::dictionary::{Forgetting, Online};
+    use dictum::learn::rng;
+    let (truth, y) = planted(11, 20, 50, 3000, 3, 30.0);
+    let online = Online::new(50, Lars::new(0.15))
+        .batch_size(64)
+        .max_iter(600)
+        .report_every(50)
+        .seed(2);
+    let learned = online.fit(y.as_ref(), &seq()).unwrap();
+    let h = &learned.history;
+    assert_eq!(h.len(), 12);
+    assert!(h.last().unwrap().rel_error < 0.9 * h[0].rel_error, "{h:?}");
+    let rate = recovered(truth.as_ref(), learned.dictionary.as_ref());
+    assert!(rate >= 0.7, "online recovered {rate}");
+    assert_eq!(learned.codes.ncols(), 3000);
+    // Every block-coordinate pass lowers the surrogate (both forgetting rules).
+    for f in [Forgetting::Mairal, Forgetting::Factor(0.9)] {
+        let mut state = online
+            .clone()
+            .forgetting(f)
+            .start(learned.dictionary.as_ref())
+            .unwrap();
+        state.track_surrogate(true);
+        let mut r = rng::Rng::new(1);
+        for s in 0..20 {
+            let batch = y.as_ref().subcols(s * 64, 64);
+            let rep = state
+                .partial_fit(batch, &Lars::new(0.15), &mut r, Par::Seq)
+                .unwrap();
+            let (before, after) = rep.surrogate.unwrap();
+            assert!(
+                after <= before + 1e-9 * before.abs(),
+                "step {s}: {before} -> {after}"
+            );
+        }
+        assert_eq!(state.steps(), 20);
+        let bad = Mat::<f64>::zeros(7, 3);
+        assert!(
+            state
+                .partial_fit(bad.as_ref(), &Lars::new(0.15), &mut r, Par::Seq)
+                .is_err()
+        );
+    }
+    assert!(
+        Online::new(5, Lars::new(0.1))
+            .batch_size(0)
+            .validate()
+            .is_err()
+    );
+    assert!(
+        Online::new(5, Lars::new(0.1))
+            .forgetting(Forgetting::Factor(1.5))
+            .validate()
+            .is_err()
+    );
+}

@@ -1,44 +1,13 @@
 //! Dense vector kernels of the coding inner loops, and the CPU-feature dispatch around them.
 //!
 //! The inner loops are written as plain slice loops that LLVM vectorizes. The default x86-64
-//! target only allows SSE2, so [`with_simd`] runs a whole block of work inside a function
+//! target only allows SSE2, so `with_simd` (from `dictum_linalg::simd`) runs a whole block of work inside a function
 //! compiled for AVX2+FMA when the CPU has them (checked at run time); every helper here is
 //! `#[inline(always)]` so that it is compiled into that function.
 
 use dictum_linalg::{MatRef, Real};
 
-/// Runs `f` compiled for the best instruction set the CPU supports.
-#[inline(always)]
-pub(crate) fn with_simd<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx512f")
-            && std::is_x86_feature_detected!("avx512vl")
-            && std::is_x86_feature_detected!("avx512dq")
-            && std::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: every feature the function is compiled for was detected just above.
-            return unsafe { with_avx512(f) };
-        }
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: both features were detected on this CPU just above.
-            return unsafe { with_avx2_fma(f) };
-        }
-    }
-    f()
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vl,avx512dq,avx2,fma")]
-unsafe fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
-    f()
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn with_avx2_fma<R>(f: impl FnOnce() -> R) -> R {
-    f()
-}
+pub(crate) use dictum_linalg::simd::with_simd;
 
 /// Index and value of the entry of largest magnitude (the first on ties; `(0, 0)` when `x`
 /// is empty or all zero).

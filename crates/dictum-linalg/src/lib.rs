@@ -33,6 +33,7 @@ pub mod error;
 pub mod gemm;
 pub mod norms;
 pub mod real;
+pub mod simd;
 pub mod svd;
 pub mod triangular;
 pub mod view;

@@ -8,6 +8,7 @@
 //! | [`Ksvd`] with [`AtomUpdate::Approximate`] | one power-iteration step instead of the SVD | Rubinstein, Zibulevsky & Elad, Technion CS-2008-08 |
 //! | [`Ksvd::atoms_per_batch`] > 1 | atoms of a batch updated in parallel against the residual at the start of the batch (DB-KSVD) | Valentin et al., arXiv 2505.18441 |
 //! | [`Mod`] | least squares `D = Y·Xᵀ·(X·Xᵀ)⁻¹` | Engan, Aase & Husøy, ICASSP 1999 |
+//! | [`Online`] | mini-batches, statistics `A = Σ x·xᵀ`, `B = Σ y·xᵀ`, block-coordinate atom updates | Mairal, Bach, Ponce & Sapiro, JMLR 2010 |
 //!
 //! Every learner shares the machinery here: the initial dictionary ([`Init`]), replacement of
 //! unused and near-duplicate atoms ([`Replacement`]), stopping rules ([`Stopping`]), the
@@ -33,6 +34,7 @@ mod atom;
 mod driver;
 mod init;
 mod ksvd;
+mod online;
 mod optimal_directions;
 mod replace;
 mod residual;
@@ -43,6 +45,7 @@ use dictum_linalg::{CscMatrix, Mat, Par};
 
 pub use init::{Init, initial_dictionary};
 pub use ksvd::{AtomUpdate, Ksvd, ResidualMode};
+pub use online::{Forgetting, Online, OnlineState, StepReport};
 pub use optimal_directions::Mod;
 pub use replace::Replacement;
 pub use residual::{relative_error, residual_norms};

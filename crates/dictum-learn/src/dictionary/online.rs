@@ -1,0 +1,496 @@
+//! Online dictionary learning (Mairal, Bach, Ponce & Sapiro, *Online learning for matrix
+//! factorization and sparse coding*, JMLR 11, 2010; ICML 2009): what SPAMS `trainDL` and
+//! scikit-learn's `MiniBatchDictionaryLearning` do.
+//!
+//! Mini-batches of signals are coded with the current dictionary; the sufficient statistics
+//! `A = Σ x·xᵀ` (`m x m`) and `B = Σ y·xᵀ` (`d x m`) accumulate them, older batches
+//! down-weighted; then one pass of block-coordinate descent updates each atom
+//! `d_j ← c_j / ‖c_j‖` with `c_j = b_j − D·a_j + A_jj·d_j`. On unit-norm atoms that step
+//! minimises the surrogate `½·tr(Dᵀ·D·A) − tr(Dᵀ·B)` over `d_j` exactly, so the surrogate never
+//! increases during an update ([`OnlineState::surrogate`]).
+//!
+//! Signals are read a mini-batch at a time, in a fresh random order each epoch: a view of a
+//! memory-mapped `.npy` works, so `N` may exceed memory.
+
+use std::time::Instant;
+
+use dictum_coding::{Dictionary, Encoder, RunOptions};
+use dictum_linalg::simd::with_simd;
+use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real};
+
+use super::driver::{check_signals, given_dictionary};
+use super::residual::residual_norms;
+use super::{
+    Common, IterationStats, LearnOptions, Learned, StopReason, common_setters, initial_dictionary,
+};
+use crate::error::{LearnError, Result, invalid};
+use crate::rng::Rng;
+
+/// How the statistics of past mini-batches are down-weighted.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Forgetting {
+    /// Mairal et al. (2010, §3.4): with batch size `η` and step `t`, `θ = t·η` while
+    /// `t < η`, else `η² + t − η`, and the past is scaled by `(θ + 1 − η)/(θ + 1)`: early
+    /// (poor) codes fade, later ones average. scikit-learn's rule.
+    #[default]
+    Mairal,
+    /// The past is scaled by this factor in `(0, 1]` each step (1: plain sums).
+    Factor(f64),
+}
+
+/// Online dictionary learning with `E` as its coding step (typically
+/// [`Lars`](dictum_coding::Lars), as SPAMS and scikit-learn).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Online<E> {
+    n_atoms: usize,
+    coder: E,
+    batch_size: usize,
+    forgetting: Forgetting,
+    report_every: usize,
+    final_codes: bool,
+    pub(crate) common: Common,
+}
+
+impl<E> Online<E> {
+    /// Online learning of `n_atoms` atoms coded by `coder`. Defaults: mini-batches of 256,
+    /// Mairal's forgetting rule, `max_iter` = 1000 mini-batches, history every 10 steps, codes
+    /// of all signals at the end.
+    pub fn new(n_atoms: usize, coder: E) -> Self {
+        let mut common = Common::default();
+        common.stopping.max_iter = 1000;
+        Self {
+            n_atoms,
+            coder,
+            batch_size: 256,
+            forgetting: Forgetting::Mairal,
+            report_every: 10,
+            final_codes: true,
+            common,
+        }
+    }
+
+    /// Signals per mini-batch.
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n;
+        self
+    }
+
+    /// How past statistics are down-weighted.
+    pub fn forgetting(mut self, f: Forgetting) -> Self {
+        self.forgetting = f;
+        self
+    }
+
+    /// Mini-batches per history entry (and per callback and stopping check).
+    pub fn report_every(mut self, steps: usize) -> Self {
+        self.report_every = steps;
+        self
+    }
+
+    /// Whether `fit` codes every signal with the final dictionary (default true); without, the
+    /// returned codes are empty (`m x 0`).
+    pub fn final_codes(mut self, yes: bool) -> Self {
+        self.final_codes = yes;
+        self
+    }
+
+    common_setters!();
+
+    /// Checks the parameters; `fit` calls it. `max_iter` counts mini-batches.
+    pub fn validate(&self) -> Result<()> {
+        let m = "online";
+        if self.n_atoms == 0 {
+            return Err(invalid(m, "n_atoms", 0, "learn at least one atom"));
+        }
+        if self.batch_size == 0 || self.report_every == 0 {
+            return Err(invalid(
+                m,
+                if self.batch_size == 0 {
+                    "batch_size"
+                } else {
+                    "report_every"
+                },
+                0,
+                "at least 1",
+            ));
+        }
+        if let Forgetting::Factor(f) = self.forgetting
+            && !(f > 0.0 && f <= 1.0)
+        {
+            return Err(invalid(m, "forgetting", f, "a factor in (0, 1]"));
+        }
+        self.common.validate(m)
+    }
+
+    /// An empty state around the initial dictionary `d0` (normalized here), for callers that
+    /// feed mini-batches themselves ([`OnlineState::partial_fit`]).
+    pub fn start<T: Real>(&self, d0: MatRef<'_, T>) -> Result<OnlineState<T>> {
+        self.validate()?;
+        let (d, m) = (d0.nrows(), d0.ncols());
+        let dummy = Mat::<T>::zeros(d, 1);
+        let dict = given_dictionary("online", dummy.as_ref(), d0, m)?;
+        Ok(OnlineState {
+            dict: (0..m)
+                .flat_map(|j| dict.col(j).iter().copied().collect::<Vec<T>>())
+                .collect(),
+            a: vec![T::zero(); m * m],
+            b: vec![T::zero(); d * m],
+            d,
+            m,
+            steps: 0,
+            forgetting: self.forgetting,
+            track_surrogate: false,
+        })
+    }
+
+    /// Learns from the signals `y` (`d x N`), starting from the dictionary chosen by `init`.
+    pub fn fit<T: Real>(&self, y: MatRef<'_, T>, opts: &LearnOptions<'_>) -> Result<Learned<T>>
+    where
+        E: Encoder<T>,
+    {
+        self.validate()?;
+        check_signals("online", y)?;
+        let mut rng = Rng::new(self.common.seed);
+        let d0 = initial_dictionary("online", y, self.n_atoms, self.common.init, &mut rng)?;
+        self.run(y, d0, rng, opts)
+    }
+
+    /// Learns from `y` starting from `d0` (`d x n_atoms`).
+    pub fn fit_from<T: Real>(
+        &self,
+        y: MatRef<'_, T>,
+        d0: MatRef<'_, T>,
+        opts: &LearnOptions<'_>,
+    ) -> Result<Learned<T>>
+    where
+        E: Encoder<T>,
+    {
+        self.validate()?;
+        check_signals("online", y)?;
+        let d0 = given_dictionary("online", y, d0, self.n_atoms)?;
+        self.run(y, d0, Rng::new(self.common.seed), opts)
+    }
+
+    fn run<T: Real>(
+        &self,
+        y: MatRef<'_, T>,
+        d0: Mat<T>,
+        mut rng: Rng,
+        opts: &LearnOptions<'_>,
+    ) -> Result<Learned<T>>
+    where
+        E: Encoder<T>,
+    {
+        let start = Instant::now();
+        let n = y.ncols();
+        let mut state = self.start(d0.as_ref())?;
+        let mut order: Vec<usize> = Vec::new();
+        let mut next = 0;
+        let mut history: Vec<IterationStats> = Vec::new();
+        let (mut r2, mut y2, mut rel, mut nnz, mut count, mut replaced) =
+            (0.0, 0.0, 0.0, 0usize, 0usize, 0usize);
+        let stop = &self.common.stopping;
+        let mut reason = StopReason::MaxIter;
+        let mut batch = Mat::<T>::zeros(y.nrows(), self.batch_size.min(n));
+        for step in 1..=stop.max_iter {
+            // One epoch is one random permutation of the signals, cut into mini-batches.
+            let mut idx = Vec::with_capacity(batch.ncols());
+            while idx.len() < batch.ncols() {
+                if next == order.len() {
+                    order = (0..n).collect();
+                    rng.shuffle(&mut order);
+                    next = 0;
+                }
+                let take = (batch.ncols() - idx.len()).min(order.len() - next);
+                idx.extend_from_slice(&order[next..next + take]);
+                next += take;
+            }
+            for (c, &j) in idx.iter().enumerate() {
+                batch.col_mut(c).copy_from(y.col(j));
+            }
+            let report = state.partial_fit(batch.as_ref(), &self.coder, &mut rng, opts.par())?;
+            r2 += report.residual2;
+            y2 += report.signal2;
+            rel += report.rel_sum;
+            nnz += report.nnz;
+            count += batch.ncols();
+            replaced += report.replaced;
+            if step % self.report_every == 0 || step == stop.max_iter {
+                let stats = IterationStats {
+                    iter: step,
+                    rel_error: if y2 > 0.0 { (r2 / y2).sqrt() } else { 0.0 },
+                    mean_rel_residual: rel / count as f64,
+                    mean_nnz: nnz as f64 / count as f64,
+                    replaced,
+                    seconds: start.elapsed().as_secs_f64(),
+                };
+                opts.report(&stats);
+                let prev = history.last().map(|s| s.rel_error);
+                let (err, mnnz) = (stats.rel_error, stats.mean_nnz);
+                history.push(stats);
+                (r2, y2, rel, nnz, count, replaced) = (0.0, 0.0, 0.0, 0, 0, 0);
+                if stop.target_nnz.is_some_and(|t| mnnz <= t) {
+                    reason = StopReason::NnzTarget;
+                    break;
+                }
+                if let (Some(tol), Some(p)) = (stop.tol, prev)
+                    && (p - err).abs() <= tol * p
+                {
+                    reason = StopReason::Converged;
+                    break;
+                }
+                if stop.max_time.is_some_and(|t| start.elapsed() >= t) {
+                    reason = StopReason::MaxTime;
+                    break;
+                }
+            }
+        }
+        let dict = state.dictionary().to_owned();
+        let codes = if self.final_codes {
+            self.coder.encode(
+                &Dictionary::new(dict.as_ref())?,
+                y,
+                &RunOptions::new(opts.par()),
+            )?
+        } else {
+            CscMatrix::zeros(dict.ncols(), 0)
+        };
+        Ok(Learned {
+            dictionary: dict,
+            codes,
+            history,
+            stop: reason,
+        })
+    }
+}
+
+/// The state of online learning: dictionary, statistics `A`, `B` and the step count.
+///
+/// All three are kept as plain column-major buffers: the atom update walks their columns as
+/// contiguous slices, which vectorize.
+#[derive(Debug, Clone)]
+pub struct OnlineState<T> {
+    dict: Vec<T>,
+    a: Vec<T>,
+    b: Vec<T>,
+    d: usize,
+    m: usize,
+    steps: usize,
+    forgetting: Forgetting,
+    track_surrogate: bool,
+}
+
+/// What one mini-batch step measured (before its dictionary update).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepReport {
+    /// `Σ ‖y − D·x‖²` over the batch.
+    pub residual2: f64,
+    /// `Σ ‖y‖²` over the batch.
+    pub signal2: f64,
+    /// `Σ ‖y − D·x‖/‖y‖` over the batch's non-zero signals.
+    pub rel_sum: f64,
+    /// Non-zeros in the batch's codes.
+    pub nnz: usize,
+    /// Atoms resampled because no signal has used them yet.
+    pub replaced: usize,
+    /// The surrogate just before and just after the dictionary update, when tracked
+    /// ([`OnlineState::track_surrogate`]).
+    pub surrogate: Option<(f64, f64)>,
+}
+
+impl<T: Real> OnlineState<T> {
+    /// The current dictionary.
+    pub fn dictionary(&self) -> MatRef<'_, T> {
+        MatRef::from_column_major_slice(&self.dict, self.d, self.m)
+    }
+
+    /// Whether [`partial_fit`](Self::partial_fit) reports the surrogate before and after each
+    /// update (it costs `O(d·m²)` twice per step; off by default).
+    pub fn track_surrogate(&mut self, yes: bool) {
+        self.track_surrogate = yes;
+    }
+
+    /// Mini-batches seen.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// The surrogate `½·tr(Dᵀ·D·A) − tr(Dᵀ·B)` of the current dictionary: the past batches'
+    /// coding objective as a function of `D`, up to terms that do not depend on `D`.
+    pub fn surrogate(&self) -> f64 {
+        let (d, m) = (self.d, self.m);
+        let col = |buf: &[T], j: usize| -> Vec<f64> {
+            buf[j * d..(j + 1) * d]
+                .iter()
+                .map(|v| v.into_f64())
+                .collect()
+        };
+        let atoms: Vec<Vec<f64>> = (0..m).map(|j| col(&self.dict, j)).collect();
+        let mut s = 0.0;
+        for j in 0..m {
+            for i in 0..m {
+                let a = self.a[j * m + i].into_f64();
+                if a != 0.0 {
+                    let g: f64 = atoms[i].iter().zip(&atoms[j]).map(|(x, y)| x * y).sum();
+                    s += 0.5 * g * a;
+                }
+            }
+            s -= atoms[j]
+                .iter()
+                .zip(col(&self.b, j))
+                .map(|(x, y)| x * y)
+                .sum::<f64>();
+        }
+        s
+    }
+
+    /// Codes one mini-batch (columns of `batch`) with `coder`, folds it into the statistics
+    /// and updates the dictionary by one pass of block-coordinate descent.
+    pub fn partial_fit<E: Encoder<T>>(
+        &mut self,
+        batch: MatRef<'_, T>,
+        coder: &E,
+        rng: &mut Rng,
+        par: Par,
+    ) -> Result<StepReport> {
+        let (d, m) = (self.d, self.m);
+        if batch.nrows() != d {
+            return Err(LearnError::ShapeMismatch {
+                method: "online",
+                what: "mini-batch",
+                expected: format!("{d} rows (the signal dimension)"),
+                found: format!("{} x {}", batch.nrows(), batch.ncols()),
+            });
+        }
+        check_signals("online", batch)?;
+        let dict = MatRef::from_column_major_slice(&self.dict, d, m);
+        let x = coder.encode(&Dictionary::new(dict)?, batch, &RunOptions::new(par))?;
+        let r2v = residual_norms(batch, dict, &x, par);
+        let (mut residual2, mut signal2, mut rel_sum) = (0.0, 0.0, 0.0);
+        for (j, r) in r2v.iter().enumerate() {
+            let y2 = batch.col(j).squared_norm_l2().into_f64();
+            residual2 += r.into_f64();
+            signal2 += y2;
+            if y2 > 0.0 {
+                rel_sum += (r.into_f64() / y2).sqrt();
+            }
+        }
+        self.steps += 1;
+        let eta = batch.ncols() as f64;
+        let beta = match self.forgetting {
+            Forgetting::Mairal => {
+                let t = self.steps as f64;
+                let theta = if t < eta {
+                    t * eta
+                } else {
+                    eta * eta + t - eta
+                };
+                (theta + 1.0 - eta) / (theta + 1.0)
+            }
+            Forgetting::Factor(f) => f,
+        };
+        let (beta, scale) = (T::cast_f64(beta.max(0.0)), T::cast_f64(1.0 / eta));
+        self.a.iter_mut().for_each(|v| *v *= beta);
+        self.b.iter_mut().for_each(|v| *v *= beta);
+        for j in 0..x.ncols() {
+            let (rows, vals) = x.col(j);
+            let yj = batch.col(j);
+            for (&r, &v) in rows.iter().zip(vals) {
+                let v = v * scale;
+                for (&s, &w) in rows.iter().zip(vals) {
+                    self.a[s as usize * m + r as usize] += v * w;
+                }
+                let bj = &mut self.b[r as usize * d..(r as usize + 1) * d];
+                for (b, &yv) in bj.iter_mut().zip(yj.iter()) {
+                    *b += v * yv;
+                }
+            }
+        }
+        let before = self.track_surrogate.then(|| self.surrogate());
+        let replaced = self.update_atoms(batch, rng);
+        let surrogate = before.map(|b| (b, self.surrogate()));
+        Ok(StepReport {
+            residual2,
+            signal2,
+            rel_sum,
+            nnz: x.nnz(),
+            replaced,
+            surrogate,
+        })
+    }
+
+    fn update_atoms(&mut self, batch: MatRef<'_, T>, rng: &mut Rng) -> usize {
+        let (d, m) = (self.d, self.m);
+        let mut c = vec![T::zero(); d];
+        let mut replaced = 0;
+        for j in 0..m {
+            let ajj = self.a[j * m + j];
+            // An atom no signal has used has no statistics: give it a random signal of
+            // this batch (as scikit-learn does) so it can start to attract codes.
+            if ajj.is_nan() || ajj <= T::epsilon() {
+                let pick = batch.col(rng.below(batch.ncols()));
+                let nrm = pick.norm_l2();
+                if nrm > T::zero() {
+                    for (i, v) in self.dict[j * d..(j + 1) * d].iter_mut().enumerate() {
+                        *v = pick[i] / nrm;
+                    }
+                    replaced += 1;
+                }
+                continue;
+            }
+            // c = b_j − D·a_j + A_jj·d_j, whose direction minimises the surrogate over d_j.
+            let (dict, a, b) = (&self.dict, &self.a, &self.b);
+            with_simd(
+                #[inline(always)]
+                || {
+                    atom_direction(
+                        &mut c,
+                        dict,
+                        &a[j * m..(j + 1) * m],
+                        &b[j * d..(j + 1) * d],
+                        j,
+                        ajj,
+                    )
+                },
+            );
+            let nrm = c.iter().fold(T::zero(), |s, &v| s + v * v).sqrt();
+            if nrm > T::zero() && nrm.is_finite() {
+                for (v, &ci) in self.dict[j * d..(j + 1) * d].iter_mut().zip(&c) {
+                    *v = ci / nrm;
+                }
+            }
+        }
+        replaced
+    }
+}
+
+/// `c = b − D·a + a_jj·d_j` for column-major `D` (`d x m`, `d = c.len()`), four atoms per
+/// pass over `c` so that `c` is loaded and stored once per four columns.
+#[inline(always)]
+fn atom_direction<T: Real>(c: &mut [T], dict: &[T], a: &[T], b: &[T], j: usize, ajj: T) {
+    let d = c.len();
+    let dj = &dict[j * d..(j + 1) * d];
+    for ((ci, &bv), &dv) in c.iter_mut().zip(b).zip(dj) {
+        *ci = bv + ajj * dv;
+    }
+    let m = a.len();
+    let mut k = 0;
+    while k + 4 <= m {
+        let (w0, w1, w2, w3) = (a[k], a[k + 1], a[k + 2], a[k + 3]);
+        let cols = &dict[k * d..(k + 4) * d];
+        let (d0, rest) = cols.split_at(d);
+        let (d1, rest) = rest.split_at(d);
+        let (d2, d3) = rest.split_at(d);
+        for i in 0..d {
+            c[i] -= (w0 * d0[i] + w1 * d1[i]) + (w2 * d2[i] + w3 * d3[i]);
+        }
+        k += 4;
+    }
+    while k < m {
+        let w = a[k];
+        for (ci, &dv) in c.iter_mut().zip(&dict[k * d..(k + 1) * d]) {
+            *ci -= w * dv;
+        }
+        k += 1;
+    }
+}
