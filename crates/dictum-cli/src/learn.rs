@@ -9,7 +9,9 @@ use dictum::coding::{Encoder, Method, MethodSpec};
 use dictum::io::dtype::DType;
 use dictum::io::npy::{MappedNpy, MatrixLayout, write_matrix};
 use dictum::io::npz::Compression;
-use dictum::learn::dictionary::{AtomUpdate, IterationStats, Ksvd, LearnOptions, Learned, Mod};
+use dictum::learn::dictionary::{
+    AtomUpdate, IterationStats, Ksvd, LearnOptions, Learned, Mod, Online,
+};
 use dictum::{Par, Real};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -27,6 +29,9 @@ pub(crate) enum LearnMethod {
     BatchedKsvd,
     /// Method of optimal directions: least-squares dictionary update.
     Mod,
+    /// Online learning (Mairal et al. 2010, SPAMS trainDL): `--iters` mini-batches of
+    /// `--batch-size` signals.
+    Online,
 }
 
 /// What `dictum learn` was asked to do.
@@ -53,12 +58,15 @@ pub(crate) struct LearnArgs {
     /// l1 weight for the lars/fista coding steps.
     #[arg(long)]
     lambda: Option<f64>,
-    /// Iterations.
+    /// Iterations (mini-batches for online).
     #[arg(long, default_value_t = 30)]
     iters: usize,
     /// Atoms per parallel batch (batched-ksvd).
     #[arg(long, default_value_t = 16)]
     batch: usize,
+    /// Signals per mini-batch (online).
+    #[arg(long, default_value_t = 256)]
+    batch_size: usize,
     /// Signals per iteration, drawn at random (default: all).
     #[arg(long)]
     signals_per_iter: Option<usize>,
@@ -150,6 +158,12 @@ where
             }
             m.fit(y, &opts)?
         }
+        LearnMethod::Online => Online::new(args.atoms, coder.clone())
+            .batch_size(args.batch_size)
+            .max_iter(args.iters)
+            .report_every((args.iters / 100).max(1))
+            .seed(args.seed)
+            .fit(y, &opts)?,
         method => {
             let mut k = Ksvd::new(args.atoms, coder.clone())
                 .max_iter(args.iters)
@@ -180,7 +194,7 @@ where
     println!("atoms         {}", args.atoms);
     println!(
         "iterations    {} (stopped: {})",
-        learned.history.len(),
+        last.map_or(0, |s| s.iter),
         learned.stop.name()
     );
     if let Some(s) = last {

@@ -266,7 +266,7 @@ fn learn_writes_dictionary_codes_history_and_pictures() {
     });
     let yp = dir.path().join("Y.npy");
     write_matrix(&yp, y.as_ref(), MatrixLayout::SamplesAsRows).unwrap();
-    for method in ["ksvd", "approx-ksvd", "batched-ksvd", "mod"] {
+    for method in ["ksvd", "approx-ksvd", "batched-ksvd", "mod", "online"] {
         let out = dir.path().join(method);
         let r = dictum(&[
             "learn",
@@ -300,7 +300,7 @@ fn learn_writes_dictionary_codes_history_and_pictures() {
         let x: dictum::CscMatrix<f32> = dictum::io::sparse::load_csc(out.join("X.npz")).unwrap();
         assert_eq!((x.nrows(), x.ncols()), (12, 400));
         let hist = std::fs::read_to_string(out.join("history.csv")).unwrap();
-        assert_eq!(hist.lines().count(), 6, "{hist}");
+        assert_eq!(hist.lines().count(), 6, "{method}: {hist}");
         assert!(out.join("loss.png").exists() && out.join("atoms.png").exists());
     }
     // Too many atoms for the data: a one-line typed error.
