@@ -477,3 +477,103 @@ fn online_learning_decreases_its_surrogate_and_the_error() {
             .is_err()
     );
 }
+
+/// Three tight blobs in 5-D around known centres.
+fn blobs(seed: u64, n_per: usize) -> (Mat<f64>, Mat<f64>) {
+    let mut rng = Rng::new(seed);
+    let centers = Mat::<f64>::from_fn(5, 3, |i, j| {
+        if i == j {
+            4.0
+        } else if i == 4 {
+            -2.0 * j as f64
+        } else {
+            0.0
+        }
+    });
+    let y = Mat::<f64>::from_fn(5, 3 * n_per, |i, j| {
+        centers[(i, j % 3)] + 0.1 * rng.uniform()
+    });
+    (centers, y)
+}
+
+#[test]
+fn kmeans_finds_the_blobs_and_its_inertia_never_increases() {
+    use dictum::learn::dictionary::{KMeans, KMeansInit};
+    let (truth, y) = blobs(1, 200);
+    for init in [KMeansInit::PlusPlus, KMeansInit::Random] {
+        let c = KMeans::new(3)
+            .init(init)
+            .seed(4)
+            .fit(y.as_ref(), &seq())
+            .unwrap();
+        let h: Vec<f64> = c.history.iter().map(|s| s.rel_error).collect();
+        assert!(h.windows(2).all(|w| w[1] <= w[0] * (1.0 + 1e-12)), "{h:?}");
+        if init == KMeansInit::Random {
+            // Random seeding may start two centres in one blob: only monotonicity holds.
+            continue;
+        }
+        for t in 0..3 {
+            let best = (0..3)
+                .map(|j| {
+                    (0..5)
+                        .map(|i| (truth[(i, t)] - c.centers[(i, j)]).powi(2))
+                        .sum::<f64>()
+                })
+                .fold(f64::INFINITY, f64::min);
+            assert!(best < 0.01, "{init:?}: centre {t} missed by {best}");
+        }
+        // Signals of one blob share a label.
+        assert!((0..600).all(|j| c.labels[j] == c.labels[j % 3]));
+        assert_eq!(c.stop, StopReason::Converged);
+    }
+    // Mini-batch k-means gets close too; spherical k-means yields unit centres.
+    let mb = KMeans::new(3)
+        .batch_size(64)
+        .max_iter(100)
+        .seed(1)
+        .fit(y.as_ref(), &seq())
+        .unwrap();
+    let full = KMeans::new(3).seed(4).fit(y.as_ref(), &seq()).unwrap();
+    assert!(
+        mb.inertia < 1.5 * full.inertia,
+        "{} vs {}",
+        mb.inertia,
+        full.inertia
+    );
+    let sph = KMeans::new(3)
+        .spherical(true)
+        .fit(y.as_ref(), &seq())
+        .unwrap();
+    assert!((0..3).all(|j| (sph.centers.col(j).norm_l2() - 1.0).abs() < 1e-12));
+    // As a dictionary: unit atoms, one non-zero per signal, threads do not matter.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let two = std::num::NonZero::new(2).unwrap();
+    let a = KMeans::new(3).fit_dictionary(y.as_ref(), &seq()).unwrap();
+    let b = pool
+        .install(|| KMeans::new(3).fit_dictionary(y.as_ref(), &LearnOptions::new(Par::Rayon(two))))
+        .unwrap();
+    assert_eq!(a.dictionary, b.dictionary);
+    assert_eq!(a.codes.nnz(), 600);
+    assert!(relative_error(y.as_ref(), a.dictionary.as_ref(), &a.codes, Par::Seq) < 0.05);
+    // Errors.
+    assert!(matches!(
+        KMeans::new(0).validate().unwrap_err(),
+        LearnError::InvalidParameter { .. }
+    ));
+    let small = Mat::<f64>::from_fn(2, 3, |i, j| (i + j) as f64);
+    let e = KMeans::new(5).fit(small.as_ref(), &seq()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            LearnError::TooFewSignals {
+                atoms: 5,
+                signals: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}

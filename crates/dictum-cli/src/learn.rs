@@ -10,7 +10,7 @@ use dictum::io::dtype::DType;
 use dictum::io::npy::{MappedNpy, MatrixLayout, write_matrix};
 use dictum::io::npz::Compression;
 use dictum::learn::dictionary::{
-    AtomUpdate, IterationStats, Ksvd, LearnOptions, Learned, Mod, Online,
+    AtomUpdate, IterationStats, KMeans, Ksvd, LearnOptions, Learned, Mod, Online,
 };
 use dictum::{Par, Real};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -32,6 +32,11 @@ pub(crate) enum LearnMethod {
     /// Online learning (Mairal et al. 2010, SPAMS trainDL): `--iters` mini-batches of
     /// `--batch-size` signals.
     Online,
+    /// k-means (k-means++ seeding): normalized centres as atoms, 1-sparse codes;
+    /// `--signals-per-iter B` makes it mini-batch k-means.
+    Kmeans,
+    /// Spherical k-means: unit centres, assignment by cosine similarity.
+    SphericalKmeans,
 }
 
 /// What `dictum learn` was asked to do.
@@ -92,7 +97,11 @@ pub(crate) fn run(args: &LearnArgs) -> dictum::Result<()> {
         Some("f64" | "float64") => false,
         Some(other) => return Err(bad("dtype", other, "use f32 or f64")),
     };
-    if args.k.is_none() && args.tol.is_none() && args.lambda.is_none() {
+    let needs_coder = !matches!(
+        args.method,
+        LearnMethod::Kmeans | LearnMethod::SphericalKmeans
+    );
+    if needs_coder && args.k.is_none() && args.tol.is_none() && args.lambda.is_none() {
         return Err(bad(
             "k",
             "unset",
@@ -100,7 +109,7 @@ pub(crate) fn run(args: &LearnArgs) -> dictum::Result<()> {
         ));
     }
     let spec = MethodSpec {
-        k: args.k,
+        k: args.k.or((!needs_coder).then_some(1)),
         tol: args.tol,
         lambda: args.lambda,
         ..MethodSpec::default()
@@ -158,6 +167,16 @@ where
             }
             m.fit(y, &opts)?
         }
+        LearnMethod::Kmeans | LearnMethod::SphericalKmeans => {
+            let mut km = KMeans::new(args.atoms)
+                .spherical(args.method == LearnMethod::SphericalKmeans)
+                .max_iter(args.iters)
+                .seed(args.seed);
+            if let Some(b) = args.signals_per_iter {
+                km = km.batch_size(b);
+            }
+            km.fit_dictionary(y, &opts)?
+        }
         LearnMethod::Online => Online::new(args.atoms, coder.clone())
             .batch_size(args.batch_size)
             .max_iter(args.iters)
@@ -184,11 +203,14 @@ where
     bar.finish_and_clear();
     write_outputs(&args.out, &learned)?;
     let last = learned.history.last();
+    let coder_name = match args.method {
+        LearnMethod::Kmeans | LearnMethod::SphericalKmeans => "nearest centre",
+        _ => coder.name(),
+    };
     println!(
-        "method        {:?} ({}, {threads} threads), coder {}",
+        "method        {:?} ({}, {threads} threads), coding {coder_name}",
         args.method,
-        T::NAME,
-        coder.name()
+        T::NAME
     );
     println!("signals       {} x {} (d x N)", y.nrows(), y.ncols());
     println!("atoms         {}", args.atoms);

@@ -266,7 +266,15 @@ fn learn_writes_dictionary_codes_history_and_pictures() {
     });
     let yp = dir.path().join("Y.npy");
     write_matrix(&yp, y.as_ref(), MatrixLayout::SamplesAsRows).unwrap();
-    for method in ["ksvd", "approx-ksvd", "batched-ksvd", "mod", "online"] {
+    for method in [
+        "ksvd",
+        "approx-ksvd",
+        "batched-ksvd",
+        "mod",
+        "online",
+        "kmeans",
+        "spherical-kmeans",
+    ] {
         let out = dir.path().join(method);
         let r = dictum(&[
             "learn",
@@ -291,16 +299,13 @@ fn learn_writes_dictionary_codes_history_and_pictures() {
             String::from_utf8_lossy(&r.stderr)
         );
         let text = String::from_utf8(r.stdout).unwrap();
-        assert!(
-            text.contains("iterations    5 (stopped: max-iter)"),
-            "{text}"
-        );
+        assert!(text.contains("(stopped: "), "{text}");
         let d = dictum::io::npy::MappedNpy::open(out.join("D.npy")).unwrap();
         assert_eq!(d.shape(), &[12, 16]);
         let x: dictum::CscMatrix<f32> = dictum::io::sparse::load_csc(out.join("X.npz")).unwrap();
         assert_eq!((x.nrows(), x.ncols()), (12, 400));
         let hist = std::fs::read_to_string(out.join("history.csv")).unwrap();
-        assert_eq!(hist.lines().count(), 6, "{method}: {hist}");
+        assert!((2..=6).contains(&hist.lines().count()), "{method}: {hist}");
         assert!(out.join("loss.png").exists() && out.join("atoms.png").exists());
     }
     // Too many atoms for the data: a one-line typed error.

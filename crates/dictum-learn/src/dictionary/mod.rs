@@ -8,6 +8,7 @@
 //! | [`Ksvd`] with [`AtomUpdate::Approximate`] | one power-iteration step instead of the SVD | Rubinstein, Zibulevsky & Elad, Technion CS-2008-08 |
 //! | [`Ksvd::atoms_per_batch`] > 1 | atoms of a batch updated in parallel against the residual at the start of the batch (DB-KSVD) | Valentin et al., arXiv 2505.18441 |
 //! | [`Mod`] | least squares `D = Y·Xᵀ·(X·Xᵀ)⁻¹` | Engan, Aase & Husøy, ICASSP 1999 |
+//! | [`KMeans`] | k-means / spherical k-means centres as 1-sparse atoms (vector quantization) | Lloyd 1982; Arthur & Vassilvitskii 2007; Sculley 2010 |
 //! | [`Online`] | mini-batches, statistics `A = Σ x·xᵀ`, `B = Σ y·xᵀ`, block-coordinate atom updates | Mairal, Bach, Ponce & Sapiro, JMLR 2010 |
 //!
 //! Every learner shares the machinery here: the initial dictionary ([`Init`]), replacement of
@@ -33,6 +34,7 @@
 mod atom;
 mod driver;
 mod init;
+mod kmeans;
 mod ksvd;
 mod online;
 mod optimal_directions;
@@ -44,6 +46,7 @@ use std::time::Duration;
 use dictum_linalg::{CscMatrix, Mat, Par};
 
 pub use init::{Init, initial_dictionary};
+pub use kmeans::{Clustering, KMeans, KMeansInit};
 pub use ksvd::{AtomUpdate, Ksvd, ResidualMode};
 pub use online::{Forgetting, Online, OnlineState, StepReport};
 pub use optimal_directions::Mod;
