@@ -577,3 +577,233 @@ fn kmeans_finds_the_blobs_and_its_inertia_never_increases() {
         "{e}"
     );
 }
+
+#[test]
+fn amortized_gradients_match_finite_differences() {
+    use dictum::learn::dictionary::AmortizedModel;
+    let mut rng = Rng::new(21);
+    let (d, m, n) = (4, 3, 5);
+    let model = AmortizedModel {
+        weights: rng.mat::<f64>(m, d),
+        bias: (0..m).map(|_| rng.uniform()).collect(),
+        dictionary: rng.mat::<f64>(d, m),
+        temperature: 0.7,
+    };
+    let y = rng.mat::<f64>(d, n);
+    let (_, g) = model.loss_and_gradient(y.as_ref()).unwrap();
+    let h = 1e-6;
+    let loss = |mm: &AmortizedModel<f64>| mm.loss_and_gradient(y.as_ref()).unwrap().0;
+    for k in 0..m {
+        for i in 0..d {
+            let (mut p, mut q) = (model.clone(), model.clone());
+            p.weights[(k, i)] += h;
+            q.weights[(k, i)] -= h;
+            let fd = (loss(&p) - loss(&q)) / (2.0 * h);
+            assert!(
+                (fd - g.weights[(k, i)]).abs() < 1e-7,
+                "W[{k},{i}]: {fd} vs {}",
+                g.weights[(k, i)]
+            );
+            let (mut p, mut q) = (model.clone(), model.clone());
+            p.dictionary[(i, k)] += h;
+            q.dictionary[(i, k)] -= h;
+            let fd = (loss(&p) - loss(&q)) / (2.0 * h);
+            assert!((fd - g.dictionary[(i, k)]).abs() < 1e-7, "D[{i},{k}]");
+        }
+        let (mut p, mut q) = (model.clone(), model.clone());
+        p.bias[k] += h;
+        q.bias[k] -= h;
+        let fd = (loss(&p) - loss(&q)) / (2.0 * h);
+        assert!((fd - g.bias[k]).abs() < 1e-7, "b[{k}]");
+    }
+}
+
+#[test]
+fn amortized_learning_finds_the_two_gaussians() {
+    use dictum::learn::dictionary::Amortized;
+    // Two clusters at (1, 0) and (0, 1) with σ = 0.1 (Box–Muller from the test stream).
+    let mut rng = Rng::new(5);
+    let mut normal = || {
+        let (u1, u2) = (0.5 * (rng.uniform() + 1.0), 0.5 * (rng.uniform() + 1.0));
+        (-2.0 * (1.0 - u1).max(1e-300).ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    };
+    let y = Mat::<f64>::from_fn(2, 1000, |i, j| {
+        let centre = if j % 2 == 0 { [1.0, 0.0] } else { [0.0, 1.0] };
+        centre[i] + 0.1 * normal()
+    });
+    let fit = Amortized::new(2)
+        .epochs(60)
+        .learning_rate(0.05)
+        .temperature(0.1)
+        .seed(1)
+        .fit(y.as_ref(), &seq())
+        .unwrap();
+    let dict = &fit.model.dictionary;
+    let near = |c: [f64; 2]| {
+        (0..2).any(|k| ((dict[(0, k)] - c[0]).powi(2) + (dict[(1, k)] - c[1]).powi(2)).sqrt() < 0.1)
+    };
+    assert!(near([1.0, 0.0]) && near([0.0, 1.0]), "atoms {dict:?}");
+    let h = &fit.history;
+    assert!(h.last().unwrap().rel_error < h[0].rel_error);
+    let x = fit.model.encode(y.as_ref()).unwrap();
+    assert!((0..1000).all(|j| (x[(0, j)] + x[(1, j)] - 1.0).abs() < 1e-12));
+}
+
+#[test]
+fn lasso_backward_matches_finite_differences() {
+    use dictum::coding::{Lars, lasso_backward};
+    let mut rng = Rng::new(31);
+    let (d, m, n) = (6, 10, 4);
+    let dict = unit_columns(rng.mat::<f64>(d, m));
+    let y = rng.mat::<f64>(d, n);
+    let g = rng.mat::<f64>(m, n);
+    let lars = Lars::new(0.05).lambda2(0.1);
+    let codes_of = |dd: &Mat<f64>, yy: &Mat<f64>| {
+        lars.encode(
+            &Dictionary::new(dd.as_ref()).unwrap(),
+            yy.as_ref(),
+            &RunOptions::new(Par::Seq),
+        )
+        .unwrap()
+    };
+    let loss = |dd: &Mat<f64>, yy: &Mat<f64>| {
+        let x = codes_of(dd, yy).to_dense();
+        (0..m)
+            .flat_map(|a| (0..n).map(move |j| (a, j)))
+            .map(|(a, j)| g[(a, j)] * x[(a, j)])
+            .sum::<f64>()
+    };
+    let codes = codes_of(&dict, &y);
+    assert!(codes.nnz() > n, "the test needs non-trivial supports");
+    let grad = lasso_backward(dict.as_ref(), y.as_ref(), &codes, g.as_ref(), 0.1).unwrap();
+    let h = 1e-6;
+    for a in 0..m {
+        for i in 0..d {
+            let (mut p, mut q) = (dict.clone(), dict.clone());
+            p[(i, a)] += h;
+            q[(i, a)] -= h;
+            let fd = (loss(&p, &y) - loss(&q, &y)) / (2.0 * h);
+            assert!(
+                (fd - grad.dictionary[(i, a)]).abs() < 1e-5,
+                "D[{i},{a}]: {fd} vs {}",
+                grad.dictionary[(i, a)]
+            );
+        }
+    }
+    for j in 0..n {
+        for i in 0..d {
+            let (mut p, mut q) = (y.clone(), y.clone());
+            p[(i, j)] += h;
+            q[(i, j)] -= h;
+            let fd = (loss(&dict, &p) - loss(&dict, &q)) / (2.0 * h);
+            assert!((fd - grad.signals[(i, j)]).abs() < 1e-5, "Y[{i},{j}]");
+        }
+    }
+    let wrong = Mat::<f64>::zeros(m + 1, n);
+    assert!(lasso_backward(dict.as_ref(), y.as_ref(), &codes, wrong.as_ref(), 0.1).is_err());
+}
+
+#[test]
+fn task_driven_gradients_match_finite_differences() {
+    use dictum::learn::dictionary::{TaskDrivenModel, TaskLoss};
+    let mut rng = Rng::new(41);
+    let (d, m, n) = (6, 8, 5);
+    for loss in [TaskLoss::Squared, TaskLoss::Logistic] {
+        let p = if loss == TaskLoss::Squared { 2 } else { 1 };
+        let model = TaskDrivenModel {
+            dictionary: unit_columns(rng.mat::<f64>(d, m)),
+            weights: rng.mat::<f64>(p, m),
+            bias: (0..p).map(|_| rng.uniform()).collect(),
+            lambda1: 0.05,
+            lambda2: 0.1,
+            loss,
+        };
+        let y = rng.mat::<f64>(d, n);
+        let t = Mat::<f64>::from_fn(p, n, |k, j| {
+            if loss == TaskLoss::Logistic {
+                if (j + k) % 2 == 0 { 1.0 } else { -1.0 }
+            } else {
+                rng.uniform()
+            }
+        });
+        let (_, g) = model
+            .loss_and_gradient(y.as_ref(), t.as_ref(), &seq())
+            .unwrap();
+        let f = |mm: &TaskDrivenModel<f64>| {
+            mm.loss_and_gradient(y.as_ref(), t.as_ref(), &seq())
+                .unwrap()
+                .0
+        };
+        let h = 1e-6;
+        for a in 0..m {
+            for i in 0..d {
+                let (mut pp, mut qq) = (model.clone(), model.clone());
+                pp.dictionary[(i, a)] += h;
+                qq.dictionary[(i, a)] -= h;
+                let fd = (f(&pp) - f(&qq)) / (2.0 * h);
+                assert!(
+                    (fd - g.dictionary[(i, a)]).abs() < 1e-6,
+                    "{loss:?} D[{i},{a}]: {fd} vs {}",
+                    g.dictionary[(i, a)]
+                );
+            }
+            for k in 0..p {
+                let (mut pp, mut qq) = (model.clone(), model.clone());
+                pp.weights[(k, a)] += h;
+                qq.weights[(k, a)] -= h;
+                let fd = (f(&pp) - f(&qq)) / (2.0 * h);
+                assert!((fd - g.weights[(k, a)]).abs() < 1e-6, "{loss:?} W[{k},{a}]");
+            }
+        }
+    }
+}
+
+#[test]
+fn task_driven_learning_lowers_the_task_loss() {
+    use dictum::learn::dictionary::{TaskDriven, TaskLoss};
+    // Two classes whose signals use different halves of a random dictionary.
+    let mut rng = Rng::new(51);
+    let (d, m, n) = (12, 16, 400);
+    let truth = unit_columns(rng.mat::<f64>(d, m));
+    let mut y = Mat::<f64>::zeros(d, n);
+    let labels = Mat::<f64>::from_fn(1, n, |_, j| if j % 2 == 0 { 1.0 } else { -1.0 });
+    for j in 0..n {
+        let base = if j % 2 == 0 { 0 } else { m / 2 };
+        for _ in 0..2 {
+            let a = base + ((rng.uniform() + 1.0) * 0.5 * (m / 2) as f64) as usize % (m / 2);
+            // Positive weights: the class shows in which atoms are used, linearly.
+            let c = 0.5 + 0.5 * rng.uniform().abs();
+            for i in 0..d {
+                y[(i, j)] += c * truth[(i, a)];
+            }
+        }
+        for i in 0..d {
+            y[(i, j)] += 0.02 * rng.uniform();
+        }
+    }
+    let fit = TaskDriven::new(16, 0.05)
+        .loss(TaskLoss::Logistic)
+        .epochs(15)
+        .learning_rate(0.5)
+        .seed(2)
+        .fit(y.as_ref(), labels.as_ref(), &seq())
+        .unwrap();
+    let l = &fit.losses;
+    assert!(l.last().unwrap() < &(0.7 * l[0]), "losses {l:?}");
+    let z = fit.model.predict(y.as_ref(), &seq()).unwrap();
+    let correct = (0..n).filter(|&j| z[(0, j)] * labels[(0, j)] > 0.0).count();
+    assert!(correct as f64 / n as f64 > 0.8, "accuracy {correct}/{n}");
+    assert!((0..m).all(|a| (fit.model.dictionary.col(a).norm_l2() - 1.0).abs() < 1e-9));
+    // Bad targets.
+    let wrong = Mat::<f64>::from_fn(1, n, |_, _| 0.0);
+    let e = TaskDriven::new(16, 0.05)
+        .loss(TaskLoss::Logistic)
+        .fit(y.as_ref(), wrong.as_ref(), &seq())
+        .unwrap_err();
+    assert!(matches!(e, LearnError::InvalidParameter { .. }), "{e}");
+    let short = Mat::<f64>::zeros(1, 3);
+    let e = TaskDriven::new(16, 0.05)
+        .fit(y.as_ref(), short.as_ref(), &seq())
+        .unwrap_err();
+    assert!(matches!(e, LearnError::ShapeMismatch { .. }), "{e}");
+}

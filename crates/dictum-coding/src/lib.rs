@@ -51,7 +51,7 @@ mod vector;
 pub use dictionary::{Dictionary, UNIT_NORM_TOLERANCE};
 pub use encoder::Encoder;
 pub use error::{CodingError, Result};
-pub use lasso::{Fista, Lars, LarsPath, lars_path};
+pub use lasso::{Fista, Lars, LarsPath, LassoGradient, lars_path, lasso_backward};
 pub use method::{METHOD_NAMES, Method, MethodSpec};
 pub use mp::{GramUse, MatchingPursuit};
 pub use omp::{Omp, OmpVariant, Selection};

@@ -6,6 +6,10 @@
 //! [`Encoder`](dictum_coding::Encoder) of `dictum-coding` as their coding step; file formats
 //! live in `dictum-io`.
 
+// Numerical loops index several arrays in lockstep; index loops say that more plainly than
+// zipped iterators.
+#![allow(clippy::needless_range_loop)]
+
 pub mod denoise;
 pub mod dictionary;
 pub mod error;

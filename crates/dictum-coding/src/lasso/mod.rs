@@ -21,10 +21,14 @@
 //!   iteration over a block of signals is one GEMM with the Gram matrix (as the parallel FISTA
 //!   of SparseVQVAE), with warm starts and a duality-gap stopping rule; ISTA without the
 //!   momentum.
+//! - [`lasso_backward`]: the vector-Jacobian product of the codes with respect to `D` and `Y`
+//!   (task-driven dictionary learning; sparse coding inside a gradient-trained model).
 
+mod backward;
 mod fista;
 mod lars;
 
+pub use backward::{LassoGradient, lasso_backward};
 pub use fista::Fista;
 pub use lars::{Lars, LarsPath, lars_path};
 

@@ -9,6 +9,8 @@
 //! | [`Ksvd::atoms_per_batch`] > 1 | atoms of a batch updated in parallel against the residual at the start of the batch (DB-KSVD) | Valentin et al., arXiv 2505.18441 |
 //! | [`Mod`] | least squares `D = Y·Xᵀ·(X·Xᵀ)⁻¹` | Engan, Aase & Husøy, ICASSP 1999 |
 //! | [`KMeans`] | k-means / spherical k-means centres as 1-sparse atoms (vector quantization) | Lloyd 1982; Arthur & Vassilvitskii 2007; Sculley 2010 |
+//! | [`Amortized`] | a linear encoder + softmax gives the codes; encoder and dictionary trained by Adam | Gregor & LeCun 2010 (amortized inference); Kingma & Ba 2015 |
+//! | [`TaskDriven`] | dictionary and linear model trained on a supervised loss through the elastic-net codes' active set | Mairal, Bach & Ponce, TPAMI 2012 |
 //! | [`Online`] | mini-batches, statistics `A = Σ x·xᵀ`, `B = Σ y·xᵀ`, block-coordinate atom updates | Mairal, Bach, Ponce & Sapiro, JMLR 2010 |
 //!
 //! Every learner shares the machinery here: the initial dictionary ([`Init`]), replacement of
@@ -31,6 +33,7 @@
 //!
 //! [`Encoder`]: dictum_coding::Encoder
 
+mod amortized;
 mod atom;
 mod driver;
 mod init;
@@ -40,11 +43,13 @@ mod online;
 mod optimal_directions;
 mod replace;
 mod residual;
+mod task_driven;
 
 use std::time::Duration;
 
 use dictum_linalg::{CscMatrix, Mat, Par};
 
+pub use amortized::{Amortized, AmortizedFit, AmortizedGradient, AmortizedModel};
 pub use init::{Init, initial_dictionary};
 pub use kmeans::{Clustering, KMeans, KMeansInit};
 pub use ksvd::{AtomUpdate, Ksvd, ResidualMode};
@@ -52,6 +57,7 @@ pub use online::{Forgetting, Online, OnlineState, StepReport};
 pub use optimal_directions::Mod;
 pub use replace::Replacement;
 pub use residual::{relative_error, residual_norms};
+pub use task_driven::{TaskDriven, TaskDrivenFit, TaskDrivenModel, TaskGradient, TaskLoss};
 
 use crate::error::{Result, invalid};
 

@@ -1,0 +1,345 @@
+//! Amortized dictionary learning: a linear encoder followed by a softmax produces the codes,
+//! `x = softmax((W·y + b)/τ)`, and the encoder and the dictionary are trained together by
+//! gradient descent (Adam, Kingma & Ba, ICLR 2015) on `½‖y − D·x‖²`. Coding a new signal is
+//! then one matrix–vector product: the cost of sparse coding is amortized into the encoder
+//! (as in LISTA-style amortized inference, Gregor & LeCun, ICML 2010).
+//!
+//! The gradients are derived by hand: with `r = D·x − y` and `g = Dᵀ·r`,
+//! `∂L/∂D = r·xᵀ`, `∂L/∂z = x ⊙ (g − xᵀg)/τ` for `z = W·y + b`, `∂L/∂W = (∂L/∂z)·yᵀ` and
+//! `∂L/∂b = ∂L/∂z` ([`AmortizedModel::loss_and_gradient`]; checked against finite differences
+//! in the tests). Softmax codes are positive and sum to one, so they carry no scale: the atoms
+//! are free parameters, not normalized.
+
+use std::time::Instant;
+
+use dictum_linalg::{Mat, MatRef, Real};
+
+use super::driver::check_signals;
+use super::{IterationStats, LearnOptions, StopReason};
+use crate::error::{LearnError, Result, invalid};
+use crate::rng::Rng;
+
+/// Amortized learning parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Amortized {
+    n_atoms: usize,
+    epochs: usize,
+    batch_size: usize,
+    learning_rate: f64,
+    temperature: f64,
+    seed: u64,
+}
+
+/// A trained encoder and dictionary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AmortizedModel<T> {
+    /// Encoder weights `W`, `m x d`.
+    pub weights: Mat<T>,
+    /// Encoder bias `b`, length `m`.
+    pub bias: Vec<T>,
+    /// Dictionary `D`, `d x m` (atoms not normalized).
+    pub dictionary: Mat<T>,
+    /// Softmax temperature `τ`.
+    pub temperature: T,
+}
+
+/// Gradients of the mean loss over a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AmortizedGradient<T> {
+    /// `∂L/∂W`, `m x d`.
+    pub weights: Mat<T>,
+    /// `∂L/∂b`.
+    pub bias: Vec<T>,
+    /// `∂L/∂D`, `d x m`.
+    pub dictionary: Mat<T>,
+}
+
+/// The result of [`Amortized::fit`].
+#[derive(Debug, Clone)]
+pub struct AmortizedFit<T> {
+    /// The trained model.
+    pub model: AmortizedModel<T>,
+    /// One entry per epoch (`rel_error` over the epoch's batches, before their steps).
+    pub history: Vec<IterationStats>,
+    /// Why training stopped.
+    pub stop: StopReason,
+}
+
+impl Amortized {
+    /// `n_atoms` atoms; 100 epochs of mini-batches of 32, Adam with learning rate `1e-2`,
+    /// temperature 1, seed 0.
+    pub fn new(n_atoms: usize) -> Self {
+        Self {
+            n_atoms,
+            epochs: 100,
+            batch_size: 32,
+            learning_rate: 1e-2,
+            temperature: 1.0,
+            seed: 0,
+        }
+    }
+
+    /// Passes over the data.
+    pub fn epochs(mut self, n: usize) -> Self {
+        self.epochs = n;
+        self
+    }
+
+    /// Signals per gradient step.
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n;
+        self
+    }
+
+    /// Adam's step size.
+    pub fn learning_rate(mut self, lr: f64) -> Self {
+        self.learning_rate = lr;
+        self
+    }
+
+    /// Softmax temperature `τ` (smaller: codes closer to one-hot).
+    pub fn temperature(mut self, t: f64) -> Self {
+        self.temperature = t;
+        self
+    }
+
+    /// Seed of the initial parameters and of the batch order.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Checks the parameters; `fit` calls it.
+    pub fn validate(&self) -> Result<()> {
+        let m = "amortized";
+        if self.n_atoms == 0 {
+            return Err(invalid(m, "n_atoms", 0, "at least one atom"));
+        }
+        if self.epochs == 0 || self.batch_size == 0 {
+            return Err(invalid(
+                m,
+                if self.epochs == 0 {
+                    "epochs"
+                } else {
+                    "batch_size"
+                },
+                0,
+                "at least 1",
+            ));
+        }
+        for (name, v) in [
+            ("learning_rate", self.learning_rate),
+            ("temperature", self.temperature),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(invalid(m, name, v, "a positive finite number"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Trains on the signals `y` (`d x N`). The dictionary starts at random signals, the
+    /// encoder at small Gaussian weights.
+    pub fn fit<T: Real>(
+        &self,
+        y: MatRef<'_, T>,
+        opts: &LearnOptions<'_>,
+    ) -> Result<AmortizedFit<T>> {
+        self.validate()?;
+        check_signals("amortized", y)?;
+        let (d, n, m) = (y.nrows(), y.ncols(), self.n_atoms);
+        let mut rng = Rng::new(self.seed);
+        let scale = 0.1 / (d as f64).sqrt();
+        let weights = Mat::from_fn(m, d, |_, _| T::cast_f64(scale * rng.normal()));
+        let dictionary = Mat::from_fn(d, m, |_, _| T::zero());
+        let mut model = AmortizedModel {
+            weights,
+            bias: vec![T::zero(); m],
+            dictionary,
+            temperature: T::cast_f64(self.temperature),
+        };
+        for k in 0..m {
+            let j = rng.below(n);
+            for i in 0..d {
+                model.dictionary[(i, k)] = y[(i, j)];
+            }
+        }
+        let mut adam = Adam::new(m, d, self.learning_rate);
+        let start = Instant::now();
+        let mut history = Vec::new();
+        let mut order: Vec<usize> = (0..n).collect();
+        let y2: f64 = y.squared_norm_l2().into_f64();
+        for epoch in 1..=self.epochs {
+            rng.shuffle(&mut order);
+            let mut loss_sum = 0.0;
+            for chunk in order.chunks(self.batch_size) {
+                let batch = Mat::from_fn(d, chunk.len(), |i, c| y[(i, chunk[c])]);
+                let (loss, grad) = model.loss_and_gradient(batch.as_ref())?;
+                loss_sum += loss * chunk.len() as f64;
+                adam.step(&mut model, &grad);
+            }
+            let stats = IterationStats {
+                iter: epoch,
+                rel_error: if y2 > 0.0 {
+                    (2.0 * loss_sum / y2).sqrt()
+                } else {
+                    0.0
+                },
+                mean_rel_residual: f64::NAN,
+                mean_nnz: m as f64,
+                replaced: 0,
+                seconds: start.elapsed().as_secs_f64(),
+            };
+            opts.report(&stats);
+            history.push(stats);
+        }
+        Ok(AmortizedFit {
+            model,
+            history,
+            stop: StopReason::MaxIter,
+        })
+    }
+}
+
+impl<T: Real> AmortizedModel<T> {
+    /// Codes of the signals `y` (`d x N`): `softmax((W·y + b)/τ)` per column, `m x N`.
+    pub fn encode(&self, y: MatRef<'_, T>) -> Result<Mat<T>> {
+        self.check(y)?;
+        let m = self.bias.len();
+        let mut x = Mat::<T>::zeros(m, y.ncols());
+        for j in 0..y.ncols() {
+            let mut z: Vec<T> = (0..m)
+                .map(|k| {
+                    let w = (0..y.nrows())
+                        .fold(self.bias[k], |s, i| s + self.weights[(k, i)] * y[(i, j)]);
+                    w / self.temperature
+                })
+                .collect();
+            softmax(&mut z);
+            for k in 0..m {
+                x[(k, j)] = z[k];
+            }
+        }
+        Ok(x)
+    }
+
+    fn check(&self, y: MatRef<'_, T>) -> Result<()> {
+        if y.nrows() != self.dictionary.nrows() {
+            return Err(LearnError::ShapeMismatch {
+                method: "amortized",
+                what: "signals",
+                expected: format!("{} rows", self.dictionary.nrows()),
+                found: format!("{} x {}", y.nrows(), y.ncols()),
+            });
+        }
+        Ok(())
+    }
+
+    /// The mean loss `½‖y − D·x‖²` over the columns of `y` and its gradient with respect to
+    /// `W`, `b` and `D`.
+    pub fn loss_and_gradient(&self, y: MatRef<'_, T>) -> Result<(f64, AmortizedGradient<T>)> {
+        let x = self.encode(y)?;
+        let (d, m, n) = (y.nrows(), self.bias.len(), y.ncols());
+        let mut grad = AmortizedGradient {
+            weights: Mat::zeros(m, d),
+            bias: vec![T::zero(); m],
+            dictionary: Mat::zeros(d, m),
+        };
+        let inv_n = T::one() / T::cast_usize(n.max(1));
+        let mut loss = 0.0;
+        let mut r = vec![T::zero(); d];
+        let mut g = vec![T::zero(); m];
+        for j in 0..n {
+            for i in 0..d {
+                r[i] = (0..m).fold(-y[(i, j)], |s, k| s + self.dictionary[(i, k)] * x[(k, j)]);
+            }
+            loss += r.iter().map(|v| v.into_f64() * v.into_f64()).sum::<f64>() * 0.5;
+            for k in 0..m {
+                g[k] = (0..d).fold(T::zero(), |s, i| s + self.dictionary[(i, k)] * r[i]);
+                for i in 0..d {
+                    grad.dictionary[(i, k)] += r[i] * x[(k, j)] * inv_n;
+                }
+            }
+            let xg = (0..m).fold(T::zero(), |s, k| s + x[(k, j)] * g[k]);
+            for k in 0..m {
+                let dz = x[(k, j)] * (g[k] - xg) / self.temperature * inv_n;
+                grad.bias[k] += dz;
+                for i in 0..d {
+                    grad.weights[(k, i)] += dz * y[(i, j)];
+                }
+            }
+        }
+        Ok((loss / n.max(1) as f64, grad))
+    }
+}
+
+fn softmax<T: Real>(z: &mut [T]) {
+    let max = z.iter().fold(T::neg_infinity(), |a, &b| a.max(b));
+    let mut sum = T::zero();
+    for v in z.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    for v in z.iter_mut() {
+        *v /= sum;
+    }
+}
+
+/// Adam's moment estimates for `W`, `b` and `D`, flattened.
+struct Adam {
+    lr: f64,
+    t: i32,
+    m: Vec<f64>,
+    v: Vec<f64>,
+}
+
+impl Adam {
+    fn new(atoms: usize, dim: usize, lr: f64) -> Self {
+        let len = 2 * atoms * dim + atoms;
+        Self {
+            lr,
+            t: 0,
+            m: vec![0.0; len],
+            v: vec![0.0; len],
+        }
+    }
+
+    fn step<T: Real>(&mut self, model: &mut AmortizedModel<T>, grad: &AmortizedGradient<T>) {
+        const B1: f64 = 0.9;
+        const B2: f64 = 0.999;
+        const EPS: f64 = 1e-8;
+        self.t += 1;
+        let (c1, c2) = (1.0 - B1.powi(self.t), 1.0 - B2.powi(self.t));
+        let mut at = 0;
+        let mut apply = |p: &mut T, g: T, m: &mut [f64], v: &mut [f64], lr: f64| {
+            let g = g.into_f64();
+            m[at] = B1 * m[at] + (1.0 - B1) * g;
+            v[at] = B2 * v[at] + (1.0 - B2) * g * g;
+            let step = lr * (m[at] / c1) / ((v[at] / c2).sqrt() + EPS);
+            *p = T::cast_f64(p.into_f64() - step);
+            at += 1;
+        };
+        let (m, v, lr) = (&mut self.m, &mut self.v, self.lr);
+        let (rows, cols) = (model.weights.nrows(), model.weights.ncols());
+        for j in 0..cols {
+            for i in 0..rows {
+                apply(&mut model.weights[(i, j)], grad.weights[(i, j)], m, v, lr);
+            }
+        }
+        for (p, &g) in model.bias.iter_mut().zip(&grad.bias) {
+            apply(p, g, m, v, lr);
+        }
+        let (rows, cols) = (model.dictionary.nrows(), model.dictionary.ncols());
+        for j in 0..cols {
+            for i in 0..rows {
+                apply(
+                    &mut model.dictionary[(i, j)],
+                    grad.dictionary[(i, j)],
+                    m,
+                    v,
+                    lr,
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,481 @@
+//! Task-driven dictionary learning (Mairal, Bach & Ponce, *Task-driven dictionary learning*,
+//! IEEE TPAMI 34(4), 2012): the dictionary is trained for a supervised task on the sparse
+//! codes rather than for reconstruction.
+//!
+//! Codes are elastic-net codes `x*(y, D)` (LARS with `λ₁`, `λ₂`); a linear model
+//! `z = W·x* + c` predicts the targets; the loss is squared (`½‖z − t‖²`) or logistic
+//! (`log(1 + e^{−t·z})`, binary targets `±1`). Stochastic gradient steps update `W`, `c` and
+//! `D`, the gradient with respect to `D` flowing through the codes' active set
+//! ([`lasso_backward`]), and the atoms are projected back onto the unit sphere after each
+//! step. The learning rate is `ρ_t = min(ρ, ρ·t₀/t)` as in the paper.
+
+use std::time::Instant;
+
+use dictum_coding::{Dictionary, Encoder, Lars, RunOptions, lasso_backward};
+use dictum_linalg::{CscMatrix, Mat, MatRef, Real};
+
+use super::driver::{check_signals, given_dictionary};
+use super::{Init, IterationStats, LearnOptions, StopReason, initial_dictionary};
+use crate::error::{LearnError, Result, invalid};
+use crate::rng::Rng;
+
+/// The supervised loss on `z = W·x + c`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TaskLoss {
+    /// `½‖z − t‖²`: regression with any number of outputs.
+    #[default]
+    Squared,
+    /// `log(1 + exp(−t·z))`: binary classification, one output, targets `−1` or `+1`.
+    Logistic,
+}
+
+/// Task-driven learning parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskDriven {
+    n_atoms: usize,
+    lambda1: f64,
+    lambda2: f64,
+    loss: TaskLoss,
+    nu: f64,
+    learning_rate: f64,
+    t0: Option<f64>,
+    epochs: usize,
+    batch_size: usize,
+    init: Init,
+    seed: u64,
+}
+
+/// A task-driven model: dictionary, coding penalties and the linear predictor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskDrivenModel<T> {
+    /// `D`, `d x m`, unit-norm atoms.
+    pub dictionary: Mat<T>,
+    /// `W`, `p x m`.
+    pub weights: Mat<T>,
+    /// `c`, length `p`.
+    pub bias: Vec<T>,
+    /// `λ₁` of the codes.
+    pub lambda1: f64,
+    /// `λ₂` of the codes.
+    pub lambda2: f64,
+    /// The loss.
+    pub loss: TaskLoss,
+}
+
+/// Gradients of the mean task loss over a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskGradient<T> {
+    /// `∂L/∂D`, `d x m`.
+    pub dictionary: Mat<T>,
+    /// `∂L/∂W`, `p x m`.
+    pub weights: Mat<T>,
+    /// `∂L/∂c`.
+    pub bias: Vec<T>,
+}
+
+/// The result of [`TaskDriven::fit`].
+#[derive(Debug, Clone)]
+pub struct TaskDrivenFit<T> {
+    /// The trained model.
+    pub model: TaskDrivenModel<T>,
+    /// Mean task loss per epoch, measured on the epoch's batches before their steps.
+    pub losses: Vec<f64>,
+    /// Reconstruction statistics per epoch.
+    pub history: Vec<IterationStats>,
+    /// Why training stopped.
+    pub stop: StopReason,
+}
+
+impl TaskDriven {
+    /// `n_atoms` atoms, codes with `λ₁ = lambda1` and `λ₂ = 0.01`; squared loss, `ν = 1e-4`,
+    /// `ρ = 0.1`, `t₀` = a tenth of the steps, 20 epochs of mini-batches of 32, atoms
+    /// initialised from data columns, seed 0.
+    pub fn new(n_atoms: usize, lambda1: f64) -> Self {
+        Self {
+            n_atoms,
+            lambda1,
+            lambda2: 0.01,
+            loss: TaskLoss::Squared,
+            nu: 1e-4,
+            learning_rate: 0.1,
+            t0: None,
+            epochs: 20,
+            batch_size: 32,
+            init: Init::DataColumns,
+            seed: 0,
+        }
+    }
+
+    /// Ridge `λ₂` of the codes (> 0 keeps the codes differentiable almost everywhere).
+    pub fn lambda2(mut self, l2: f64) -> Self {
+        self.lambda2 = l2;
+        self
+    }
+
+    /// The supervised loss.
+    pub fn loss(mut self, loss: TaskLoss) -> Self {
+        self.loss = loss;
+        self
+    }
+
+    /// Ridge `ν` on `W`.
+    pub fn nu(mut self, nu: f64) -> Self {
+        self.nu = nu;
+        self
+    }
+
+    /// Step size `ρ`.
+    pub fn learning_rate(mut self, rho: f64) -> Self {
+        self.learning_rate = rho;
+        self
+    }
+
+    /// Steps before the step size starts to decay as `ρ·t₀/t`.
+    pub fn t0(mut self, t0: f64) -> Self {
+        self.t0 = Some(t0);
+        self
+    }
+
+    /// Passes over the data.
+    pub fn epochs(mut self, n: usize) -> Self {
+        self.epochs = n;
+        self
+    }
+
+    /// Signals per step.
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n;
+        self
+    }
+
+    /// Initial dictionary (ignored by `fit_from`).
+    pub fn init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+
+    /// Seed of the initialisation and the batch order.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Checks the parameters; `fit` calls it.
+    pub fn validate(&self) -> Result<()> {
+        let m = "task-driven";
+        if self.n_atoms == 0 {
+            return Err(invalid(m, "n_atoms", 0, "at least one atom"));
+        }
+        if self.epochs == 0 || self.batch_size == 0 {
+            return Err(invalid(
+                m,
+                if self.epochs == 0 {
+                    "epochs"
+                } else {
+                    "batch_size"
+                },
+                0,
+                "at least 1",
+            ));
+        }
+        for (name, v) in [
+            ("lambda1", self.lambda1),
+            ("lambda2", self.lambda2),
+            ("nu", self.nu),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(invalid(m, name, v, "a finite number ≥ 0"));
+            }
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(invalid(
+                m,
+                "learning_rate",
+                self.learning_rate,
+                "a positive finite number",
+            ));
+        }
+        if let Some(t0) = self.t0
+            && !(t0.is_finite() && t0 > 0.0)
+        {
+            return Err(invalid(m, "t0", t0, "a positive finite number of steps"));
+        }
+        Ok(())
+    }
+
+    fn check_targets<T: Real>(&self, y: MatRef<'_, T>, targets: MatRef<'_, T>) -> Result<()> {
+        let m = "task-driven";
+        if targets.ncols() != y.ncols() || targets.nrows() == 0 {
+            return Err(LearnError::ShapeMismatch {
+                method: m,
+                what: "targets",
+                expected: format!("p x {} (one column per signal)", y.ncols()),
+                found: format!("{} x {}", targets.nrows(), targets.ncols()),
+            });
+        }
+        for j in 0..targets.ncols() {
+            for &t in targets.col(j).iter() {
+                if !t.is_finite() {
+                    return Err(invalid(
+                        m,
+                        "targets",
+                        format!("non-finite value at signal {j}"),
+                        "finite targets",
+                    ));
+                }
+                if self.loss == TaskLoss::Logistic && t != T::one() && t != -T::one() {
+                    return Err(invalid(
+                        m,
+                        "targets",
+                        format!("{t} at signal {j}"),
+                        "logistic targets are −1 or +1 (map 0/1 labels with 2t − 1)",
+                    ));
+                }
+            }
+        }
+        if self.loss == TaskLoss::Logistic && targets.nrows() != 1 {
+            return Err(invalid(
+                m,
+                "targets",
+                format!("{} rows", targets.nrows()),
+                "the logistic loss takes one row of ±1 labels",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Trains on signals `y` (`d x N`) with targets `targets` (`p x N`).
+    pub fn fit<T: Real>(
+        &self,
+        y: MatRef<'_, T>,
+        targets: MatRef<'_, T>,
+        opts: &LearnOptions<'_>,
+    ) -> Result<TaskDrivenFit<T>> {
+        self.validate()?;
+        check_signals("task-driven", y)?;
+        let mut rng = Rng::new(self.seed);
+        let d0 = initial_dictionary("task-driven", y, self.n_atoms, self.init, &mut rng)?;
+        self.run(y, targets, d0, rng, opts)
+    }
+
+    /// Trains from the dictionary `d0` (e.g. one learned without supervision).
+    pub fn fit_from<T: Real>(
+        &self,
+        y: MatRef<'_, T>,
+        targets: MatRef<'_, T>,
+        d0: MatRef<'_, T>,
+        opts: &LearnOptions<'_>,
+    ) -> Result<TaskDrivenFit<T>> {
+        self.validate()?;
+        check_signals("task-driven", y)?;
+        let d0 = given_dictionary("task-driven", y, d0, self.n_atoms)?;
+        self.run(y, targets, d0, Rng::new(self.seed), opts)
+    }
+
+    fn run<T: Real>(
+        &self,
+        y: MatRef<'_, T>,
+        targets: MatRef<'_, T>,
+        d0: Mat<T>,
+        mut rng: Rng,
+        opts: &LearnOptions<'_>,
+    ) -> Result<TaskDrivenFit<T>> {
+        self.check_targets(y, targets)?;
+        let (d, n, m, p) = (y.nrows(), y.ncols(), self.n_atoms, targets.nrows());
+        let mut model = TaskDrivenModel {
+            dictionary: d0,
+            weights: Mat::zeros(p, m),
+            bias: vec![T::zero(); p],
+            lambda1: self.lambda1,
+            lambda2: self.lambda2,
+            loss: self.loss,
+        };
+        let steps_per_epoch = n.div_ceil(self.batch_size);
+        let t0 = self
+            .t0
+            .unwrap_or((self.epochs * steps_per_epoch) as f64 / 10.0)
+            .max(1.0);
+        let start = Instant::now();
+        let (mut losses, mut history) = (Vec::new(), Vec::new());
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut t = 0usize;
+        for epoch in 1..=self.epochs {
+            rng.shuffle(&mut order);
+            let (mut loss_sum, mut r2, mut y2, mut nnz) = (0.0, 0.0, 0.0, 0usize);
+            for chunk in order.chunks(self.batch_size) {
+                t += 1;
+                let yb = Mat::from_fn(d, chunk.len(), |i, c| y[(i, chunk[c])]);
+                let tb = Mat::from_fn(p, chunk.len(), |i, c| targets[(i, chunk[c])]);
+                let (loss, grad, codes) =
+                    model.loss_gradient_codes(yb.as_ref(), tb.as_ref(), opts)?;
+                loss_sum += loss * chunk.len() as f64;
+                nnz += codes.nnz();
+                let rec = codes.dense_mul(model.dictionary.as_ref(), opts.par())?;
+                for j in 0..chunk.len() {
+                    for i in 0..d {
+                        let e = (yb[(i, j)] - rec[(i, j)]).into_f64();
+                        r2 += e * e;
+                        y2 += yb[(i, j)].into_f64().powi(2);
+                    }
+                }
+                let rho = T::cast_f64(self.learning_rate.min(self.learning_rate * t0 / t as f64));
+                let nu = T::cast_f64(self.nu);
+                for a in 0..m {
+                    for k in 0..p {
+                        let w = model.weights[(k, a)];
+                        model.weights[(k, a)] = w - rho * (grad.weights[(k, a)] + nu * w);
+                    }
+                }
+                for (c, &g) in model.bias.iter_mut().zip(&grad.bias) {
+                    *c -= rho * g;
+                }
+                for a in 0..m {
+                    let old: Vec<T> = model.dictionary.col(a).iter().copied().collect();
+                    for i in 0..d {
+                        model.dictionary[(i, a)] -= rho * grad.dictionary[(i, a)];
+                    }
+                    let nrm = model.dictionary.col(a).norm_l2();
+                    for i in 0..d {
+                        model.dictionary[(i, a)] = if nrm > T::zero() && nrm.is_finite() {
+                            model.dictionary[(i, a)] / nrm
+                        } else {
+                            old[i]
+                        };
+                    }
+                }
+            }
+            losses.push(loss_sum / n as f64);
+            let stats = IterationStats {
+                iter: epoch,
+                rel_error: if y2 > 0.0 { (r2 / y2).sqrt() } else { 0.0 },
+                mean_rel_residual: f64::NAN,
+                mean_nnz: nnz as f64 / n as f64,
+                replaced: 0,
+                seconds: start.elapsed().as_secs_f64(),
+            };
+            opts.report(&stats);
+            history.push(stats);
+        }
+        Ok(TaskDrivenFit {
+            model,
+            losses,
+            history,
+            stop: StopReason::MaxIter,
+        })
+    }
+}
+
+impl<T: Real> TaskDrivenModel<T> {
+    /// The elastic-net codes of `y` over the dictionary.
+    pub fn encode(&self, y: MatRef<'_, T>, opts: &LearnOptions<'_>) -> Result<CscMatrix<T>> {
+        let lars = Lars::new(self.lambda1).lambda2(self.lambda2);
+        Ok(lars.encode(
+            &Dictionary::new(self.dictionary.as_ref())?,
+            y,
+            &RunOptions::new(opts.par()),
+        )?)
+    }
+
+    /// Predictions `W·x*(y) + c`, `p x N` (for the logistic loss, the sign is the class).
+    pub fn predict(&self, y: MatRef<'_, T>, opts: &LearnOptions<'_>) -> Result<Mat<T>> {
+        let codes = self.encode(y, opts)?;
+        Ok(self.linear(&codes))
+    }
+
+    fn linear(&self, codes: &CscMatrix<T>) -> Mat<T> {
+        let p = self.bias.len();
+        let mut z = Mat::from_fn(p, codes.ncols(), |k, _| self.bias[k]);
+        for j in 0..codes.ncols() {
+            let (rows, vals) = codes.col(j);
+            for (&a, &x) in rows.iter().zip(vals) {
+                for k in 0..p {
+                    z[(k, j)] += self.weights[(k, a as usize)] * x;
+                }
+            }
+        }
+        z
+    }
+
+    /// The mean task loss over the columns of `y` (targets `p x N`) and its gradient with
+    /// respect to `D`, `W` and `c`.
+    pub fn loss_and_gradient(
+        &self,
+        y: MatRef<'_, T>,
+        targets: MatRef<'_, T>,
+        opts: &LearnOptions<'_>,
+    ) -> Result<(f64, TaskGradient<T>)> {
+        let (loss, grad, _) = self.loss_gradient_codes(y, targets, opts)?;
+        Ok((loss, grad))
+    }
+
+    fn loss_gradient_codes(
+        &self,
+        y: MatRef<'_, T>,
+        targets: MatRef<'_, T>,
+        opts: &LearnOptions<'_>,
+    ) -> Result<(f64, TaskGradient<T>, CscMatrix<T>)> {
+        let codes = self.encode(y, opts)?;
+        let z = self.linear(&codes);
+        let (p, m, n) = (self.bias.len(), self.dictionary.ncols(), y.ncols());
+        let inv_n = 1.0 / n.max(1) as f64;
+        let mut loss = 0.0;
+        // ∂L/∂z for the mean loss.
+        let dz = Mat::<T>::from_fn(p, n, |k, j| {
+            let (zv, tv) = (z[(k, j)].into_f64(), targets[(k, j)].into_f64());
+            let g = match self.loss {
+                TaskLoss::Squared => zv - tv,
+                TaskLoss::Logistic => -tv / (1.0 + (tv * zv).exp()),
+            };
+            T::cast_f64(g * inv_n)
+        });
+        for j in 0..n {
+            for k in 0..p {
+                let (zv, tv) = (z[(k, j)].into_f64(), targets[(k, j)].into_f64());
+                loss += match self.loss {
+                    TaskLoss::Squared => 0.5 * (zv - tv).powi(2),
+                    // log(1 + e^{-u}) computed without overflow.
+                    TaskLoss::Logistic => {
+                        let u = tv * zv;
+                        if u > 0.0 {
+                            (-u).exp().ln_1p()
+                        } else {
+                            -u + u.exp().ln_1p()
+                        }
+                    }
+                };
+            }
+        }
+        let mut gw = Mat::<T>::zeros(p, m);
+        for j in 0..n {
+            let (rows, vals) = codes.col(j);
+            for (&a, &x) in rows.iter().zip(vals) {
+                for k in 0..p {
+                    gw[(k, a as usize)] += dz[(k, j)] * x;
+                }
+            }
+        }
+        let gb: Vec<T> = (0..p)
+            .map(|k| (0..n).fold(T::zero(), |s, j| s + dz[(k, j)]))
+            .collect();
+        // ∂L/∂x = Wᵀ·∂L/∂z, then through the codes to D.
+        let gx = Mat::<T>::from_fn(m, n, |a, j| {
+            (0..p).fold(T::zero(), |s, k| s + self.weights[(k, a)] * dz[(k, j)])
+        });
+        let back = lasso_backward(
+            self.dictionary.as_ref(),
+            y,
+            &codes,
+            gx.as_ref(),
+            self.lambda2,
+        )?;
+        Ok((
+            loss * inv_n,
+            TaskGradient {
+                dictionary: back.dictionary,
+                weights: gw,
+                bias: gb,
+            },
+            codes,
+        ))
+    }
+}
