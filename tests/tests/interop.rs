@@ -108,3 +108,41 @@ for f in ["c.npz", "s.npz"]:
         dir.path(),
     );
 }
+
+#[test]
+fn numpy_and_scipy_read_a_saved_learning_run() {
+    use dictum::coding::Omp;
+    use dictum::learn::dictionary::{Ksvd, LearnOptions};
+    if !python_has("scipy") {
+        println!("SKIP numpy_and_scipy_read_a_saved_learning_run: python3 with scipy not found");
+        return;
+    }
+    let y = Mat::<f64>::from_fn(6, 40, |i, j| {
+        ((i * 3 + j * 7) % 5) as f64 - 2.0 + 0.1 * j as f64
+    });
+    let learned = Ksvd::new(8, Omp::new().n_nonzero_coefs(2))
+        .max_iter(2)
+        .fit(y.as_ref(), &LearnOptions::default())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    dictum::save_learned(dir.path().join("run.npz"), &learned).unwrap();
+    let err = dictum::relative_error(
+        learned.dictionary.as_ref(),
+        y.as_ref(),
+        &learned.codes,
+        dictum::Par::Seq,
+    )
+    .unwrap();
+    let script = format!(
+        "import numpy as np, scipy.sparse as sp\n\
+         z = np.load('run.npz')\n\
+         D = z['dictionary']; assert D.shape == (6, 8), D.shape\n\
+         X = sp.csc_matrix((z['codes_data'], z['codes_indices'], z['codes_indptr']), shape=tuple(z['codes_shape']))\n\
+         assert X.shape == (8, 40)\n\
+         assert z['history'].shape == (2, 6) and str(z['stop']) == 'max-iter'\n\
+         Y = np.array([[((i * 3 + j * 7) % 5) - 2.0 + 0.1 * j for j in range(40)] for i in range(6)])\n\
+         e = np.linalg.norm(Y - D @ X.toarray()) / np.linalg.norm(Y)\n\
+         assert abs(e - {err}) < 1e-12, e\n"
+    );
+    run_python(&script, dir.path());
+}

@@ -807,3 +807,23 @@ fn task_driven_learning_lowers_the_task_loss() {
         .unwrap_err();
     assert!(matches!(e, LearnError::ShapeMismatch { .. }), "{e}");
 }
+
+#[test]
+fn learned_results_save_and_load() {
+    let (_, y) = planted(12, 12, 24, 300, 2, 30.0);
+    let learned = Ksvd::new(24, omp(2))
+        .max_iter(3)
+        .fit(y.as_ref(), &seq())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.npz");
+    dictum::save_learned(&path, &learned).unwrap();
+    let back: dictum::learn::dictionary::Learned<f64> = dictum::load_learned(&path).unwrap();
+    assert_eq!(back.dictionary, learned.dictionary);
+    assert_eq!(back.codes, learned.codes);
+    assert_eq!(back.history, learned.history);
+    assert_eq!(back.stop, learned.stop);
+    let f32s: dictum::learn::dictionary::Learned<f32> = dictum::load_learned(&path).unwrap();
+    assert_eq!(f32s.codes.nnz(), learned.codes.nnz());
+    assert!(dictum::load_learned::<f64>(dir.path().join("missing.npz")).is_err());
+}

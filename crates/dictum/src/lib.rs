@@ -18,7 +18,7 @@
 //! | [`io`] | `.npy`/`.npz` (memory-mapped, chunked), scipy sparse `.npz`, HDF5 (feature `hdf5`) |
 //! | [`datasets`] | bundled digits, photographs and 8x8 patches |
 //! | [`coding`] | sparse coding: MP, OMP/Batch-OMP/NN-OMP, LARS-LASSO, FISTA, thresholding; one call: [`encode`], fit: [`relative_error`] |
-//! | [`learn`] | dictionary learning: K-SVD (exact, approximate, batched parallel), MOD; [`learn::dictionary`] |
+//! | [`learn`] | dictionary learning: K-SVD (exact, approximate, batched parallel), MOD, online, k-means, amortized, task-driven ([`learn::dictionary`]); results saved and loaded with [`save_learned`], [`load_learned`] |
 //!
 //! ```
 //! use dictum::{Par, datasets, linalg::gemm};
@@ -30,6 +30,7 @@
 //! ```
 
 mod encode;
+mod learned;
 
 pub use dictum_coding as coding;
 pub use dictum_io as io;
@@ -38,6 +39,7 @@ pub use dictum_learn as learn;
 pub use dictum_linalg as linalg;
 pub use dictum_linalg::{CscMatrix, Mat, MatMut, MatRef, Par, Real};
 pub use encode::{encode, relative_error};
+pub use learned::{load_learned, save_learned};
 
 /// Any error dictum returns: each variant wraps one layer's error type.
 #[derive(Debug, thiserror::Error)]
