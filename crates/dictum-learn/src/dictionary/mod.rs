@@ -13,6 +13,9 @@
 //! | [`TaskDriven`] | dictionary and linear model trained on a supervised loss through the elastic-net codes' active set | Mairal, Bach & Ponce, TPAMI 2012 |
 //! | [`Online`] | mini-batches, statistics `A = Σ x·xᵀ`, `B = Σ y·xᵀ`, block-coordinate atom updates | Mairal, Bach, Ponce & Sapiro, JMLR 2010 |
 //!
+//! [`Matryoshka`] is a coding step (an `Encoder`) for any learner: nested atom groups, each
+//! stage coding the residual over a growing prefix of the atoms (DB-KSVD's Matryoshka loop).
+//!
 //! Every learner shares the machinery here: the initial dictionary ([`Init`]), replacement of
 //! unused and near-duplicate atoms ([`Replacement`]), stopping rules ([`Stopping`]), the
 //! per-iteration [`IterationStats`] passed to a callback ([`LearnOptions::on_iteration`]),
@@ -39,6 +42,7 @@ mod driver;
 mod init;
 mod kmeans;
 mod ksvd;
+mod matryoshka;
 mod online;
 mod optimal_directions;
 mod replace;
@@ -53,6 +57,7 @@ pub use amortized::{Amortized, AmortizedFit, AmortizedGradient, AmortizedModel};
 pub use init::{Init, initial_dictionary};
 pub use kmeans::{Clustering, KMeans, KMeansInit};
 pub use ksvd::{AtomUpdate, Ksvd, ResidualMode};
+pub use matryoshka::Matryoshka;
 pub use online::{Forgetting, Online, OnlineState, StepReport};
 pub use optimal_directions::Mod;
 pub use replace::Replacement;
