@@ -834,17 +834,42 @@ fn matryoshka_coding_makes_prefixes_good_dictionaries() {
     let (_, y) = planted(13, 16, 48, 1200, 3, 30.0);
     let nested = Matryoshka::new(3).prefixes(vec![12, 24, 48]);
     assert_eq!(nested.stages(48).unwrap(), vec![(12, 1), (24, 1), (48, 1)]);
-    assert_eq!(Matryoshka::new(5).first_group(8).stages(48).unwrap(), vec![(8, 2), (16, 1), (32, 1), (48, 1)]);
-    assert!(Matryoshka::new(3).prefixes(vec![12, 40]).stages(48).is_err());
-    let mat = Ksvd::new(48, nested).max_iter(15).seed(1).fit(y.as_ref(), &seq()).unwrap();
-    let plain = Ksvd::new(48, omp(3)).max_iter(15).seed(1).fit(y.as_ref(), &seq()).unwrap();
+    assert_eq!(
+        Matryoshka::new(5).first_group(8).stages(48).unwrap(),
+        vec![(8, 2), (16, 1), (32, 1), (48, 1)]
+    );
+    assert!(
+        Matryoshka::new(3)
+            .prefixes(vec![12, 40])
+            .stages(48)
+            .is_err()
+    );
+    let mat = Ksvd::new(48, nested)
+        .max_iter(15)
+        .seed(1)
+        .fit(y.as_ref(), &seq())
+        .unwrap();
+    let plain = Ksvd::new(48, omp(3))
+        .max_iter(15)
+        .seed(1)
+        .fit(y.as_ref(), &seq())
+        .unwrap();
     assert!((0..1200).all(|j| mat.codes.col(j).0.len() <= 3));
     // The first 12 atoms, alone, explain more with Matryoshka training than without.
     let prefix_error = |dict: &Mat<f64>| {
         let sub = dict.as_ref().subcols(0, 12);
-        let x = omp(1).encode(&Dictionary::new(sub).unwrap(), y.as_ref(), &RunOptions::new(Par::Seq)).unwrap();
+        let x = omp(1)
+            .encode(
+                &Dictionary::new(sub).unwrap(),
+                y.as_ref(),
+                &RunOptions::new(Par::Seq),
+            )
+            .unwrap();
         relative_error(y.as_ref(), sub, &x, Par::Seq)
     };
-    let (a, b) = (prefix_error(&mat.dictionary), prefix_error(&plain.dictionary));
+    let (a, b) = (
+        prefix_error(&mat.dictionary),
+        prefix_error(&plain.dictionary),
+    );
     assert!(a < b, "prefix error with Matryoshka {a}, without {b}");
 }

@@ -10,9 +10,10 @@ use dictum::io::dtype::DType;
 use dictum::io::npy::{MappedNpy, MatrixLayout, write_matrix};
 use dictum::io::npz::Compression;
 use dictum::learn::dictionary::{
-    AtomUpdate, IterationStats, KMeans, Ksvd, LearnOptions, Learned, Mod, Online,
+    Amortized, AtomUpdate, IterationStats, KMeans, Ksvd, LearnOptions, Learned, Matryoshka, Mod,
+    Online, TaskDriven, TaskLoss,
 };
-use dictum::{Par, Real};
+use dictum::{Mat, MatRef, Par, Real};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::encode::{human, matrix};
@@ -37,6 +38,21 @@ pub(crate) enum LearnMethod {
     Kmeans,
     /// Spherical k-means: unit centres, assignment by cosine similarity.
     SphericalKmeans,
+    /// Amortized: a linear encoder + softmax gives the codes, trained with the dictionary by
+    /// Adam (`--iters` epochs); writes the encoder as W.npy and b.npy.
+    Amortized,
+    /// Task-driven (Mairal et al. 2012): dictionary and linear model trained on
+    /// `--targets` through the elastic-net codes (`--lambda`); writes W.npy and c.npy.
+    TaskDriven,
+}
+
+/// The supervised loss of `--method task-driven`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LossArg {
+    /// ½‖W·x + c − t‖² (regression; targets p x N).
+    Squared,
+    /// log(1 + exp(−t·(w·x + c))) (binary; targets ±1).
+    Logistic,
 }
 
 /// What `dictum learn` was asked to do.
@@ -69,7 +85,22 @@ pub(crate) struct LearnArgs {
     /// Atoms per parallel batch (batched-ksvd).
     #[arg(long, default_value_t = 16)]
     batch: usize,
-    /// Signals per mini-batch (online).
+    /// Nested Matryoshka coding (K-SVD family): atom groups doubling from 64, `--k` shared.
+    #[arg(long)]
+    matryoshka: bool,
+    /// Targets for task-driven learning (.npy): p x N Fortran, N x p C order, or N labels.
+    #[arg(long)]
+    targets: Option<PathBuf>,
+    /// Loss of task-driven learning.
+    #[arg(long, value_enum, default_value = "squared")]
+    loss: LossArg,
+    /// Step size (amortized: Adam's; task-driven: ρ).
+    #[arg(long)]
+    learning_rate: Option<f64>,
+    /// Softmax temperature of amortized learning.
+    #[arg(long, default_value_t = 1.0)]
+    temperature: f64,
+    /// Signals per mini-batch (online, amortized, task-driven).
     #[arg(long, default_value_t = 256)]
     batch_size: usize,
     /// Signals per iteration, drawn at random (default: all).
@@ -84,7 +115,8 @@ pub(crate) struct LearnArgs {
     /// Compute in f32 or f64 (default: the file's type).
     #[arg(long)]
     dtype: Option<String>,
-    /// Output folder: D.npy, X.npz, history.csv, loss.png, atoms.png (square patches).
+    /// Output folder: D.npy, X.npz, history.csv, loss.png, atoms.png (square patches); W.npy
+    /// and b.npy/c.npy for amortized and task-driven learning.
     #[arg(long)]
     out: PathBuf,
 }
@@ -99,7 +131,10 @@ pub(crate) fn run(args: &LearnArgs) -> dictum::Result<()> {
     };
     let needs_coder = !matches!(
         args.method,
-        LearnMethod::Kmeans | LearnMethod::SphericalKmeans
+        LearnMethod::Kmeans
+            | LearnMethod::SphericalKmeans
+            | LearnMethod::Amortized
+            | LearnMethod::TaskDriven
     );
     if needs_coder && args.k.is_none() && args.tol.is_none() && args.lambda.is_none() {
         return Err(bad(
@@ -108,10 +143,11 @@ pub(crate) fn run(args: &LearnArgs) -> dictum::Result<()> {
             "give the coding step a target: --k K (non-zeros), --tol EPS or --lambda L",
         ));
     }
+    // Learners with their own coding get a placeholder coder that is never run.
     let spec = MethodSpec {
-        k: args.k.or((!needs_coder).then_some(1)),
-        tol: args.tol,
-        lambda: args.lambda,
+        k: if needs_coder { args.k } else { Some(1) },
+        tol: args.tol.filter(|_| needs_coder),
+        lambda: args.lambda.filter(|_| needs_coder),
         ..MethodSpec::default()
     };
     let coder = Method::from_spec(&args.coder, &spec)?;
@@ -157,6 +193,23 @@ where
     };
     let opts = LearnOptions::new(par).on_iteration(&report);
     let start = Instant::now();
+    if matches!(
+        args.method,
+        LearnMethod::Amortized | LearnMethod::TaskDriven
+    ) {
+        let r = gradient_fit::<T>(args, y, &opts);
+        bar.finish_and_clear();
+        r?;
+        println!(
+            "method        {:?} ({}, {threads} threads)",
+            args.method,
+            T::NAME
+        );
+        println!("signals       {} x {} (d x N)", y.nrows(), y.ncols());
+        println!("wall time     {}", human(start.elapsed()));
+        println!("outputs       {}", args.out.display());
+        return Ok(());
+    }
     let learned: Learned<T> = match args.method {
         LearnMethod::Mod => {
             let mut m = Mod::new(args.atoms, coder.clone())
@@ -183,21 +236,17 @@ where
             .report_every((args.iters / 100).max(1))
             .seed(args.seed)
             .fit(y, &opts)?,
-        method => {
-            let mut k = Ksvd::new(args.atoms, coder.clone())
-                .max_iter(args.iters)
-                .seed(args.seed);
-            if method == LearnMethod::ApproxKsvd {
-                k = k.update(AtomUpdate::Approximate);
-            }
-            if method == LearnMethod::BatchedKsvd {
-                k = k.atoms_per_batch(args.batch.max(2)).shuffle_atoms(true);
-            }
-            if let Some(b) = args.signals_per_iter {
-                k = k.signals_per_iter(b);
-            }
-            k.fit(y, &opts)?
+        _ if args.matryoshka => {
+            let k = args.k.ok_or_else(|| {
+                bad(
+                    "k",
+                    "unset",
+                    "--matryoshka shares --k non-zeros among the groups",
+                )
+            })?;
+            ksvd(args, Matryoshka::new(k), y, &opts)?
         }
+        _ => ksvd(args, coder.clone(), y, &opts)?,
     };
     let elapsed = start.elapsed();
     bar.finish_and_clear();
@@ -225,6 +274,110 @@ where
     }
     println!("wall time     {}", human(elapsed));
     println!("outputs       {}", args.out.display());
+    Ok(())
+}
+
+fn ksvd<T: Real, E: Encoder<T>>(
+    args: &LearnArgs,
+    coder: E,
+    y: MatRef<'_, T>,
+    opts: &LearnOptions<'_>,
+) -> dictum::Result<Learned<T>> {
+    let mut k = Ksvd::new(args.atoms, coder)
+        .max_iter(args.iters)
+        .seed(args.seed);
+    if args.method == LearnMethod::ApproxKsvd {
+        k = k.update(AtomUpdate::Approximate);
+    }
+    if args.method == LearnMethod::BatchedKsvd {
+        k = k.atoms_per_batch(args.batch.max(2)).shuffle_atoms(true);
+    }
+    if let Some(b) = args.signals_per_iter {
+        k = k.signals_per_iter(b);
+    }
+    Ok(k.fit(y, opts)?)
+}
+
+/// Amortized and task-driven learning: their models are more than a dictionary and codes.
+fn gradient_fit<T: Real>(
+    args: &LearnArgs,
+    y: MatRef<'_, T>,
+    opts: &LearnOptions<'_>,
+) -> dictum::Result<()> {
+    let out = &args.out;
+    let rows =
+        |m: MatRef<'_, T>, name: &str| write_matrix(out.join(name), m, MatrixLayout::Fortran);
+    let (dict, history) = if args.method == LearnMethod::Amortized {
+        let mut a = Amortized::new(args.atoms)
+            .epochs(args.iters)
+            .batch_size(args.batch_size)
+            .temperature(args.temperature)
+            .seed(args.seed);
+        if let Some(lr) = args.learning_rate {
+            a = a.learning_rate(lr);
+        }
+        let fit = a.fit(y, opts)?;
+        rows(fit.model.weights.as_ref(), "W.npy")?;
+        let b = Mat::from_fn(fit.model.bias.len(), 1, |i, _| fit.model.bias[i]);
+        rows(b.as_ref(), "b.npy")?;
+        (fit.model.dictionary, fit.history)
+    } else {
+        let path = args.targets.as_ref().ok_or_else(|| {
+            bad(
+                "targets",
+                "unset",
+                "task-driven learning needs --targets T.npy",
+            )
+        })?;
+        let tf = MappedNpy::open(path)?;
+        let mut owned = None;
+        let t = matrix::<T>(&tf, &mut owned)?;
+        // A vector of N labels reads as 1 x N or N x 1: make it 1 x N.
+        let t: Mat<T> = if t.ncols() == 1 && t.nrows() == y.ncols() {
+            t.transpose().to_owned()
+        } else {
+            t.to_owned()
+        };
+        let lambda = args
+            .lambda
+            .ok_or_else(|| bad("lambda", "unset", "task-driven codes need --lambda"))?;
+        let mut td = TaskDriven::new(args.atoms, lambda)
+            .loss(match args.loss {
+                LossArg::Squared => TaskLoss::Squared,
+                LossArg::Logistic => TaskLoss::Logistic,
+            })
+            .epochs(args.iters)
+            .batch_size(args.batch_size)
+            .seed(args.seed);
+        if let Some(lr) = args.learning_rate {
+            td = td.learning_rate(lr);
+        }
+        let fit = td.fit(y, t.as_ref(), opts)?;
+        rows(fit.model.weights.as_ref(), "W.npy")?;
+        let c = Mat::from_fn(fit.model.bias.len(), 1, |i, _| fit.model.bias[i]);
+        rows(c.as_ref(), "c.npy")?;
+        println!(
+            "task loss     {:.6} -> {:.6} (first -> last epoch)",
+            fit.losses[0],
+            fit.losses[fit.losses.len() - 1]
+        );
+        (fit.model.dictionary, fit.history)
+    };
+    write_matrix(
+        out.join("D.npy"),
+        dict.as_ref(),
+        MatrixLayout::SamplesAsRows,
+    )?;
+    write_history(&out.join("history.csv"), &history)?;
+    let errors: Vec<f64> = history.iter().map(|s| s.rel_error).collect();
+    dictum::io::png::write_rgb(&out.join("loss.png"), &render::line_plot(&errors))?;
+    let p = (dict.nrows() as f64).sqrt().round() as usize;
+    if p * p == dict.nrows() {
+        dictum::io::png::write_rgb(
+            &out.join("atoms.png"),
+            &render::atom_grid(dict.as_ref(), p, 4),
+        )?;
+    }
     Ok(())
 }
 

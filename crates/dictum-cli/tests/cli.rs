@@ -327,3 +327,82 @@ fn learn_writes_dictionary_codes_history_and_pictures() {
         "{err}"
     );
 }
+
+#[test]
+fn learn_amortized_task_driven_and_matryoshka() {
+    use dictum::io::npy::{MatrixLayout, write_matrix};
+    let dir = tempfile::tempdir().unwrap();
+    let y = dictum::Mat::<f64>::from_fn(4, 200, |i, j| {
+        if (i + j) % 2 == 0 {
+            1.0 + 0.01 * (j % 7) as f64
+        } else {
+            0.02 * (i as f64)
+        }
+    });
+    let t = dictum::Mat::<f64>::from_fn(200, 1, |j, _| if j % 2 == 0 { 1.0 } else { -1.0 });
+    let (yp, tp) = (dir.path().join("Y.npy"), dir.path().join("t.npy"));
+    write_matrix(&yp, y.as_ref(), MatrixLayout::SamplesAsRows).unwrap();
+    write_matrix(&tp, t.as_ref(), MatrixLayout::Fortran).unwrap();
+    let ys = yp.display().to_string();
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name).display().to_string();
+        let mut args = vec![
+            "learn",
+            "--signals",
+            &ys,
+            "--atoms",
+            "4",
+            "--iters",
+            "3",
+            "--out",
+            &out,
+        ];
+        args.extend_from_slice(extra);
+        let r = dictum(&args);
+        assert!(
+            r.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        (dir.path().join(name), String::from_utf8(r.stdout).unwrap())
+    };
+    let (out, _) = run(
+        "amortized",
+        &["--method", "amortized", "--temperature", "0.5"],
+    );
+    assert!(out.join("W.npy").exists() && out.join("b.npy").exists() && out.join("D.npy").exists());
+    let tps = tp.display().to_string();
+    let (out, text) = run(
+        "task",
+        &[
+            "--method",
+            "task-driven",
+            "--targets",
+            &tps,
+            "--loss",
+            "logistic",
+            "--lambda",
+            "0.05",
+        ],
+    );
+    assert!(text.contains("task loss"), "{text}");
+    assert!(out.join("W.npy").exists() && out.join("c.npy").exists());
+    let (out, _) = run("nested", &["--method", "ksvd", "--k", "2", "--matryoshka"]);
+    assert!(out.join("X.npz").exists());
+    // Task-driven without targets: a one-line error.
+    let r = dictum(&[
+        "learn",
+        "--signals",
+        &ys,
+        "--atoms",
+        "4",
+        "--method",
+        "task-driven",
+        "--lambda",
+        "0.1",
+        "--out",
+        &dir.path().join("x").display().to_string(),
+    ]);
+    assert!(!r.status.success());
+    assert!(String::from_utf8(r.stderr).unwrap().contains("--targets"));
+}

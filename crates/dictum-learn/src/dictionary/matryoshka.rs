@@ -58,7 +58,10 @@ impl Matryoshka {
             Some(p) => p.clone(),
             None => {
                 if self.first == 0 {
-                    return Err(bad("first group 0".into(), "the first group holds at least one atom"));
+                    return Err(bad(
+                        "first group 0".into(),
+                        "the first group holds at least one atom",
+                    ));
                 }
                 let mut p = Vec::new();
                 let mut s = self.first.min(m);
@@ -110,7 +113,9 @@ impl<T: Real> Encoder<T> for Matryoshka {
         let mut parts: Vec<CscMatrix<T>> = Vec::with_capacity(stages.len());
         for &(s, k) in &stages {
             let sub = Dictionary::new(atoms.subcols(0, s))?;
-            let codes = Omp::new().n_nonzero_coefs(k.min(s)).encode(&sub, resid.as_ref(), opts)?;
+            let codes = Omp::new()
+                .n_nonzero_coefs(k.min(s))
+                .encode(&sub, resid.as_ref(), opts)?;
             for j in 0..n {
                 let (rows, vals) = codes.col(j);
                 for (&a, &v) in rows.iter().zip(vals) {
