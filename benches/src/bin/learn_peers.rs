@@ -7,6 +7,7 @@
 //! ```text
 //! learn_peers --data DIR/W4 --method online --lambda 0.2094 --budgets 20,50,100,195 \
 //!             [--k 5] [--threads 2] [--reps 1] [--batch-size 256] [--signals 10000] [--atoms-batch 16]
+//!             [--dtype f32] [--residual auto|kept|on-the-fly]
 //! ```
 //! prints one line per budget: `method=.. budget=.. seconds=.. err=..`.
 #![allow(clippy::unwrap_used)]
@@ -15,7 +16,9 @@ use std::time::Instant;
 
 use dictum::coding::{Dictionary, Encoder, Lars, Omp, RunOptions, Selection};
 use dictum::io::npy::MappedNpy;
-use dictum::learn::dictionary::{AtomUpdate, Ksvd, LearnOptions, Learned, Online, Replacement};
+use dictum::learn::dictionary::{
+    AtomUpdate, Ksvd, LearnOptions, Learned, Online, Replacement, ResidualMode,
+};
 use dictum::{Mat, MatRef, Par, Real};
 
 struct Args {
@@ -30,6 +33,7 @@ struct Args {
     signals: Option<usize>,
     atoms_batch: usize,
     dtype: String,
+    residual: String,
 }
 
 fn parse() -> Args {
@@ -45,6 +49,7 @@ fn parse() -> Args {
         signals: None,
         atoms_batch: 16,
         dtype: "f64".into(),
+        residual: "auto".into(),
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -62,6 +67,7 @@ fn parse() -> Args {
             "--signals" => a.signals = Some(v.parse().unwrap()),
             "--atoms-batch" => a.atoms_batch = v.parse().unwrap(),
             "--dtype" => a.dtype = v,
+            "--residual" => a.residual = v,
             other => panic!("unknown argument {other}"),
         }
         i += 2;
@@ -102,6 +108,11 @@ fn fit<T: Real>(
             }
             if a.method == "batched-ksvd" {
                 k = k.atoms_per_batch(a.atoms_batch).shuffle_atoms(true);
+            }
+            match a.residual.as_str() {
+                "kept" => k = k.residual(ResidualMode::Kept),
+                "on-the-fly" => k = k.residual(ResidualMode::OnTheFly),
+                _ => {}
             }
             if let Some(s) = a.signals {
                 k = k.signals_per_iter(s);

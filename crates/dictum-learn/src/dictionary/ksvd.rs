@@ -24,6 +24,9 @@ use super::{Common, LearnOptions, Learned, common_setters, initial_dictionary};
 use crate::error::{Result, invalid};
 use crate::rng::Rng;
 
+/// Columns of the residual per parallel task.
+const COLS: usize = 2048;
+
 /// How K-SVD refits an atom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AtomUpdate {
@@ -39,9 +42,15 @@ pub enum AtomUpdate {
 /// How K-SVD obtains the restricted residual.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ResidualMode {
+    /// `Kept` for sequential K-SVD, `OnTheFly` for batches. Measured on W4 (50 000 patches,
+    /// 256 atoms, k = 5, batches of 16): patching a kept residual after every batch sweeps
+    /// the whole `d x N` buffer through memory and scaled 1.7x on 2 threads, while recomputing
+    /// inside the parallel atom fits scaled 1.97x and was faster outright (0.36 s against
+    /// 0.39 s for 3 iterations).
+    #[default]
+    Auto,
     /// Keep `R = Y − D·X` (`d x N`) and patch it after each atom (or batch): an atom costs
     /// `O(d·|ω|)` besides its SVD.
-    #[default]
     Kept,
     /// Recompute `E_ω` from `Y` and `X` for each atom: `O(d·k·|ω|)`, but no `d x N` buffer,
     /// for signal sets that barely fit in memory.
@@ -63,7 +72,7 @@ pub struct Ksvd<E> {
 
 impl<E> Ksvd<E> {
     /// K-SVD learning `n_atoms` atoms with `coder` as its sparse-coding step. Defaults: exact
-    /// atom updates, one atom at a time, residual kept, atoms in index order, 50 iterations,
+    /// atom updates, one atom at a time, residual chosen automatically, atoms in index order, 50 iterations,
     /// data-column initialisation, seed 0.
     pub fn new(n_atoms: usize, coder: E) -> Self {
         Self {
@@ -207,23 +216,44 @@ impl<T: Real, E> DictionaryUpdate<T> for Ksvd<E> {
         if self.shuffle_atoms {
             rng.shuffle(&mut order);
         }
-        let mut resid = match self.residual {
-            ResidualMode::Kept => {
-                let mut r = codes.dense_mul(dict.as_ref(), par)?;
-                for j in 0..r.ncols() {
-                    for i in 0..d {
-                        r[(i, j)] = y[(i, j)] - r[(i, j)];
+        let n = y.ncols();
+        // R = Y − D·X, column-major with stride d, so that column ranges split into slices.
+        let keep = match self.residual {
+            ResidualMode::Auto => self.atoms_per_batch == 1,
+            mode => mode == ResidualMode::Kept,
+        };
+        let mut resid: Option<Vec<T>> = match keep {
+            true => {
+                let mut r = vec![T::zero(); d * n];
+                let (dref, cref) = (dict.as_ref(), &*codes);
+                let fill = |(j0, chunk): (usize, &mut [T])| {
+                    for (c, col) in chunk.chunks_mut(d).enumerate() {
+                        let j = j0 * COLS + c;
+                        for i in 0..d {
+                            col[i] = y[(i, j)];
+                        }
+                        let (rows, vals) = cref.col(j);
+                        for (&a, &v) in rows.iter().zip(vals) {
+                            let da = dref.col(a as usize);
+                            for i in 0..d {
+                                col[i] -= v * da[i];
+                            }
+                        }
                     }
+                };
+                match par {
+                    Par::Seq => r.chunks_mut(d * COLS).enumerate().for_each(fill),
+                    Par::Rayon(_) => r.par_chunks_mut(d * COLS).enumerate().for_each(fill),
                 }
                 Some(r)
             }
-            ResidualMode::OnTheFly => None,
+            false => None,
         };
         let parallel = self.atoms_per_batch > 1 && matches!(par, Par::Rayon(_));
         for batch in order.chunks(self.atoms_per_batch) {
             let fits: Vec<Result<Option<AtomFit<T>>>> = {
                 let source = match &resid {
-                    Some(r) => Residual::Kept(r.as_ref()),
+                    Some(r) => Residual::Kept(MatRef::from_column_major_slice(r, d, n)),
                     None => Residual::OnTheFly(y, codes),
                 };
                 let (dict_ref, values, update) = (dict.as_ref(), codes.values(), self.update);
@@ -237,19 +267,41 @@ impl<T: Real, E> DictionaryUpdate<T> for Ksvd<E> {
                     batch.iter().map(one).collect()
                 }
             };
-            for (&k, fit) in batch.iter().zip(fits) {
-                let Some(fit) = fit? else { continue };
-                let (sig, pos) = rows.row(k);
-                if let Some(r) = resid.as_mut() {
-                    for ((&j, &p), &xn) in sig.iter().zip(pos).zip(&fit.coefs) {
-                        let xo = codes.values()[p];
-                        for i in 0..d {
-                            r[(i, j as usize)] += dict[(i, k)] * xo - fit.atom[i] * xn;
+            let fits: Vec<(usize, AtomFit<T>)> = batch
+                .iter()
+                .zip(fits)
+                .filter_map(|(&k, f)| f.map(|f| f.map(|f| (k, f))).transpose())
+                .collect::<Result<_>>()?;
+            if let Some(r) = resid.as_mut() {
+                // R += d_old·x_old − d_new·x_new on every user of every refitted atom. Atoms of
+                // a batch share signals, so the work splits by columns of R, not by atoms.
+                let (dict_ref, values) = (dict.as_ref(), codes.values());
+                let patch = |(c, chunk): (usize, &mut [T])| {
+                    let (c0, c1) = (c * COLS, c * COLS + chunk.len() / d);
+                    for (k, fit) in &fits {
+                        let (sig, pos) = rows.row(*k);
+                        let lo = sig.partition_point(|&j| (j as usize) < c0);
+                        let hi = sig.partition_point(|&j| (j as usize) < c1);
+                        let dk = dict_ref.col(*k);
+                        for t in lo..hi {
+                            let (xo, xn) = (values[pos[t]], fit.coefs[t]);
+                            let col = &mut chunk[(sig[t] as usize - c0) * d..][..d];
+                            for i in 0..d {
+                                col[i] += dk[i] * xo - fit.atom[i] * xn;
+                            }
                         }
                     }
+                };
+                if parallel {
+                    r.par_chunks_mut(d * COLS).enumerate().for_each(patch);
+                } else {
+                    r.chunks_mut(d * COLS).enumerate().for_each(patch);
                 }
+            }
+            for (k, fit) in &fits {
+                let (_, pos) = rows.row(*k);
                 for i in 0..d {
-                    dict[(i, k)] = fit.atom[i];
+                    dict[(i, *k)] = fit.atom[i];
                 }
                 let values = codes.values_mut();
                 for (&p, &xn) in pos.iter().zip(&fit.coefs) {
