@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use dictum_coding::{Dictionary, Encoder, RunOptions};
 use dictum_linalg::simd::with_simd;
-use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real};
+use dictum_linalg::{CscMatrix, Mat, MatMut, MatRef, Par, Real, gemm};
 
 use super::driver::{check_signals, given_dictionary};
 use super::residual::residual_norms;
@@ -407,7 +407,7 @@ impl<T: Real> OnlineState<T> {
             }
         }
         let before = self.track_surrogate.then(|| self.surrogate());
-        let replaced = self.update_atoms(batch, rng);
+        let replaced = self.update_atoms(batch, rng)?;
         let surrogate = before.map(|b| (b, self.surrogate()));
         Ok(StepReport {
             residual2,
@@ -419,78 +419,79 @@ impl<T: Real> OnlineState<T> {
         })
     }
 
-    fn update_atoms(&mut self, batch: MatRef<'_, T>, rng: &mut Rng) -> usize {
+    /// One block-coordinate pass over the atoms, [`ATOM_BLOCK`] at a time: `D·a_j` for a
+    /// block's atoms is one GEMM with the dictionary as it was at the start of the block, and
+    /// the block's own earlier updates are added back atom by atom. That is the sequential
+    /// pass (up to rounding) but reads `D` once per block instead of once per atom.
+    fn update_atoms(&mut self, batch: MatRef<'_, T>, rng: &mut Rng) -> Result<usize> {
         let (d, m) = (self.d, self.m);
         let mut c = vec![T::zero(); d];
         let mut replaced = 0;
-        for j in 0..m {
-            let ajj = self.a[j * m + j];
-            // An atom no signal has used has no statistics: give it a random signal of
-            // this batch (as scikit-learn does) so it can start to attract codes.
-            if ajj.is_nan() || ajj <= T::epsilon() {
-                let pick = batch.col(rng.below(batch.ncols()));
-                let nrm = pick.norm_l2();
-                if nrm > T::zero() {
-                    for (i, v) in self.dict[j * d..(j + 1) * d].iter_mut().enumerate() {
-                        *v = pick[i] / nrm;
-                    }
-                    replaced += 1;
-                }
-                continue;
+        let width = ATOM_BLOCK.min(m);
+        let mut da = vec![T::zero(); d * width];
+        let mut start = vec![T::zero(); d * width];
+        for j0 in (0..m).step_by(ATOM_BLOCK) {
+            let bs = ATOM_BLOCK.min(m - j0);
+            {
+                let dmat = MatRef::from_column_major_slice(&self.dict, d, m);
+                let ablock = MatRef::from_column_major_slice(&self.a[j0 * m..(j0 + bs) * m], m, bs);
+                let out = MatMut::from_column_major_slice_mut(&mut da[..d * bs], d, bs);
+                gemm::gemm_nn_into(out, dmat, ablock, Par::Seq)?;
             }
-            // c = b_j − D·a_j + A_jj·d_j, whose direction minimises the surrogate over d_j.
-            let (dict, a, b) = (&self.dict, &self.a, &self.b);
-            with_simd(
-                #[inline(always)]
-                || {
-                    atom_direction(
-                        &mut c,
-                        dict,
-                        &a[j * m..(j + 1) * m],
-                        &b[j * d..(j + 1) * d],
-                        j,
-                        ajj,
-                    )
-                },
-            );
-            let nrm = c.iter().fold(T::zero(), |s, &v| s + v * v).sqrt();
-            if nrm > T::zero() && nrm.is_finite() {
-                for (v, &ci) in self.dict[j * d..(j + 1) * d].iter_mut().zip(&c) {
-                    *v = ci / nrm;
+            start[..bs * d].copy_from_slice(&self.dict[j0 * d..(j0 + bs) * d]);
+            for t in 0..bs {
+                let j = j0 + t;
+                let ajj = self.a[j * m + j];
+                // An atom no signal has used has no statistics: give it a random signal of
+                // this batch (as scikit-learn does) so it can start to attract codes. Its row
+                // of A is zero, so no other atom's direction depends on it.
+                if ajj.is_nan() || ajj <= T::epsilon() {
+                    let pick = batch.col(rng.below(batch.ncols()));
+                    let nrm = pick.norm_l2();
+                    if nrm > T::zero() {
+                        for (i, v) in self.dict[j * d..(j + 1) * d].iter_mut().enumerate() {
+                            *v = pick[i] / nrm;
+                        }
+                        replaced += 1;
+                    }
+                    continue;
+                }
+                // c = b_j − D·a_j + A_jj·d_j, whose direction minimises the surrogate over
+                // d_j, with D·a_j = D_start·a_j + Σ_{earlier u in block} A_uj·(d_u − d_u,start).
+                let (dict, a, b) = (&self.dict, &self.a, &self.b);
+                let g = &da[t * d..(t + 1) * d];
+                with_simd(
+                    #[inline(always)]
+                    || {
+                        let bj = &b[j * d..(j + 1) * d];
+                        let dj = &dict[j * d..(j + 1) * d];
+                        // Zipped slices of one length: no bounds checks, so the loops vectorize.
+                        for (((ci, &bv), &gv), &dv) in c.iter_mut().zip(bj).zip(g).zip(dj) {
+                            *ci = bv - gv + ajj * dv;
+                        }
+                        for u in 0..t {
+                            let w = a[j * m + j0 + u];
+                            if w != T::zero() {
+                                let now = &dict[(j0 + u) * d..(j0 + u + 1) * d];
+                                let was = &start[u * d..(u + 1) * d];
+                                for ((ci, &nv), &wv) in c.iter_mut().zip(now).zip(was) {
+                                    *ci -= w * (nv - wv);
+                                }
+                            }
+                        }
+                    },
+                );
+                let nrm = c.iter().fold(T::zero(), |s, &v| s + v * v).sqrt();
+                if nrm > T::zero() && nrm.is_finite() {
+                    for (v, &ci) in self.dict[j * d..(j + 1) * d].iter_mut().zip(&c) {
+                        *v = ci / nrm;
+                    }
                 }
             }
         }
-        replaced
+        Ok(replaced)
     }
 }
 
-/// `c = b − D·a + a_jj·d_j` for column-major `D` (`d x m`, `d = c.len()`), four atoms per
-/// pass over `c` so that `c` is loaded and stored once per four columns.
-#[inline(always)]
-fn atom_direction<T: Real>(c: &mut [T], dict: &[T], a: &[T], b: &[T], j: usize, ajj: T) {
-    let d = c.len();
-    let dj = &dict[j * d..(j + 1) * d];
-    for ((ci, &bv), &dv) in c.iter_mut().zip(b).zip(dj) {
-        *ci = bv + ajj * dv;
-    }
-    let m = a.len();
-    let mut k = 0;
-    while k + 4 <= m {
-        let (w0, w1, w2, w3) = (a[k], a[k + 1], a[k + 2], a[k + 3]);
-        let cols = &dict[k * d..(k + 4) * d];
-        let (d0, rest) = cols.split_at(d);
-        let (d1, rest) = rest.split_at(d);
-        let (d2, d3) = rest.split_at(d);
-        for i in 0..d {
-            c[i] -= (w0 * d0[i] + w1 * d1[i]) + (w2 * d2[i] + w3 * d3[i]);
-        }
-        k += 4;
-    }
-    while k < m {
-        let w = a[k];
-        for (ci, &dv) in c.iter_mut().zip(&dict[k * d..(k + 1) * d]) {
-            *ci -= w * dv;
-        }
-        k += 1;
-    }
-}
+/// Atoms per GEMM in the block-coordinate pass.
+const ATOM_BLOCK: usize = 32;
