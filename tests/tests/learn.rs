@@ -419,6 +419,27 @@ fn denoising_beats_the_noise_on_a_synthetic_image() {
 }
 
 #[test]
+fn online_learning_streams_from_a_memory_mapped_file() {
+    use dictum::coding::Lars;
+    use dictum::io::npy::{MappedNpy, MatrixLayout, write_matrix};
+    use dictum::learn::dictionary::Online;
+    let (_, y) = planted(14, 16, 32, 1000, 2, 30.0);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Y.npy");
+    write_matrix(&path, y.as_ref(), MatrixLayout::SamplesAsRows).unwrap();
+    let file = MappedNpy::open(&path).unwrap();
+    // A zero-copy view of the mapping: pages are read as mini-batches touch them.
+    let view = file.matrix::<f64>().unwrap();
+    let online = Online::new(32, Lars::new(0.1))
+        .batch_size(50)
+        .max_iter(40)
+        .seed(3);
+    let mapped = online.fit(view, &seq()).unwrap();
+    let in_memory = online.fit(y.as_ref(), &seq()).unwrap();
+    assert_eq!(mapped.dictionary, in_memory.dictionary);
+}
+
+#[test]
 fn online_learning_decreases_its_surrogate_and_the_error() {
     use dictum::coding::Lars;
     use dictum::learn::dictionary::{Forgetting, Online};

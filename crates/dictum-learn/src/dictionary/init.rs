@@ -14,6 +14,8 @@ pub enum Init {
     DataColumns,
     /// Entries uniform in `(−0.5, 0.5)`, columns normalized, as KSVD.jl's `init_dictionary`.
     Random,
+    /// Standard normal entries, columns normalized: directions uniform on the sphere.
+    Gaussian,
 }
 
 /// Draws an initial `d x m` dictionary with unit-norm columns for the signals `y` (`d x N`).
@@ -48,13 +50,17 @@ pub fn initial_dictionary<T: Real>(
             }
             Ok(dict)
         }
-        Init::Random => {
+        Init::Random | Init::Gaussian => {
             let mut dict = Mat::zeros(d, m);
             for k in 0..m {
                 let mut nrm2 = 0.0;
                 let col: Vec<f64> = (0..d)
                     .map(|_| {
-                        let v = rng.uniform() - 0.5;
+                        let v = if init == Init::Gaussian {
+                            rng.normal()
+                        } else {
+                            rng.uniform() - 0.5
+                        };
                         nrm2 += v * v;
                         v
                     })
