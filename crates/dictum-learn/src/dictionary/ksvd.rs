@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use super::atom::{AtomFit, Residual, RowIndex, fit_atom};
 use super::driver::{DictionaryUpdate, check_signals, given_dictionary, learn};
 use super::{Common, LearnOptions, Learned, common_setters, initial_dictionary};
-use crate::error::{Result, invalid};
+use crate::error::{LearnError, Result, invalid};
 use crate::rng::Rng;
 
 /// Columns of the residual per parallel task.
@@ -195,6 +195,27 @@ impl<E> Ksvd<E> {
         par: Par,
     ) -> Result<()> {
         self.validate()?;
+        let shape =
+            |what: &'static str, expected: String, found: String| LearnError::ShapeMismatch {
+                method: self.name(),
+                what,
+                expected,
+                found,
+            };
+        if dict.nrows() != y.nrows() {
+            return Err(shape(
+                "dictionary",
+                format!("{} rows (the signal dimension)", y.nrows()),
+                format!("{} x {}", dict.nrows(), dict.ncols()),
+            ));
+        }
+        if codes.nrows() != dict.ncols() || codes.ncols() != y.ncols() {
+            return Err(shape(
+                "codes",
+                format!("{} x {} (atoms x signals)", dict.ncols(), y.ncols()),
+                format!("{} x {}", codes.nrows(), codes.ncols()),
+            ));
+        }
         let mut rng = Rng::new(self.common.seed);
         DictionaryUpdate::update(self, y, dict, codes, &mut rng, par)
     }

@@ -414,6 +414,32 @@ impl<T: Real> TaskDrivenModel<T> {
         targets: MatRef<'_, T>,
         opts: &LearnOptions<'_>,
     ) -> Result<(f64, TaskGradient<T>, CscMatrix<T>)> {
+        let p = self.bias.len();
+        let (wrong_w, wrong_t) = (
+            self.weights.nrows() != p || self.weights.ncols() != self.dictionary.ncols(),
+            targets.nrows() != p || targets.ncols() != y.ncols(),
+        );
+        if wrong_w || wrong_t {
+            let (what, expected, found) = if wrong_w {
+                (
+                    "weights",
+                    format!("{p} x {}", self.dictionary.ncols()),
+                    format!("{} x {}", self.weights.nrows(), self.weights.ncols()),
+                )
+            } else {
+                (
+                    "targets",
+                    format!("{p} x {}", y.ncols()),
+                    format!("{} x {}", targets.nrows(), targets.ncols()),
+                )
+            };
+            return Err(LearnError::ShapeMismatch {
+                method: "task-driven",
+                what,
+                expected,
+                found,
+            });
+        }
         let codes = self.encode(y, opts)?;
         let z = self.linear(&codes);
         let (p, m, n) = (self.bias.len(), self.dictionary.ncols(), y.ncols());
