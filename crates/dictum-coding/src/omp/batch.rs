@@ -43,8 +43,12 @@ struct Kernel<'a, T> {
 
 pub(crate) struct Work<T> {
     corr: Mat<T>,
-    state: SignalState<T>,
+    states: [SignalState<T>; LOCKSTEP],
 }
+
+/// Signals advanced in lockstep: their steps are independent chains of dependent work,
+/// which the CPU overlaps where one signal alone would wait on latencies.
+const LOCKSTEP: usize = 2;
 
 /// Per-signal scratch of Batch-OMP and Batch-ORMP, sized once for the largest support.
 ///
@@ -75,6 +79,10 @@ pub(crate) struct SignalState<T> {
     /// Coefficients on the support, `L⁻ᵀ·z`.
     gamma: Vec<T>,
     m: usize,
+    resid2: T,
+    noise: T,
+    /// Whether the signal still takes steps.
+    active: bool,
 }
 
 impl<T: Real> SignalState<T> {
@@ -90,122 +98,134 @@ impl<T: Real> SignalState<T> {
             z: vec![T::zero(); kmax],
             gamma: vec![T::zero(); kmax],
             m,
+            resid2: T::zero(),
+            noise: T::zero(),
+            active: false,
         }
     }
 
-    /// The support and coefficients found by the last [`run`](Self::run).
+    /// The support and coefficients found by the last [`finish`](Self::finish).
     pub(crate) fn result(&self) -> (&[u32], &[T]) {
         let s = self.support.len();
         (&self.support, &self.gamma[..s])
     }
 
-    /// Batch-OMP or Batch-ORMP on one signal with correlations `a0 = Dᵀ·y`, `‖y‖² = ynorm2`
-    /// and `diag` the diagonal of G.
+    /// Resets the state for a new signal with correlations `a0 = Dᵀ·y` and `‖y‖² = ynorm2`
+    /// (`diag`: the diagonal of G). Then [`step`](Self::step) while `active`, then
+    /// [`finish`](Self::finish).
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn run(
+    fn begin(&mut self, diag: &[T], a0: &[T], ynorm2: T, tol: Option<T>, selection: Selection) {
+        self.alpha.copy_from_slice(a0);
+        if selection == Selection::Ormp {
+            self.nu.copy_from_slice(diag);
+        }
+        self.support.clear();
+        self.banned.clear();
+        self.resid2 = ynorm2;
+        // Correlations below this are rounding noise of a residual that is already zero.
+        self.noise = T::epsilon() * T::cast_f64(4.0) * ynorm2.sqrt();
+        self.active = !tol.is_some_and(|t| ynorm2 <= t);
+    }
+
+    /// One selection: adds an atom to the support, or refuses a collinear one, or ends the
+    /// signal (`active` turns false).
+    #[inline(always)]
+    fn step(
         &mut self,
         gram: &Columns<'_, T>,
         diag: &[T],
         a0: &[T],
-        ynorm2: T,
         kmax: usize,
         tol: Option<T>,
         selection: Selection,
     ) {
         let m = self.m;
+        let s = self.support.len();
+        let noise = self.noise;
+        // A direction this short is in the span of the support up to rounding (a duplicate
+        // or collinear atom): adding it would only amplify rounding.
+        let floor = T::epsilon() * T::cast_usize(100 * (s + 1));
         let ormp = selection == Selection::Ormp;
-        self.alpha.copy_from_slice(a0);
-        if ormp {
-            self.nu.copy_from_slice(diag);
-        }
-        self.support.clear();
-        self.banned.clear();
-        let mut resid2 = ynorm2;
-        if tol.is_some_and(|t| resid2 <= t) {
-            self.gamma.fill(T::zero());
-            return;
-        }
-        // Correlations below this are rounding noise of a residual that is already zero.
-        let noise = T::epsilon() * T::cast_f64(4.0) * ynorm2.sqrt();
-        let mut s = 0;
-        while s < kmax {
-            // A direction this short is in the span of the support up to rounding (a duplicate
-            // or collinear atom): adding it would only amplify rounding.
-            let floor = T::epsilon() * T::cast_usize(100 * (s + 1));
-            let (j, pivot2) = if ormp {
-                for ((sc, &a), &nu) in self.score.iter_mut().zip(&self.alpha).zip(&self.nu) {
-                    *sc = if nu > floor { a * a / nu } else { T::zero() };
-                }
-                let (j, best) = argmax_abs(&self.score);
-                if best <= noise * noise {
-                    break;
-                }
-                (j, self.nu[j])
-            } else {
-                let (j, amax) = argmax_abs(&self.alpha);
-                if amax <= noise {
-                    break;
-                }
-                let mut p2 = diag[j];
-                for t in 0..s {
-                    let w = self.u[t * m + j];
-                    p2 -= w * w;
-                }
-                if !(p2 > floor * diag[j]) {
-                    // Refuse it and look at the next best atom.
-                    self.banned.push(j as u32);
-                    self.alpha[j] = T::zero();
-                    continue;
-                }
-                (j, p2)
-            };
-            // The new row of the Cholesky factor is column j of U; its pivot is ‖P⊥d_j‖.
-            let pivot = pivot2.sqrt();
-            let inv = T::one() / pivot;
-            let row = s * kmax;
+        let (j, pivot2) = if ormp {
+            for ((sc, &a), &nu) in self.score.iter_mut().zip(&self.alpha).zip(&self.nu) {
+                *sc = if nu > floor { a * a / nu } else { T::zero() };
+            }
+            let (j, best) = argmax_abs(&self.score);
+            if best <= noise * noise {
+                self.active = false;
+                return;
+            }
+            (j, self.nu[j])
+        } else {
+            let (j, amax) = argmax_abs(&self.alpha);
+            if amax <= noise {
+                self.active = false;
+                return;
+            }
+            let mut p2 = diag[j];
             for t in 0..s {
-                self.l[row + t] = self.u[t * m + j];
+                let w = self.u[t * m + j];
+                p2 -= w * w;
             }
-            self.l[row + s] = pivot;
-            let zs = (a0[j] - dot(&self.l[row..row + s], &self.z[..s])) * inv;
-            self.z[s] = zs;
-            // u_s = (G[:, j] − Σ_t L[s,t]·u_t) / pivot, then α −= z_s·u_s (and ν −= u_s²).
-            let (done, rest) = self.u.split_at_mut(s * m);
-            let us = &mut rest[..m];
-            sub_rows(us, gram.col(j), done, m, &self.l[row..row + s]);
-            if ormp {
-                for ((a, nu), al) in us
-                    .iter_mut()
-                    .zip(self.nu.iter_mut())
-                    .zip(self.alpha.iter_mut())
-                {
-                    *a *= inv;
-                    *nu -= *a * *a;
-                    *al -= zs * *a;
-                }
-            } else {
-                for (a, al) in us.iter_mut().zip(self.alpha.iter_mut()) {
-                    *a *= inv;
-                    *al -= zs * *a;
-                }
+            if !(p2 > floor * diag[j]) {
+                // Refuse it and look at the next best atom.
+                self.banned.push(j as u32);
+                self.alpha[j] = T::zero();
+                return;
             }
-            self.support.push(j as u32);
-            // Rounding leaves tiny values for chosen and refused atoms; they must not be
-            // picked again.
-            for &i in self.support.iter().chain(self.banned.iter()) {
-                self.alpha[i as usize] = T::zero();
+            (j, p2)
+        };
+        // The new row of the Cholesky factor is column j of U; its pivot is ‖P⊥d_j‖.
+        let pivot = pivot2.sqrt();
+        let inv = T::one() / pivot;
+        let row = s * kmax;
+        for t in 0..s {
+            self.l[row + t] = self.u[t * m + j];
+        }
+        self.l[row + s] = pivot;
+        let zs = (a0[j] - dot(&self.l[row..row + s], &self.z[..s])) * inv;
+        self.z[s] = zs;
+        // u_s = (G[:, j] − Σ_t L[s,t]·u_t) / pivot, then α −= z_s·u_s (and ν −= u_s²).
+        let (done, rest) = self.u.split_at_mut(s * m);
+        let us = &mut rest[..m];
+        sub_rows(us, gram.col(j), done, m, &self.l[row..row + s]);
+        if ormp {
+            for ((a, nu), al) in us
+                .iter_mut()
+                .zip(self.nu.iter_mut())
+                .zip(self.alpha.iter_mut())
+            {
+                *a *= inv;
+                *nu -= *a * *a;
+                *al -= zs * *a;
             }
-            s += 1;
-            if let Some(t) = tol {
-                // ‖r‖² = ‖y‖² − ‖z‖²: no residual needed.
-                resid2 -= zs * zs;
-                if resid2 <= t {
-                    break;
-                }
+        } else {
+            for (a, al) in us.iter_mut().zip(self.alpha.iter_mut()) {
+                *a *= inv;
+                *al -= zs * *a;
             }
         }
-        // Lᵀ·γ = z once, at the end.
+        self.support.push(j as u32);
+        // Rounding leaves tiny values for chosen and refused atoms; they must not be
+        // picked again.
+        for &i in self.support.iter().chain(self.banned.iter()) {
+            self.alpha[i as usize] = T::zero();
+        }
+        if s + 1 == kmax {
+            self.active = false;
+        }
+        if let Some(t) = tol {
+            // ‖r‖² = ‖y‖² − ‖z‖²: no residual needed.
+            self.resid2 -= zs * zs;
+            if self.resid2 <= t {
+                self.active = false;
+            }
+        }
+    }
+
+    /// `Lᵀ·γ = z` once, at the end.
+    #[inline(always)]
+    fn finish(&mut self, kmax: usize) {
         let s = self.support.len();
         self.gamma[..s].copy_from_slice(&self.z[..s]);
         solve_upper_in_place(&self.l, kmax, &mut self.gamma[..s]);
@@ -218,7 +238,7 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
     fn workspace(&self) -> Work<T> {
         Work {
             corr: Mat::zeros(self.atoms.ncols(), BLOCK),
-            state: SignalState::new(self.atoms.ncols(), self.kmax),
+            states: std::array::from_fn(|_| SignalState::new(self.atoms.ncols(), self.kmax)),
         }
     }
 
@@ -238,23 +258,38 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
             return;
         };
         let ys = Columns::new(signals);
-        let state = &mut work.state;
+        let states = &mut work.states;
+        let (gram, diag, kmax, tol, sel) = (
+            &self.gram,
+            &self.diag[..],
+            self.kmax,
+            self.tol,
+            self.selection,
+        );
         with_simd(
             #[inline(always)]
             || {
-                for c in 0..n {
-                    let ynorm2 = dot(ys.col(c), ys.col(c));
-                    state.run(
-                        &self.gram,
-                        &self.diag,
-                        corr.col(c),
-                        ynorm2,
-                        self.kmax,
-                        self.tol,
-                        self.selection,
-                    );
-                    let (rows, vals) = state.result();
-                    out.push(rows, vals);
+                for c0 in (0..n).step_by(LOCKSTEP) {
+                    let lanes = LOCKSTEP.min(n - c0);
+                    for (l, st) in states.iter_mut().enumerate().take(lanes) {
+                        let c = c0 + l;
+                        st.begin(diag, corr.col(c), dot(ys.col(c), ys.col(c)), tol, sel);
+                    }
+                    let mut busy = true;
+                    while busy {
+                        busy = false;
+                        for (l, st) in states.iter_mut().enumerate().take(lanes) {
+                            if st.active {
+                                st.step(gram, diag, corr.col(c0 + l), kmax, tol, sel);
+                                busy |= st.active;
+                            }
+                        }
+                    }
+                    for st in states.iter_mut().take(lanes) {
+                        st.finish(kmax);
+                        let (rows, vals) = st.result();
+                        out.push(rows, vals);
+                    }
                 }
             },
         );
