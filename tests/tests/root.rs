@@ -12,3 +12,4 @@ mod io_npy;
 mod io_npz;
 mod learn;
 mod linalg;
+mod nmf;

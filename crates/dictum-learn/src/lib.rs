@@ -13,6 +13,7 @@
 pub mod denoise;
 pub mod dictionary;
 pub mod error;
+pub mod nmf;
 pub mod patches;
 pub mod rng;
 

@@ -1,0 +1,787 @@
+//! Non-negative matrix factorisation `V ≈ W·H` with `W, H ≥ 0` (Lee & Seung, *Algorithms for
+//! non-negative matrix factorization*, NIPS 2001; Cichocki & Phan, *Fast local algorithms for
+//! large scale nonnegative matrix and tensor factorizations*, IEICE 2009).
+//!
+//! `V` is `n x p` (dense, or sparse CSC, never densified), `W` is `n x r`, `H` is `r x p`. In
+//! dictum's signal-per-column layout (`Y`, `d x N`), NMF of `Y` gives a non-negative dictionary
+//! `W` (`d x r`) and codes `H` (`r x N`).
+//!
+//! | solver | updates | loss |
+//! |---|---|---|
+//! | [`NmfSolver::Hals`] (default) | exact coordinate steps on one row of `H` / column of `W` at a time (HALS, scikit-learn's `cd`) | Frobenius |
+//! | [`NmfSolver::MultiplicativeFrobenius`] | `H ← H ⊙ WᵀV ⊘ WᵀWH` and the same for `W` (Lee & Seung) | Frobenius |
+//! | [`NmfSolver::MultiplicativeKl`] | `H ← H ⊙ Wᵀ(V ⊘ WH) ⊘ Wᵀ1` and the same for `W` | generalised KL divergence |
+//!
+//! Every product goes through `V·Hᵀ` and `Vᵀ·W` (and, for KL, `(W·H)_ij` on the non-zeros of a
+//! sparse `V` only), and the Frobenius loss is computed as `‖V‖² − 2·tr(Wᵀ·V·Hᵀ) +
+//! tr(WᵀW·HHᵀ)`, so a sparse `V` is never made dense. Penalties follow scikit-learn:
+//! `α·l1_ratio·‖·‖₁ + ½·α·(1 − l1_ratio)·‖·‖²_F` on `W` and on `H`.
+
+use std::time::{Duration, Instant};
+
+use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real, gemm, svd};
+
+use crate::error::{LearnError, Result, invalid};
+use crate::rng::Rng;
+
+/// The data `V` of an NMF: a dense matrix or a sparse CSC one.
+#[derive(Debug, Clone, Copy)]
+pub enum NmfData<'a, T> {
+    /// A dense `n x p` matrix.
+    Dense(MatRef<'a, T>),
+    /// A sparse `n x p` matrix in CSC form.
+    Sparse(&'a CscMatrix<T>),
+}
+
+impl<T: Real> NmfData<'_, T> {
+    fn shape(&self) -> (usize, usize) {
+        match self {
+            Self::Dense(v) => (v.nrows(), v.ncols()),
+            Self::Sparse(v) => (v.nrows(), v.ncols()),
+        }
+    }
+
+    /// `V·Hᵀ`, `n x r`.
+    fn mul_ht(&self, h: MatRef<'_, T>, par: Par) -> Result<Mat<T>> {
+        Ok(match self {
+            Self::Dense(v) => gemm::gemm_nn(*v, h.transpose(), par)?,
+            Self::Sparse(v) => v.mul_dense(h.transpose(), par)?,
+        })
+    }
+
+    /// `Vᵀ·W`, `p x r`.
+    fn tmul_w(&self, w: MatRef<'_, T>, par: Par) -> Result<Mat<T>> {
+        Ok(match self {
+            Self::Dense(v) => gemm::gemm_tn(*v, w, par)?,
+            Self::Sparse(v) => v.transpose_mul_dense(w, par)?,
+        })
+    }
+
+    fn norm2(&self) -> f64 {
+        match self {
+            Self::Dense(v) => v.squared_norm_l2().into_f64(),
+            Self::Sparse(v) => v.values().iter().map(|x| x.into_f64().powi(2)).sum(),
+        }
+    }
+
+    fn sum(&self) -> f64 {
+        match self {
+            Self::Dense(v) => (0..v.ncols())
+                .map(|j| v.col(j).iter().map(|x| x.into_f64()).sum::<f64>())
+                .sum(),
+            Self::Sparse(v) => v.values().iter().map(|x| x.into_f64()).sum(),
+        }
+    }
+
+    /// Calls `f(i, j, v_ij)` for every entry that can be non-zero.
+    fn for_each(&self, mut f: impl FnMut(usize, usize, T)) {
+        match self {
+            Self::Dense(v) => {
+                for j in 0..v.ncols() {
+                    for i in 0..v.nrows() {
+                        f(i, j, v[(i, j)]);
+                    }
+                }
+            }
+            Self::Sparse(v) => {
+                for j in 0..v.ncols() {
+                    let (rows, vals) = v.col(j);
+                    for (&i, &x) in rows.iter().zip(vals) {
+                        f(i as usize, j, x);
+                    }
+                }
+            }
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        let (n, p) = self.shape();
+        if n == 0 || p == 0 {
+            return Err(LearnError::Empty {
+                method: "nmf",
+                nrows: n,
+                ncols: p,
+            });
+        }
+        let mut bad: Option<(usize, usize, f64)> = None;
+        self.for_each(|i, j, x| {
+            if bad.is_none() && !(x.is_finite() && x >= T::zero()) {
+                bad = Some((i, j, x.into_f64()));
+            }
+        });
+        if let Some((i, j, x)) = bad {
+            return Err(invalid(
+                "nmf",
+                "V",
+                format!("entry ({i}, {j}) = {x}"),
+                "NMF needs finite, non-negative data; shift or clip it first",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The NMF update rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NmfSolver {
+    /// Hierarchical alternating least squares (coordinate descent), Frobenius loss.
+    #[default]
+    Hals,
+    /// Lee & Seung's multiplicative updates for the Frobenius loss.
+    MultiplicativeFrobenius,
+    /// Multiplicative updates for the generalised Kullback–Leibler divergence.
+    MultiplicativeKl,
+}
+
+/// How `W` and `H` start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NmfInit {
+    /// `√(mean(V)/r)·|N(0, 1)|` entries (scikit-learn's `random`), seeded.
+    Random,
+    /// Non-negative double SVD (Boutsidis & Gallopoulos 2008); zeros stay zero.
+    #[default]
+    Nndsvd,
+    /// NNDSVD with its zeros replaced by `mean(V)` (better for multiplicative updates).
+    Nndsvda,
+}
+
+/// Non-negative matrix factorisation parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nmf {
+    rank: usize,
+    solver: NmfSolver,
+    init: NmfInit,
+    alpha_w: f64,
+    alpha_h: f64,
+    l1_ratio: f64,
+    max_iter: usize,
+    tol: f64,
+    max_time: Option<Duration>,
+    seed: u64,
+}
+
+/// One iteration's measurements.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NmfStats {
+    /// Iteration, from 1.
+    pub iter: usize,
+    /// The loss being minimised (Frobenius: `½‖V − WH‖²`; KL: the divergence), penalties
+    /// included.
+    pub objective: f64,
+    /// `‖V − WH‖_F / ‖V‖_F`.
+    pub rel_error: f64,
+    /// Seconds since the start.
+    pub seconds: f64,
+}
+
+/// A fitted factorisation.
+#[derive(Debug, Clone)]
+pub struct NmfFit<T> {
+    /// `W`, `n x r`, non-negative.
+    pub w: Mat<T>,
+    /// `H`, `r x p`, non-negative.
+    pub h: Mat<T>,
+    /// One entry per iteration.
+    pub history: Vec<NmfStats>,
+    /// Iterations run.
+    pub n_iter: usize,
+}
+
+impl Nmf {
+    /// Rank-`rank` NMF: HALS, NNDSVD initialisation, no penalty, at most 200 iterations,
+    /// relative objective change `1e-4`, seed 0.
+    pub fn new(rank: usize) -> Self {
+        Self {
+            rank,
+            solver: NmfSolver::Hals,
+            init: NmfInit::Nndsvd,
+            alpha_w: 0.0,
+            alpha_h: 0.0,
+            l1_ratio: 0.0,
+            max_iter: 200,
+            tol: 1e-4,
+            max_time: None,
+            seed: 0,
+        }
+    }
+
+    /// The update rule.
+    pub fn solver(mut self, s: NmfSolver) -> Self {
+        self.solver = s;
+        self
+    }
+
+    /// The initialisation.
+    pub fn init(mut self, i: NmfInit) -> Self {
+        self.init = i;
+        self
+    }
+
+    /// Penalty weight on `W`.
+    pub fn alpha_w(mut self, a: f64) -> Self {
+        self.alpha_w = a;
+        self
+    }
+
+    /// Penalty weight on `H`.
+    pub fn alpha_h(mut self, a: f64) -> Self {
+        self.alpha_h = a;
+        self
+    }
+
+    /// Share of ℓ1 in the penalties (0: ℓ2 only, 1: ℓ1 only).
+    pub fn l1_ratio(mut self, r: f64) -> Self {
+        self.l1_ratio = r;
+        self
+    }
+
+    /// Iterations at most.
+    pub fn max_iter(mut self, n: usize) -> Self {
+        self.max_iter = n;
+        self
+    }
+
+    /// Stop when the objective changes by at most `tol` (relative); 0 runs `max_iter`.
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+
+    /// Wall-time budget.
+    pub fn max_time(mut self, t: Duration) -> Self {
+        self.max_time = Some(t);
+        self
+    }
+
+    /// Seed of the random initialisation.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Checks the parameters (the rank against the data is checked by `fit`).
+    pub fn validate(&self) -> Result<()> {
+        if self.rank == 0 {
+            return Err(invalid("nmf", "rank", 0, "at least one component"));
+        }
+        if self.max_iter == 0 {
+            return Err(invalid("nmf", "max_iter", 0, "at least 1"));
+        }
+        for (name, v) in [
+            ("alpha_w", self.alpha_w),
+            ("alpha_h", self.alpha_h),
+            ("tol", self.tol),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(invalid("nmf", name, v, "a finite number ≥ 0"));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.l1_ratio) {
+            return Err(invalid(
+                "nmf",
+                "l1_ratio",
+                self.l1_ratio,
+                "a number in [0, 1]",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Factorises `v` from the initialisation chosen by [`init`](Self::init).
+    pub fn fit<T: Real>(
+        &self,
+        v: NmfData<'_, T>,
+        par: Par,
+        on_iter: Option<&(dyn Fn(&NmfStats) + Sync)>,
+    ) -> Result<NmfFit<T>> {
+        self.validate()?;
+        v.check()?;
+        let (n, p) = v.shape();
+        if self.rank > n.min(p) {
+            return Err(invalid(
+                "nmf",
+                "rank",
+                self.rank,
+                "the rank is at most min(rows, columns) of V",
+            ));
+        }
+        let (w, h) = self.initial(v, par)?;
+        self.fit_from(v, w, h, par, on_iter)
+    }
+
+    /// Factorises `v` from given non-negative factors `w0` (`n x r`) and `h0` (`r x p`).
+    pub fn fit_from<T: Real>(
+        &self,
+        v: NmfData<'_, T>,
+        w0: Mat<T>,
+        h0: Mat<T>,
+        par: Par,
+        on_iter: Option<&(dyn Fn(&NmfStats) + Sync)>,
+    ) -> Result<NmfFit<T>> {
+        self.validate()?;
+        v.check()?;
+        let (n, p) = v.shape();
+        let r = self.rank;
+        if (w0.nrows(), w0.ncols(), h0.nrows(), h0.ncols()) != (n, r, r, p) {
+            return Err(LearnError::ShapeMismatch {
+                method: "nmf",
+                what: "initial factors",
+                expected: format!("W {n} x {r} and H {r} x {p}"),
+                found: format!(
+                    "W {} x {} and H {} x {}",
+                    w0.nrows(),
+                    w0.ncols(),
+                    h0.nrows(),
+                    h0.ncols()
+                ),
+            });
+        }
+        let (mut w, mut h) = (w0, h0);
+        let start = Instant::now();
+        let v2 = v.norm2();
+        let mut history: Vec<NmfStats> = Vec::new();
+        let mut n_iter = 0;
+        for iter in 1..=self.max_iter {
+            match self.solver {
+                NmfSolver::Hals => {
+                    self.hals_h(v, &w, &mut h, par)?;
+                    self.hals_w(v, &mut w, &h, par)?;
+                }
+                NmfSolver::MultiplicativeFrobenius => {
+                    self.mu_h(v, &w, &mut h, par)?;
+                    self.mu_w(v, &mut w, &h, par)?;
+                }
+                NmfSolver::MultiplicativeKl => {
+                    self.kl_h(v, &w, &mut h);
+                    self.kl_w(v, &mut w, &h);
+                }
+            }
+            n_iter = iter;
+            let stats = self.measure(v, &w, &h, v2, iter, start, par)?;
+            if let Some(f) = on_iter {
+                f(&stats);
+            }
+            let prev = history.last().map(|s: &NmfStats| s.objective);
+            let obj = stats.objective;
+            history.push(stats);
+            if let Some(pv) = prev
+                && self.tol > 0.0
+                && (pv - obj).abs() <= self.tol * pv.abs().max(f64::MIN_POSITIVE)
+            {
+                break;
+            }
+            if self.max_time.is_some_and(|t| start.elapsed() >= t) {
+                break;
+            }
+        }
+        Ok(NmfFit {
+            w,
+            h,
+            history,
+            n_iter,
+        })
+    }
+
+    /// Fits `W` for new rows `v` (`n' x p`) with `H` fixed: non-negative least squares by
+    /// HALS sweeps (Frobenius solvers) or multiplicative KL updates, `max_iter` at most.
+    pub fn transform<T: Real>(
+        &self,
+        v: NmfData<'_, T>,
+        h: MatRef<'_, T>,
+        par: Par,
+    ) -> Result<Mat<T>> {
+        self.validate()?;
+        v.check()?;
+        let (n, p) = v.shape();
+        if h.ncols() != p || h.nrows() != self.rank {
+            return Err(LearnError::ShapeMismatch {
+                method: "nmf",
+                what: "H",
+                expected: format!("{} x {p}", self.rank),
+                found: format!("{} x {}", h.nrows(), h.ncols()),
+            });
+        }
+        let h = h.to_owned();
+        let mean = (v.sum() / (n * p) as f64 / self.rank as f64).sqrt();
+        let mut w = Mat::from_fn(n, self.rank, |_, _| T::cast_f64(mean.max(1e-3)));
+        let mut prev = f64::INFINITY;
+        for _ in 0..self.max_iter {
+            if self.solver == NmfSolver::MultiplicativeKl {
+                self.kl_w(v, &mut w, &h);
+            } else {
+                self.hals_w(v, &mut w, &h, par)?;
+            }
+            let s = self.measure(v, &w, &h, v.norm2(), 0, Instant::now(), par)?;
+            if (prev - s.objective).abs()
+                <= self.tol.max(1e-10) * s.objective.abs().max(f64::MIN_POSITIVE)
+            {
+                break;
+            }
+            prev = s.objective;
+        }
+        Ok(w)
+    }
+
+    fn penalties(&self, alpha: f64) -> (f64, f64) {
+        (alpha * self.l1_ratio, alpha * (1.0 - self.l1_ratio))
+    }
+
+    /// HALS on the rows of `H` with `W` fixed.
+    fn hals_h<T: Real>(
+        &self,
+        v: NmfData<'_, T>,
+        w: &Mat<T>,
+        h: &mut Mat<T>,
+        par: Par,
+    ) -> Result<()> {
+        let wtw = gemm::gram(w.as_ref(), par)?; // r x r
+        let vtw = v.tmul_w(w.as_ref(), par)?; // p x r
+        let (l1, l2) = self.penalties(self.alpha_h);
+        let (r, p) = (h.nrows(), h.ncols());
+        for k in 0..r {
+            let denom = wtw[(k, k)].into_f64() + l2;
+            if denom <= 0.0 {
+                for j in 0..p {
+                    h[(k, j)] = T::zero();
+                }
+                continue;
+            }
+            for j in 0..p {
+                let mut g = vtw[(j, k)].into_f64() - l1;
+                for t in 0..r {
+                    g -= wtw[(k, t)].into_f64() * h[(t, j)].into_f64();
+                }
+                let x = h[(k, j)].into_f64() + (g - l2 * h[(k, j)].into_f64()) / denom;
+                h[(k, j)] = T::cast_f64(x.max(0.0));
+            }
+        }
+        Ok(())
+    }
+
+    /// HALS on the columns of `W` with `H` fixed.
+    fn hals_w<T: Real>(
+        &self,
+        v: NmfData<'_, T>,
+        w: &mut Mat<T>,
+        h: &Mat<T>,
+        par: Par,
+    ) -> Result<()> {
+        let hht = gemm::gram(h.transpose(), par)?; // r x r
+        let vht = v.mul_ht(h.as_ref(), par)?; // n x r
+        let (l1, l2) = self.penalties(self.alpha_w);
+        let (n, r) = (w.nrows(), w.ncols());
+        for k in 0..r {
+            let denom = hht[(k, k)].into_f64() + l2;
+            if denom <= 0.0 {
+                for i in 0..n {
+                    w[(i, k)] = T::zero();
+                }
+                continue;
+            }
+            for i in 0..n {
+                let mut g = vht[(i, k)].into_f64() - l1;
+                for t in 0..r {
+                    g -= hht[(t, k)].into_f64() * w[(i, t)].into_f64();
+                }
+                let x = w[(i, k)].into_f64() + (g - l2 * w[(i, k)].into_f64()) / denom;
+                w[(i, k)] = T::cast_f64(x.max(0.0));
+            }
+        }
+        Ok(())
+    }
+
+    /// Multiplicative Frobenius update of `H`: `H ← H ⊙ (WᵀV − l1)₊ ⊘ (WᵀW·H + l2·H)`.
+    fn mu_h<T: Real>(&self, v: NmfData<'_, T>, w: &Mat<T>, h: &mut Mat<T>, par: Par) -> Result<()> {
+        let wtw = gemm::gram(w.as_ref(), par)?;
+        let vtw = v.tmul_w(w.as_ref(), par)?; // p x r
+        let den = gemm::gemm_nn(wtw.as_ref(), h.as_ref(), par)?; // r x p
+        let (l1, l2) = self.penalties(self.alpha_h);
+        for j in 0..h.ncols() {
+            for k in 0..h.nrows() {
+                let num = (vtw[(j, k)].into_f64() - l1).max(0.0);
+                let d = den[(k, j)].into_f64() + l2 * h[(k, j)].into_f64() + EPS;
+                h[(k, j)] = T::cast_f64(h[(k, j)].into_f64() * num / d);
+            }
+        }
+        Ok(())
+    }
+
+    /// Multiplicative Frobenius update of `W`: `W ← W ⊙ (V·Hᵀ − l1)₊ ⊘ (W·HHᵀ + l2·W)`.
+    fn mu_w<T: Real>(&self, v: NmfData<'_, T>, w: &mut Mat<T>, h: &Mat<T>, par: Par) -> Result<()> {
+        let hht = gemm::gram(h.transpose(), par)?; // r x r
+        let vht = v.mul_ht(h.as_ref(), par)?; // n x r
+        let den = gemm::gemm_nn(w.as_ref(), hht.as_ref(), par)?; // n x r
+        let (l1, l2) = self.penalties(self.alpha_w);
+        for k in 0..w.ncols() {
+            for i in 0..w.nrows() {
+                let num = (vht[(i, k)].into_f64() - l1).max(0.0);
+                let d = den[(i, k)].into_f64() + l2 * w[(i, k)].into_f64() + EPS;
+                w[(i, k)] = T::cast_f64(w[(i, k)].into_f64() * num / d);
+            }
+        }
+        Ok(())
+    }
+
+    /// `Σ_{ij} V_ij/(WH)_ij · (W_ik for H, H_kj for W)` over the entries of `V` that can be
+    /// non-zero: the numerators of the KL updates, `r x p` (for `H`) or `n x r` (for `W`).
+    fn kl_numerators<T: Real>(v: NmfData<'_, T>, w: &Mat<T>, h: &Mat<T>, for_h: bool) -> Vec<f64> {
+        let (n, p) = v.shape();
+        let r = w.ncols();
+        let mut num = vec![0.0f64; if for_h { r * p } else { n * r }];
+        v.for_each(|i, j, x| {
+            let x = x.into_f64();
+            if x == 0.0 {
+                return;
+            }
+            let wh: f64 = (0..r)
+                .map(|k| w[(i, k)].into_f64() * h[(k, j)].into_f64())
+                .sum();
+            let q = x / (wh + EPS);
+            for k in 0..r {
+                if for_h {
+                    num[j * r + k] += w[(i, k)].into_f64() * q;
+                } else {
+                    num[k * n + i] += h[(k, j)].into_f64() * q;
+                }
+            }
+        });
+        num
+    }
+
+    /// Multiplicative KL update of `H`: `H ← H ⊙ Wᵀ(V ⊘ WH) ⊘ (Wᵀ1 + l1 + l2·H)`.
+    fn kl_h<T: Real>(&self, v: NmfData<'_, T>, w: &Mat<T>, h: &mut Mat<T>) {
+        let num = Self::kl_numerators(v, w, h, true);
+        let (n, r) = (w.nrows(), w.ncols());
+        let (l1, l2) = self.penalties(self.alpha_h);
+        for k in 0..r {
+            let colsum: f64 = (0..n).map(|i| w[(i, k)].into_f64()).sum();
+            for j in 0..h.ncols() {
+                let d = colsum + l1 + l2 * h[(k, j)].into_f64() + EPS;
+                h[(k, j)] = T::cast_f64(h[(k, j)].into_f64() * num[j * r + k] / d);
+            }
+        }
+    }
+
+    /// Multiplicative KL update of `W`: `W ← W ⊙ (V ⊘ WH)Hᵀ ⊘ (1Hᵀ + l1 + l2·W)`.
+    fn kl_w<T: Real>(&self, v: NmfData<'_, T>, w: &mut Mat<T>, h: &Mat<T>) {
+        let num = Self::kl_numerators(v, w, h, false);
+        let (n, r) = (w.nrows(), w.ncols());
+        let (l1, l2) = self.penalties(self.alpha_w);
+        for k in 0..r {
+            let rowsum: f64 = (0..h.ncols()).map(|j| h[(k, j)].into_f64()).sum();
+            for i in 0..n {
+                let d = rowsum + l1 + l2 * w[(i, k)].into_f64() + EPS;
+                w[(i, k)] = T::cast_f64(w[(i, k)].into_f64() * num[k * n + i] / d);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn measure<T: Real>(
+        &self,
+        v: NmfData<'_, T>,
+        w: &Mat<T>,
+        h: &Mat<T>,
+        v2: f64,
+        iter: usize,
+        start: Instant,
+        par: Par,
+    ) -> Result<NmfStats> {
+        // ‖V − WH‖² = ‖V‖² − 2·tr(Wᵀ·V·Hᵀ) + tr(WᵀW·HHᵀ), without forming W·H.
+        let vht = v.mul_ht(h.as_ref(), par)?;
+        let wtw = gemm::gram(w.as_ref(), par)?;
+        let hht = gemm::gram(h.transpose(), par)?;
+        let (n, r) = (w.nrows(), w.ncols());
+        let mut cross = 0.0;
+        for k in 0..r {
+            for i in 0..n {
+                cross += w[(i, k)].into_f64() * vht[(i, k)].into_f64();
+            }
+        }
+        let mut quad = 0.0;
+        for a in 0..r {
+            for b in 0..r {
+                quad += wtw[(a, b)].into_f64() * hht[(a, b)].into_f64();
+            }
+        }
+        let r2 = (v2 - 2.0 * cross + quad).max(0.0);
+        let rel_error = if v2 > 0.0 { (r2 / v2).sqrt() } else { 0.0 };
+        let pen = |m: &Mat<T>, alpha: f64| {
+            let (l1, l2) = self.penalties(alpha);
+            let (mut s1, mut s2) = (0.0, 0.0);
+            for j in 0..m.ncols() {
+                for i in 0..m.nrows() {
+                    let x = m[(i, j)].into_f64();
+                    s1 += x;
+                    s2 += x * x;
+                }
+            }
+            l1 * s1 + 0.5 * l2 * s2
+        };
+        let loss = match self.solver {
+            NmfSolver::MultiplicativeKl => {
+                let mut kl = 0.0;
+                v.for_each(|i, j, x| {
+                    let x = x.into_f64();
+                    if x > 0.0 {
+                        let wh: f64 = (0..r)
+                            .map(|k| w[(i, k)].into_f64() * h[(k, j)].into_f64())
+                            .sum();
+                        kl += x * (x / (wh + EPS)).ln() - x;
+                    }
+                });
+                // Σ_ij (WH)_ij = (column sums of W)·(row sums of H).
+                let total: f64 = (0..r)
+                    .map(|k| {
+                        let cw: f64 = (0..n).map(|i| w[(i, k)].into_f64()).sum();
+                        let rh: f64 = (0..h.ncols()).map(|j| h[(k, j)].into_f64()).sum();
+                        cw * rh
+                    })
+                    .sum();
+                kl + total
+            }
+            _ => 0.5 * r2,
+        };
+        Ok(NmfStats {
+            iter,
+            objective: loss + pen(w, self.alpha_w) + pen(h, self.alpha_h),
+            rel_error,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// The initial factors.
+    fn initial<T: Real>(&self, v: NmfData<'_, T>, par: Par) -> Result<(Mat<T>, Mat<T>)> {
+        let (n, p) = v.shape();
+        let r = self.rank;
+        let mean = v.sum() / (n * p) as f64;
+        let mut rng = Rng::new(self.seed);
+        if self.init == NmfInit::Random {
+            let s = (mean / r as f64).sqrt();
+            let w = Mat::from_fn(n, r, |_, _| T::cast_f64(s * rng.normal().abs()));
+            let h = Mat::from_fn(r, p, |_, _| T::cast_f64(s * rng.normal().abs()));
+            return Ok((w, h));
+        }
+        let (u, sv, vt) = top_singular(v, r, &mut rng, par)?;
+        let mut w = Mat::<T>::zeros(n, r);
+        let mut h = Mat::<T>::zeros(r, p);
+        for k in 0..r {
+            let (uk, vk): (Vec<f64>, Vec<f64>) = (
+                (0..n).map(|i| u[(i, k)]).collect(),
+                (0..p).map(|j| vt[(j, k)]).collect(),
+            );
+            let (x, y) = if k == 0 {
+                (
+                    uk.iter().map(|a| a.abs()).collect::<Vec<_>>(),
+                    vk.iter().map(|a| a.abs()).collect::<Vec<_>>(),
+                )
+            } else {
+                let pos = |z: &[f64]| z.iter().map(|a| a.max(0.0)).collect::<Vec<_>>();
+                let neg = |z: &[f64]| z.iter().map(|a| (-a).max(0.0)).collect::<Vec<_>>();
+                let nrm = |z: &[f64]| z.iter().map(|a| a * a).sum::<f64>().sqrt();
+                let (xp, yp, xn, yn) = (pos(&uk), pos(&vk), neg(&uk), neg(&vk));
+                let (mp, mn) = (nrm(&xp) * nrm(&yp), nrm(&xn) * nrm(&yn));
+                let (x, y, m) = if mp >= mn { (xp, yp, mp) } else { (xn, yn, mn) };
+                let (nx, ny) = (nrm(&x), nrm(&y));
+                if m == 0.0 || nx == 0.0 || ny == 0.0 {
+                    (vec![0.0; n], vec![0.0; p])
+                } else {
+                    let s = m.sqrt();
+                    (
+                        x.iter().map(|a| a / nx * s).collect(),
+                        y.iter().map(|a| a / ny * s).collect(),
+                    )
+                }
+            };
+            let scale = if k == 0 {
+                let nx = x
+                    .iter()
+                    .map(|a| a * a)
+                    .sum::<f64>()
+                    .sqrt()
+                    .max(f64::MIN_POSITIVE);
+                let ny = y
+                    .iter()
+                    .map(|a| a * a)
+                    .sum::<f64>()
+                    .sqrt()
+                    .max(f64::MIN_POSITIVE);
+                (sv[0].sqrt() / nx, sv[0].sqrt() / ny)
+            } else {
+                (sv[k].sqrt(), sv[k].sqrt())
+            };
+            for i in 0..n {
+                w[(i, k)] = T::cast_f64(x[i] * scale.0);
+            }
+            for j in 0..p {
+                h[(k, j)] = T::cast_f64(y[j] * scale.1);
+            }
+        }
+        if self.init == NmfInit::Nndsvda {
+            for v in w
+                .col_iter_mut()
+                .flat_map(|c| c.iter_mut())
+                .chain(h.col_iter_mut().flat_map(|c| c.iter_mut()))
+            {
+                if *v == T::zero() {
+                    *v = T::cast_f64(mean);
+                }
+            }
+        }
+        Ok((w, h))
+    }
+}
+
+/// Guards the multiplicative updates against division by zero.
+const EPS: f64 = 1e-12;
+
+/// The top `r` singular triplets of `V` by a randomized range finder with two power
+/// iterations (Halko, Martinsson & Tropp, SIAM Review 2011), through products with `V` only.
+/// Returns `U` (`n x r`), `s`, `V` (`p x r`) in `f64`.
+fn top_singular<T: Real>(
+    v: NmfData<'_, T>,
+    r: usize,
+    rng: &mut Rng,
+    par: Par,
+) -> Result<(Mat<f64>, Vec<f64>, Mat<f64>)> {
+    let (n, p) = v.shape();
+    let k = (r + 10).min(n.min(p));
+    // Work in T for the products with V, orthonormalise in f64.
+    let omega = Mat::<T>::from_fn(k, p, |_, _| T::cast_f64(rng.normal()));
+    let mut q = orth(&v.mul_ht(omega.as_ref(), par)?)?; // n x k
+    for _ in 0..2 {
+        let qt = Mat::<T>::from_fn(n, k, |i, j| T::cast_f64(q[(i, j)]));
+        let z = orth(&v.tmul_w(qt.as_ref(), par)?)?; // p x k
+        let zt = Mat::<T>::from_fn(k, p, |i, j| T::cast_f64(z[(j, i)]));
+        q = orth(&v.mul_ht(zt.as_ref(), par)?)?;
+    }
+    let qt = Mat::<T>::from_fn(n, k, |i, j| T::cast_f64(q[(i, j)]));
+    let bt = v.tmul_w(qt.as_ref(), par)?; // p x k = (Qᵀ V)ᵀ
+    let b = Mat::<f64>::from_fn(k, p, |i, j| bt[(j, i)].into_f64());
+    let svd = svd::thin_svd(b.as_ref(), Par::Seq)?;
+    let u = &q * &svd.u; // n x k
+    let u = Mat::from_fn(n, r, |i, j| u[(i, j)]);
+    let vv = Mat::from_fn(p, r, |i, j| svd.v[(i, j)]);
+    Ok((u, svd.s[..r].to_vec(), vv))
+}
+
+/// Orthonormal basis of the columns of `a` (modified Gram–Schmidt, twice), in `f64`.
+fn orth<T: Real>(a: &Mat<T>) -> Result<Mat<f64>> {
+    let (n, k) = (a.nrows(), a.ncols());
+    let mut q = Mat::<f64>::from_fn(n, k, |i, j| a[(i, j)].into_f64());
+    for j in 0..k {
+        for _ in 0..2 {
+            for t in 0..j {
+                let d: f64 = (0..n).map(|i| q[(i, t)] * q[(i, j)]).sum();
+                for i in 0..n {
+                    q[(i, j)] -= d * q[(i, t)];
+                }
+            }
+        }
+        let nrm: f64 = (0..n).map(|i| q[(i, j)] * q[(i, j)]).sum::<f64>().sqrt();
+        for i in 0..n {
+            q[(i, j)] = if nrm > 1e-300 { q[(i, j)] / nrm } else { 0.0 };
+        }
+    }
+    Ok(q)
+}
