@@ -54,7 +54,7 @@ def main():
                 err = float(np.linalg.norm(V - W @ nm.components_) / nV)
             peers.append((solver, float(np.median(times)), err))
     runs = {
-        "hals": dictum("hals", [5, 10, 15, 20, 30, 40, 50, 60, 80, 100, 150, 200]),
+        "hals": dictum("hals", [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60, 80, 100, 150, 200]),
         "mu": dictum("mu", [20, 40, 60, 80, 100, 150, 200, 300]),
     }
     print(f"W5: V {V.shape[0]} x {V.shape[1]}, rank 50, {THREADS} threads, median of {REPS}\n")
