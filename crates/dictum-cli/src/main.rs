@@ -4,6 +4,7 @@ mod demo;
 mod encode;
 mod inspect;
 mod learn;
+mod nmf;
 mod pool;
 mod render;
 
@@ -40,6 +41,9 @@ enum Command {
     /// Learn a dictionary (K-SVD, approximate or batched K-SVD, MOD) from signals in a .npy
     /// file; writes D.npy, X.npz, history.csv, loss.png and atoms.png.
     Learn(learn::LearnArgs),
+    /// Non-negative matrix factorisation V ≈ W·H of a .npy (dense) or scipy .npz (sparse)
+    /// matrix; writes W.npy, H.npy and history.csv.
+    Nmf(nmf::NmfArgs),
     /// Sparse-code signals over a dictionary and write the codes (scipy CSC .npz); prints N,
     /// mean non-zeros, relative error ‖Y − D·X‖_F/‖Y‖_F and wall time.
     Encode(encode::EncodeArgs),
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
         Command::Encode(args) => encode::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Learn(args) => learn::run(&args),
+        Command::Nmf(args) => nmf::run(&args),
         Command::Datasets => {
             for d in dictum::datasets::DATASETS {
                 println!("{:<22} {}", d.name, d.description);

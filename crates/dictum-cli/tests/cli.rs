@@ -406,3 +406,76 @@ fn learn_amortized_task_driven_and_matryoshka() {
     assert!(!r.status.success());
     assert!(String::from_utf8(r.stderr).unwrap().contains("--targets"));
 }
+
+#[test]
+fn nmf_factorises_dense_and_sparse_files() {
+    use dictum::io::npy::{MatrixLayout, write_matrix};
+    let dir = tempfile::tempdir().unwrap();
+    // V = W·H, samples x features = 30 x 12, rank 3, with some exact zeros.
+    let w = dictum::Mat::<f64>::from_fn(30, 3, |i, k| {
+        if (i + k) % 3 == 0 {
+            0.0
+        } else {
+            1.0 + ((i * 7 + k) % 5) as f64
+        }
+    });
+    let h = dictum::Mat::<f64>::from_fn(3, 12, |k, j| {
+        if (j + 2 * k) % 4 == 0 {
+            0.0
+        } else {
+            0.5 + ((j + k) % 3) as f64
+        }
+    });
+    let v = &w * &h;
+    // As numpy writes it: C order, samples as rows.
+    let vp = dir.path().join("V.npy");
+    write_matrix(&vp, v.transpose(), MatrixLayout::SamplesAsRows).unwrap();
+    let sp = dir.path().join("V.npz");
+    let csc = dictum::CscMatrix::from_dense(v.as_ref()).unwrap();
+    dictum::io::sparse::save_csc(&sp, &csc, dictum::io::npz::Compression::Deflate).unwrap();
+    for input in [&vp, &sp] {
+        let out = dir.path().join("out");
+        let r = dictum(&[
+            "nmf",
+            "--input",
+            &input.display().to_string(),
+            "--rank",
+            "3",
+            "--iters",
+            "300",
+            "--tol",
+            "0",
+            "--threads",
+            "2",
+            "--out",
+            &out.display().to_string(),
+        ]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let text = String::from_utf8(r.stdout).unwrap();
+        let err: f64 = text
+            .lines()
+            .find(|l| l.starts_with("rel. error"))
+            .and_then(|l| l.split_whitespace().nth(2))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(err < 1e-3, "{text}");
+        let wf = dictum::io::npy::MappedNpy::open(out.join("W.npy")).unwrap();
+        let hf = dictum::io::npy::MappedNpy::open(out.join("H.npy")).unwrap();
+        assert_eq!(
+            (wf.shape(), hf.shape()),
+            (&[30usize, 3][..], &[3usize, 12][..])
+        );
+    }
+    let r = dictum(&[
+        "nmf",
+        "--input",
+        &vp.display().to_string(),
+        "--rank",
+        "50",
+        "--out",
+        &dir.path().join("x").display().to_string(),
+    ]);
+    assert!(!r.status.success());
+    assert!(String::from_utf8(r.stderr).unwrap().contains("rank"));
+}

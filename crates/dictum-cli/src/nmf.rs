@@ -1,0 +1,185 @@
+//! `dictum nmf`: non-negative matrix factorisation of a `.npy` (dense) or scipy `.npz`
+//! (sparse CSC) matrix, in scikit-learn's orientation: `V` (samples x features) ≈ `W·H` with
+//! `W` samples x rank and `H` rank x features.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use dictum::io::npy::{MappedNpy, MatrixLayout, write_matrix};
+use dictum::learn::nmf::{Nmf, NmfData, NmfInit, NmfSolver, NmfStats};
+use dictum::{CscMatrix, Mat};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::encode::human;
+
+/// NMF update rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SolverArg {
+    /// Accelerated HALS (coordinate descent), Frobenius loss.
+    Hals,
+    /// Multiplicative updates, Frobenius loss.
+    Mu,
+    /// Multiplicative updates, Kullback–Leibler divergence.
+    Kl,
+}
+
+/// NMF initialisations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum InitArg {
+    /// Non-negative double SVD.
+    Nndsvd,
+    /// NNDSVD with zeros filled by the mean.
+    Nndsvda,
+    /// Scaled |N(0,1)| entries.
+    Random,
+}
+
+/// What `dictum nmf` was asked to do.
+#[derive(Debug, clap::Args)]
+pub(crate) struct NmfArgs {
+    /// V: a .npy (samples x features, C order as numpy writes it) or a scipy sparse .npz.
+    #[arg(long)]
+    input: PathBuf,
+    /// Number of components r.
+    #[arg(long)]
+    rank: usize,
+    /// Update rule.
+    #[arg(long, value_enum, default_value = "hals")]
+    solver: SolverArg,
+    /// Initialisation.
+    #[arg(long, value_enum, default_value = "nndsvd")]
+    init: InitArg,
+    /// Penalty weight on W.
+    #[arg(long, default_value_t = 0.0)]
+    alpha_w: f64,
+    /// Penalty weight on H.
+    #[arg(long, default_value_t = 0.0)]
+    alpha_h: f64,
+    /// Share of l1 in the penalties.
+    #[arg(long, default_value_t = 0.0)]
+    l1_ratio: f64,
+    /// Iterations at most.
+    #[arg(long, default_value_t = 200)]
+    iters: usize,
+    /// Relative change of the objective at which to stop (0: run every iteration).
+    #[arg(long, default_value_t = 1e-4)]
+    tol: f64,
+    /// Seed of the random initialisation.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output folder: W.npy (samples x r), H.npy (r x features), history.csv.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub(crate) fn run(args: &NmfArgs) -> dictum::Result<()> {
+    let nmf = Nmf::new(args.rank)
+        .solver(match args.solver {
+            SolverArg::Hals => NmfSolver::Hals,
+            SolverArg::Mu => NmfSolver::MultiplicativeFrobenius,
+            SolverArg::Kl => NmfSolver::MultiplicativeKl,
+        })
+        .init(match args.init {
+            InitArg::Nndsvd => NmfInit::Nndsvd,
+            InitArg::Nndsvda => NmfInit::Nndsvda,
+            InitArg::Random => NmfInit::Random,
+        })
+        .alpha_w(args.alpha_w)
+        .alpha_h(args.alpha_h)
+        .l1_ratio(args.l1_ratio)
+        .max_iter(args.iters)
+        .tol(args.tol)
+        .seed(args.seed);
+    std::fs::create_dir_all(&args.out).map_err(|e| dictum::io::IoError::Io {
+        path: args.out.clone(),
+        source: e,
+    })?;
+    let sparse = args.input.extension().is_some_and(|e| e == "npz");
+    let bar = ProgressBar::new(args.iters as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} nmf [{bar:30}] iter {pos}/{len} {msg} ({eta} left)",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let report = |s: &NmfStats| {
+        bar.set_position(s.iter as u64);
+        bar.set_message(format!("rel. error {:.5}", s.rel_error));
+    };
+    let start = Instant::now();
+    let (w, h, history, shape) = crate::pool::with_threads("nmf", args.threads, |par, _| {
+        if sparse {
+            // scipy's CSC matrix is samples x features as stored: W and H come out as is.
+            let v: CscMatrix<f64> = dictum::io::sparse::load_csc(&args.input)?;
+            let fit = nmf.fit(NmfData::Sparse(&v), par, Some(&report))?;
+            Ok((fit.w, fit.h, fit.history, (v.nrows(), v.ncols())))
+        } else {
+            // A C-order samples x features .npy reads as its transpose (features x samples):
+            // factorising that gives Hᵀ and Wᵀ, turned back here.
+            let file = MappedNpy::open(&args.input)?;
+            let mut owned = None;
+            let v = crate::encode::matrix::<f64>(&file, &mut owned)?;
+            let fit = nmf.fit(NmfData::Dense(v), par, Some(&report))?;
+            let w: Mat<f64> = fit.h.transpose().to_owned();
+            let h: Mat<f64> = fit.w.transpose().to_owned();
+            Ok((w, h, fit.history, (v.ncols(), v.nrows())))
+        }
+    })?;
+    bar.finish_and_clear();
+    let elapsed = start.elapsed();
+    write_matrix(args.out.join("W.npy"), w.as_ref(), MatrixLayout::Fortran)?;
+    write_matrix(args.out.join("H.npy"), h.as_ref(), MatrixLayout::Fortran)?;
+    write_history(&args.out.join("history.csv"), &history)?;
+    let last = history.last();
+    println!(
+        "input         {} ({} x {}, {})",
+        args.input.display(),
+        shape.0,
+        shape.1,
+        if sparse { "sparse" } else { "dense" }
+    );
+    println!(
+        "rank          {} ({:?}, init {:?})",
+        args.rank, args.solver, args.init
+    );
+    println!("iterations    {}", last.map_or(0, |s| s.iter));
+    if let Some(s) = last {
+        println!("rel. error    {:.6}  (‖V − W·H‖_F / ‖V‖_F)", s.rel_error);
+    }
+    println!("wall time     {}", human(elapsed));
+    println!(
+        "outputs       {} (W.npy {} x {}, H.npy {} x {}, history.csv)",
+        args.out.display(),
+        w.nrows(),
+        w.ncols(),
+        h.nrows(),
+        h.ncols()
+    );
+    Ok(())
+}
+
+fn write_history(path: &std::path::Path, history: &[NmfStats]) -> dictum::Result<()> {
+    use std::io::Write;
+    dictum::io::atomic::write_atomic(path, |w| {
+        let io = |e| dictum::io::IoError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        writeln!(w, "iter,objective,rel_error,seconds").map_err(io)?;
+        for s in history {
+            writeln!(
+                w,
+                "{},{:.10e},{:.8},{:.4}",
+                s.iter, s.objective, s.rel_error, s.seconds
+            )
+            .map_err(io)?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
