@@ -8,7 +8,7 @@ use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real};
 
 use super::replace::replace_atoms;
 use super::residual::residual_norms;
-use super::{Common, IterationStats, LearnOptions, Learned, StopReason};
+use super::{Common, Init, IterationStats, LearnOptions, Learned, StopReason, initial_dictionary};
 use crate::error::{LearnError, Result, invalid};
 use crate::rng::Rng;
 
@@ -52,15 +52,15 @@ pub(crate) fn check_signals<T: Real>(method: &'static str, y: MatRef<'_, T>) -> 
 /// A caller's initial dictionary, checked and normalized.
 pub(crate) fn given_dictionary<T: Real>(
     method: &'static str,
-    y: MatRef<'_, T>,
+    dim: usize,
     d0: MatRef<'_, T>,
     m: usize,
 ) -> Result<Mat<T>> {
-    if d0.nrows() != y.nrows() || d0.ncols() != m {
+    if d0.nrows() != dim || d0.ncols() != m {
         return Err(LearnError::ShapeMismatch {
             method,
             what: "initial dictionary",
-            expected: format!("{} x {} (signal dimension x atoms)", y.nrows(), m),
+            expected: format!("{dim} x {m} (signal dimension x atoms)"),
             found: format!("{} x {}", d0.nrows(), d0.ncols()),
         });
     }
@@ -84,6 +84,26 @@ pub(crate) fn given_dictionary<T: Real>(
 
 /// A mini-batch's signals (`None`: all signals), their codes and squared residuals.
 type LastIteration<T> = (Option<Mat<T>>, CscMatrix<T>, Vec<T>);
+
+/// The start of every fit: checks the signals, then takes the caller's dictionary `d0`
+/// (checked and normalized) or draws one by `init`, and returns it with the random stream the
+/// rest of the fit continues.
+pub(crate) fn starting_dictionary<T: Real>(
+    method: &'static str,
+    y: MatRef<'_, T>,
+    m: usize,
+    d0: Option<MatRef<'_, T>>,
+    init: Init,
+    seed: u64,
+) -> Result<(Mat<T>, Rng)> {
+    check_signals(method, y)?;
+    let mut rng = Rng::new(seed);
+    let dict = match d0 {
+        Some(d0) => given_dictionary(method, y.nrows(), d0, m)?,
+        None => initial_dictionary(method, y, m, init, &mut rng)?,
+    };
+    Ok((dict, rng))
+}
 
 fn gather<T: Real>(y: MatRef<'_, T>, idx: &[usize]) -> Mat<T> {
     Mat::from_fn(y.nrows(), idx.len(), |i, c| y[(i, idx[c])])

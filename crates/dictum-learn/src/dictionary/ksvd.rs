@@ -19,8 +19,8 @@ use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real};
 use rayon::prelude::*;
 
 use super::atom::{AtomFit, Residual, RowIndex, fit_atom};
-use super::driver::{DictionaryUpdate, check_signals, given_dictionary, learn};
-use super::{Common, LearnOptions, Learned, common_setters, initial_dictionary};
+use super::driver::{DictionaryUpdate, learn, starting_dictionary};
+use super::{Common, LearnOptions, Learned, common_setters};
 use crate::error::{LearnError, Result, invalid};
 use crate::rng::Rng;
 
@@ -154,11 +154,7 @@ impl<E> Ksvd<E> {
     where
         E: Encoder<T>,
     {
-        self.validate()?;
-        check_signals(self.name(), y)?;
-        let mut rng = Rng::new(self.common.seed);
-        let d0 = initial_dictionary(self.name(), y, self.n_atoms, self.common.init, &mut rng)?;
-        learn(y, d0, &self.coder, self, &self.common, rng, opts)
+        self.fit_start(y, None, opts)
     }
 
     /// Learns a dictionary starting from `d0` (`d x n_atoms`; normalized here).
@@ -171,18 +167,22 @@ impl<E> Ksvd<E> {
     where
         E: Encoder<T>,
     {
+        self.fit_start(y, Some(d0), opts)
+    }
+
+    fn fit_start<T: Real>(
+        &self,
+        y: MatRef<'_, T>,
+        d0: Option<MatRef<'_, T>>,
+        opts: &LearnOptions<'_>,
+    ) -> Result<Learned<T>>
+    where
+        E: Encoder<T>,
+    {
         self.validate()?;
-        check_signals(self.name(), y)?;
-        let d0 = given_dictionary(self.name(), y, d0, self.n_atoms)?;
-        learn(
-            y,
-            d0,
-            &self.coder,
-            self,
-            &self.common,
-            Rng::new(self.common.seed),
-            opts,
-        )
+        let c = &self.common;
+        let (d0, rng) = starting_dictionary(self.name(), y, self.n_atoms, d0, c.init, c.seed)?;
+        learn(y, d0, &self.coder, self, c, rng, opts)
     }
 
     /// One K-SVD dictionary sweep for fixed supports: updates `dict` and the values of

@@ -18,11 +18,9 @@ use dictum_coding::{Dictionary, Encoder, RunOptions};
 use dictum_linalg::simd::with_simd;
 use dictum_linalg::{CscMatrix, Mat, MatMut, MatRef, Par, Real, gemm};
 
-use super::driver::{check_signals, given_dictionary};
+use super::driver::{check_signals, given_dictionary, starting_dictionary};
 use super::residual::residual_norms;
-use super::{
-    Common, IterationStats, LearnOptions, Learned, StopReason, common_setters, initial_dictionary,
-};
+use super::{Common, IterationStats, LearnOptions, Learned, StopReason, common_setters};
 use crate::error::{LearnError, Result, invalid};
 use crate::rng::Rng;
 
@@ -127,8 +125,7 @@ impl<E> Online<E> {
     pub fn start<T: Real>(&self, d0: MatRef<'_, T>) -> Result<OnlineState<T>> {
         self.validate()?;
         let (d, m) = (d0.nrows(), d0.ncols());
-        let dummy = Mat::<T>::zeros(d, 1);
-        let dict = given_dictionary("online", dummy.as_ref(), d0, m)?;
+        let dict = given_dictionary("online", d, d0, m)?;
         Ok(OnlineState {
             dict: (0..m)
                 .flat_map(|j| dict.col(j).iter().copied().collect::<Vec<T>>())
@@ -149,9 +146,8 @@ impl<E> Online<E> {
         E: Encoder<T>,
     {
         self.validate()?;
-        check_signals("online", y)?;
-        let mut rng = Rng::new(self.common.seed);
-        let d0 = initial_dictionary("online", y, self.n_atoms, self.common.init, &mut rng)?;
+        let c = &self.common;
+        let (d0, rng) = starting_dictionary("online", y, self.n_atoms, None, c.init, c.seed)?;
         self.run(y, d0, rng, opts)
     }
 
@@ -166,9 +162,9 @@ impl<E> Online<E> {
         E: Encoder<T>,
     {
         self.validate()?;
-        check_signals("online", y)?;
-        let d0 = given_dictionary("online", y, d0, self.n_atoms)?;
-        self.run(y, d0, Rng::new(self.common.seed), opts)
+        let c = &self.common;
+        let (d0, rng) = starting_dictionary("online", y, self.n_atoms, Some(d0), c.init, c.seed)?;
+        self.run(y, d0, rng, opts)
     }
 
     fn run<T: Real>(

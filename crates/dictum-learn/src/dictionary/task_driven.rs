@@ -14,8 +14,8 @@ use std::time::Instant;
 use dictum_coding::{Dictionary, Encoder, Lars, RunOptions, lasso_backward};
 use dictum_linalg::{CscMatrix, Mat, MatRef, Real};
 
-use super::driver::{check_signals, given_dictionary};
-use super::{Init, IterationStats, LearnOptions, StopReason, initial_dictionary};
+use super::driver::starting_dictionary;
+use super::{Init, IterationStats, LearnOptions, StopReason};
 use crate::error::{LearnError, Result, invalid};
 use crate::rng::Rng;
 
@@ -252,9 +252,8 @@ impl TaskDriven {
         opts: &LearnOptions<'_>,
     ) -> Result<TaskDrivenFit<T>> {
         self.validate()?;
-        check_signals("task-driven", y)?;
-        let mut rng = Rng::new(self.seed);
-        let d0 = initial_dictionary("task-driven", y, self.n_atoms, self.init, &mut rng)?;
+        let (d0, rng) =
+            starting_dictionary("task-driven", y, self.n_atoms, None, self.init, self.seed)?;
         self.run(y, targets, d0, rng, opts)
     }
 
@@ -267,9 +266,15 @@ impl TaskDriven {
         opts: &LearnOptions<'_>,
     ) -> Result<TaskDrivenFit<T>> {
         self.validate()?;
-        check_signals("task-driven", y)?;
-        let d0 = given_dictionary("task-driven", y, d0, self.n_atoms)?;
-        self.run(y, targets, d0, Rng::new(self.seed), opts)
+        let (d0, rng) = starting_dictionary(
+            "task-driven",
+            y,
+            self.n_atoms,
+            Some(d0),
+            self.init,
+            self.seed,
+        )?;
+        self.run(y, targets, d0, rng, opts)
     }
 
     fn run<T: Real>(
