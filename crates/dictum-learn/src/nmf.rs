@@ -476,7 +476,8 @@ impl Nmf {
                 }
             }
             n_iter = iter;
-            let stats = self.measure(v, &w, &h, v2, iter, start, par, known.take())?;
+            let known = known.as_ref().map(|(a, b)| (a, b));
+            let stats = self.measure(v, &w, &h, v2, iter, start, par, known)?;
             if let Some(f) = on_iter {
                 f(&stats);
             }
@@ -523,14 +524,20 @@ impl Nmf {
         let h = h.to_owned();
         let mean = (v.sum() / (n * p) as f64 / self.rank as f64).sqrt();
         let mut w = Mat::from_fn(n, self.rank, |_, _| T::cast_f64(mean.max(1e-3)));
+        // H is fixed: ‖V‖², V·Hᵀ and H·Hᵀ are the same in every iteration.
+        let (v2, vht, hht) = (
+            v.norm2(),
+            v.mul_ht(h.as_ref(), par)?,
+            gemm::gram(h.transpose(), par)?,
+        );
         let mut prev = f64::INFINITY;
         for _ in 0..self.max_iter {
             if self.solver == NmfSolver::MultiplicativeKl {
                 self.kl_w(v, &mut w, &h);
             } else {
-                self.hals_w(v, &mut w, &h, par)?;
+                self.hals_w_with(v, &mut w, &vht, &hht, par);
             }
-            let s = self.measure(v, &w, &h, v.norm2(), 0, Instant::now(), par, None)?;
+            let s = self.measure(v, &w, &h, v2, 0, Instant::now(), par, Some((&vht, &hht)))?;
             if (prev - s.objective).abs()
                 <= self.tol.max(1e-10) * s.objective.abs().max(f64::MIN_POSITIVE)
             {
@@ -581,20 +588,32 @@ impl Nmf {
     ) -> Result<(Mat<T>, Mat<T>)> {
         let hht = gemm::gram(h.transpose(), par)?; // r x r
         let vht = v.mul_ht(h.as_ref(), par)?; // n x r
+        self.hals_w_with(v, w, &vht, &hht, par);
+        Ok((vht, hht))
+    }
+
+    /// The HALS sweeps of [`hals_w`](Self::hals_w) given `V·Hᵀ` and `H·Hᵀ`.
+    fn hals_w_with<T: Real>(
+        &self,
+        v: NmfData<'_, T>,
+        w: &mut Mat<T>,
+        vht: &Mat<T>,
+        hht: &Mat<T>,
+        par: Par,
+    ) {
         let (n, r) = (w.nrows(), w.ncols());
         let mut x: Vec<T> = (0..r)
             .flat_map(|k| (0..n).map(move |i| (i, k)))
             .map(|(i, k)| w[(i, k)])
             .collect();
         let (l1, l2) = self.penalties(self.alpha_w);
-        let sweeps = self.sweeps(n, h.ncols(), v.nnz());
-        hals_sweeps(&mut x, n, &vht, &hht, l1, l2, sweeps, par);
+        let sweeps = self.sweeps(n, v.shape().1, v.nnz());
+        hals_sweeps(&mut x, n, vht, hht, l1, l2, sweeps, par);
         for k in 0..r {
             for i in 0..n {
                 w[(i, k)] = x[k * n + i];
             }
         }
-        Ok((vht, hht))
     }
 
     /// Multiplicative Frobenius update of `H`: `H ← H ⊙ (WᵀV − l1)₊ ⊘ (WᵀW·H + l2·H)`.
@@ -693,13 +712,17 @@ impl Nmf {
         iter: usize,
         start: Instant,
         par: Par,
-        known: Option<(Mat<T>, Mat<T>)>,
+        known: Option<(&Mat<T>, &Mat<T>)>,
     ) -> Result<NmfStats> {
         // ‖V − WH‖² = ‖V‖² − 2·tr(Wᵀ·V·Hᵀ) + tr(WᵀW·HHᵀ), without forming W·H. The W update
         // just computed V·Hᵀ and H·Hᵀ for this H: reuse them.
+        let computed;
         let (vht, hht) = match known {
             Some(k) => k,
-            None => (v.mul_ht(h.as_ref(), par)?, gemm::gram(h.transpose(), par)?),
+            None => {
+                computed = (v.mul_ht(h.as_ref(), par)?, gemm::gram(h.transpose(), par)?);
+                (&computed.0, &computed.1)
+            }
         };
         let wtw = gemm::gram(w.as_ref(), par)?;
         let (n, r) = (w.nrows(), w.ncols());
@@ -965,12 +988,12 @@ fn top_singular<T: Real>(
     let k = (r + 10).min(n.min(p));
     // Work in T for the products with V, orthonormalise in f64.
     let omega = Mat::<T>::from_fn(k, p, |_, _| T::cast_f64(rng.normal()));
-    let mut q = orth(&v.mul_ht(omega.as_ref(), par)?)?; // n x k
+    let mut q = orth(&v.mul_ht(omega.as_ref(), par)?); // n x k
     for _ in 0..2 {
         let qt = Mat::<T>::from_fn(n, k, |i, j| T::cast_f64(q[(i, j)]));
-        let z = orth(&v.tmul_w(qt.as_ref(), par)?)?; // p x k
+        let z = orth(&v.tmul_w(qt.as_ref(), par)?); // p x k
         let zt = Mat::<T>::from_fn(k, p, |i, j| T::cast_f64(z[(j, i)]));
-        q = orth(&v.mul_ht(zt.as_ref(), par)?)?;
+        q = orth(&v.mul_ht(zt.as_ref(), par)?);
     }
     let qt = Mat::<T>::from_fn(n, k, |i, j| T::cast_f64(q[(i, j)]));
     let bt = v.tmul_w(qt.as_ref(), par)?; // p x k = (Qᵀ V)ᵀ
@@ -983,7 +1006,7 @@ fn top_singular<T: Real>(
 }
 
 /// Orthonormal basis of the columns of `a` (modified Gram–Schmidt, twice), in `f64`.
-fn orth<T: Real>(a: &Mat<T>) -> Result<Mat<f64>> {
+fn orth<T: Real>(a: &Mat<T>) -> Mat<f64> {
     let (n, k) = (a.nrows(), a.ncols());
     let mut q = Mat::<f64>::from_fn(n, k, |i, j| a[(i, j)].into_f64());
     for j in 0..k {
@@ -1000,5 +1023,5 @@ fn orth<T: Real>(a: &Mat<T>) -> Result<Mat<f64>> {
             q[(i, j)] = if nrm > 1e-300 { q[(i, j)] / nrm } else { 0.0 };
         }
     }
-    Ok(q)
+    q
 }
