@@ -9,7 +9,6 @@ use dictum::Mat;
 use dictum::datasets::load_image;
 use dictum::learn::denoise::{PatchDenoiser, psnr};
 use dictum::learn::dictionary::{IterationStats, LearnOptions};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::encode::human;
 use crate::render;
@@ -49,13 +48,10 @@ pub(crate) fn run(args: &DemoArgs) -> dictum::Result<()> {
         .max_iter(args.iters)
         // The paper's λ = 30/σ for pixels in 0..255.
         .noisy_weight(30.0 / (SIGMA * 255.0));
-    let bar = ProgressBar::new(args.iters as u64);
-    bar.set_style(
-        ProgressStyle::with_template("  {spinner} K-SVD [{bar:30}] iter {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+    let bar = crate::report::progress_bar(
+        args.iters as u64,
+        "  {spinner} K-SVD [{bar:30}] iter {pos}/{len} {msg}",
     );
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let report = |s: &IterationStats| {
         bar.set_position(s.iter as u64);
         bar.set_message(format!(

@@ -8,7 +8,6 @@ use dictum::io::dtype::DType;
 use dictum::io::npy::MappedNpy;
 use dictum::io::npz::Compression;
 use dictum::{Mat, MatRef, Par, Real};
-use indicatif::{ProgressBar, ProgressStyle};
 
 /// What `dictum encode` was asked to do.
 #[derive(Debug, clap::Args)]
@@ -113,7 +112,10 @@ fn code<T: Real>(
     let d = matrix::<T>(dict_file, &mut d_owned)?;
     let y = matrix::<T>(sig_file, &mut y_owned)?;
     let n = y.ncols();
-    let bar = progress_bar(n as u64);
+    let bar = crate::report::progress_bar(
+        n as u64,
+        "{spinner} coding [{bar:40}] {pos}/{len} signals ({eta} left)",
+    );
     let report = |p: Progress| bar.set_position(p.done as u64);
     let opts = RunOptions::new(par).progress(&report);
     let start = Instant::now();
@@ -145,20 +147,6 @@ fn code<T: Real>(
         codes.ncols()
     );
     Ok(())
-}
-
-fn progress_bar(len: u64) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} coding [{bar:40}] {pos}/{len} signals ({eta} left)",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    // Short runs finish before a bar would help; indicatif also hides it off a terminal.
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
 }
 
 pub(crate) fn human(d: Duration) -> String {

@@ -1,7 +1,6 @@
 //! `dictum learn`: learn a dictionary from signals in a `.npy` file and write the dictionary,
 //! codes, history and pictures to a folder.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -14,7 +13,6 @@ use dictum::learn::dictionary::{
     Online, TaskDriven, TaskLoss,
 };
 use dictum::{Mat, MatRef, Par, Real};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::encode::{human, matrix};
 use crate::render;
@@ -186,7 +184,10 @@ where
 {
     let mut owned = None;
     let y = matrix::<T>(file, &mut owned)?;
-    let bar = iteration_bar(args.iters as u64);
+    let bar = crate::report::progress_bar(
+        args.iters as u64,
+        "{spinner} learning [{bar:30}] iter {pos}/{len} {msg} ({eta} left)",
+    );
     let report = |s: &IterationStats| {
         bar.set_position(s.iter as u64);
         bar.set_message(format!("error {:.4}, nnz {:.2}", s.rel_error, s.mean_nnz));
@@ -381,19 +382,6 @@ fn gradient_fit<T: Real>(
     Ok(())
 }
 
-fn iteration_bar(len: u64) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} learning [{bar:30}] iter {pos}/{len} {msg} ({eta} left)",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    bar
-}
-
 /// D.npy (atoms as rows, as scikit-learn's `components_`), X.npz, history.csv, loss.png and,
 /// for square patches, atoms.png.
 pub(crate) fn write_outputs<T: Real>(out: &Path, learned: &Learned<T>) -> dictum::Result<()> {
@@ -411,25 +399,14 @@ pub(crate) fn write_outputs<T: Real>(out: &Path, learned: &Learned<T>) -> dictum
 }
 
 pub(crate) fn write_history(path: &Path, history: &[IterationStats]) -> dictum::Result<()> {
-    dictum::io::atomic::write_atomic(path, |w| {
-        let io = |e| dictum::io::IoError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        };
-        writeln!(
-            w,
-            "iter,rel_error,mean_rel_residual,mean_nnz,replaced,seconds"
-        )
-        .map_err(io)?;
-        for s in history {
-            writeln!(
-                w,
+    crate::report::write_csv(
+        path,
+        "iter,rel_error,mean_rel_residual,mean_nnz,replaced,seconds",
+        history.iter().map(|s| {
+            format!(
                 "{},{:.8},{:.8},{:.4},{},{:.4}",
                 s.iter, s.rel_error, s.mean_rel_residual, s.mean_nnz, s.replaced, s.seconds
             )
-            .map_err(io)?;
-        }
-        Ok(())
-    })?;
-    Ok(())
+        }),
+    )
 }

@@ -7,6 +7,7 @@ mod learn;
 mod nmf;
 mod pool;
 mod render;
+mod report;
 
 use std::process::ExitCode;
 

@@ -8,7 +8,6 @@ use std::time::Instant;
 use dictum::io::npy::{MappedNpy, MatrixLayout, write_matrix};
 use dictum::learn::nmf::{Nmf, NmfData, NmfInit, NmfSolver, NmfStats};
 use dictum::{CscMatrix, Mat};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::encode::human;
 
@@ -98,15 +97,10 @@ pub(crate) fn run(args: &NmfArgs) -> dictum::Result<()> {
         source: e,
     })?;
     let sparse = args.input.extension().is_some_and(|e| e == "npz");
-    let bar = ProgressBar::new(args.iters as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} nmf [{bar:30}] iter {pos}/{len} {msg} ({eta} left)",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
+    let bar = crate::report::progress_bar(
+        args.iters as u64,
+        "{spinner} nmf [{bar:30}] iter {pos}/{len} {msg} ({eta} left)",
     );
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let report = |s: &NmfStats| {
         bar.set_position(s.iter as u64);
         bar.set_message(format!("rel. error {:.5}", s.rel_error));
@@ -164,22 +158,14 @@ pub(crate) fn run(args: &NmfArgs) -> dictum::Result<()> {
 }
 
 fn write_history(path: &std::path::Path, history: &[NmfStats]) -> dictum::Result<()> {
-    use std::io::Write;
-    dictum::io::atomic::write_atomic(path, |w| {
-        let io = |e| dictum::io::IoError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        };
-        writeln!(w, "iter,objective,rel_error,seconds").map_err(io)?;
-        for s in history {
-            writeln!(
-                w,
+    crate::report::write_csv(
+        path,
+        "iter,objective,rel_error,seconds",
+        history.iter().map(|s| {
+            format!(
                 "{},{:.10e},{:.8},{:.4}",
                 s.iter, s.objective, s.rel_error, s.seconds
             )
-            .map_err(io)?;
-        }
-        Ok(())
-    })?;
-    Ok(())
+        }),
+    )
 }
