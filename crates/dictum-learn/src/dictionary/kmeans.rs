@@ -362,13 +362,18 @@ impl KMeans {
                 sums[l * d + i] += col[i].into_f64() * s;
             }
         }
-        let mut order: Vec<usize> = (0..labels.len()).collect();
-        order.sort_by(|&a, &b| {
-            cost[b]
-                .partial_cmp(&cost[a])
-                .unwrap_or(std::cmp::Ordering::Equal)
-                .then(a.cmp(&b))
-        });
+        // Signals farthest from their centres first, for empty clusters; sorted only when a
+        // cluster is empty, not on every iteration.
+        let mut order: Vec<usize> = Vec::new();
+        if counts.contains(&0) {
+            order = (0..labels.len()).collect();
+            order.sort_by(|&a, &b| {
+                cost[b]
+                    .partial_cmp(&cost[a])
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .then(a.cmp(&b))
+            });
+        }
         let mut far = order.into_iter();
         let mut replaced = 0;
         for c in 0..k {
