@@ -12,14 +12,10 @@ prints a markdown table with the ratios.
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
-THREADS = int(os.environ.get("BENCH_THREADS", "2"))
-for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[v] = str(THREADS)
+from peers_env import DATA, REPS, THREADS, binary, run, timeit
 
 import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
@@ -27,35 +23,17 @@ import spams  # noqa: E402
 from sklearn.linear_model import orthogonal_mp_gram  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-DATA = os.environ.get("PEERS_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "peers", "data"))
-REPS = int(os.environ.get("BENCH_REPS", "3"))
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-BIN = os.path.join(ROOT, "target", "release", "coding_peers")
+BIN = None
 
 
 def load(w, name, f32):
     return np.load(os.path.join(DATA, w, name + ("_f32" if f32 else "") + ".npy"))
 
 
-def timeit(fn, warm):
-    warm()
-    times = []
-    out = None
-    for _ in range(REPS):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times)), out
-
-
 def dictum(args):
-    out = subprocess.run([BIN, "--threads", str(THREADS), "--reps", str(REPS)] + args,
-                         check=True, capture_output=True, text=True).stdout
     kv = {}
-    for tok in out.split():
-        if "=" in tok:
-            k, v = tok.split("=", 1)
-            kv[k] = v
+    for line in run(BIN, ["--threads", str(THREADS), "--reps", str(REPS)] + args):
+        kv.update(line)
     return kv
 
 
@@ -123,8 +101,8 @@ def lasso_workload(rows):
 
 def main():
     which = sys.argv[1:] or ["W1", "W2", "W3"]
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "dictum-benches", "--bin", "coding_peers"],
-                   check=True, cwd=ROOT)
+    global BIN
+    BIN = binary("coding_peers")
     rows = []
     with threadpool_limits(limits=THREADS):
         if "W1" in which:

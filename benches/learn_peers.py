@@ -12,33 +12,15 @@ K-SVD is timed on 1 and 2 threads for its parallel speed-up.
 """
 import json
 import os
-import subprocess
-import time
 
-THREADS = int(os.environ.get("BENCH_THREADS", "2"))
-for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[v] = str(THREADS)
+from peers_env import DATA, REPS, THREADS, binary, budgets, timeit
 
 import numpy as np  # noqa: E402
 import spams  # noqa: E402
 from sklearn.decomposition import MiniBatchDictionaryLearning  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-DATA = os.environ.get("PEERS_DATA", "../shared/peers/data")
-REPS = int(os.environ.get("BENCH_REPS", "3"))
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-BIN = os.path.join(ROOT, "target", "release", "learn_peers")
 STEPS, BATCH = 195, 256
-
-
-def timeit(fn, warm):
-    warm()
-    times, out = [], None
-    for _ in range(REPS):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times)), out
 
 
 def omp_err(D, Y, k):
@@ -47,19 +29,12 @@ def omp_err(D, Y, k):
     return float(np.linalg.norm(Y - D @ X) / np.linalg.norm(Y))
 
 
-def dictum(args):
-    out = subprocess.run([BIN, "--threads", str(THREADS), "--data", os.path.join(DATA, "W4")] + args,
-                         check=True, capture_output=True, text=True).stdout
-    rows = []
-    for line in out.splitlines():
-        kv = dict(tok.split("=", 1) for tok in line.split() if "=" in tok)
-        rows.append((int(kv["budget"]), float(kv["seconds"]), float(kv["err"])))
-    return rows
+def dictum(path, args):
+    return budgets(path, ["--threads", str(THREADS), "--data", os.path.join(DATA, "W4")] + args)
 
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "dictum-benches", "--bin", "learn_peers"],
-                   check=True, cwd=ROOT)
+    bin_path = binary("learn_peers")
     meta = json.load(open(os.path.join(DATA, "W4", "meta.json")))
     lam, k, m = float(meta["lam"]), int(meta["k"]), int(meta["m"])
     Y = np.asfortranarray(np.load(os.path.join(DATA, "W4", "Y.npy")))
@@ -85,8 +60,8 @@ def main():
         peers.append(("sklearn MiniBatchDictionaryLearning (cd)", t, omp_err(D, Y, k)))
     budgets = "60,80,100,120,140,160,180,195"
     runs = {
-        "online f64": dictum(["--method", "online", "--lambda", repr(lam), "--budgets", budgets, "--reps", str(REPS)]),
-        "online f32": dictum(["--method", "online", "--lambda", repr(lam), "--budgets", budgets, "--reps", str(REPS),
+        "online f64": dictum(bin_path, ["--method", "online", "--lambda", repr(lam), "--budgets", budgets, "--reps", str(REPS)]),
+        "online f32": dictum(bin_path, ["--method", "online", "--lambda", repr(lam), "--budgets", budgets, "--reps", str(REPS),
                               "--dtype", "f32"]),
     }
     base = omp_err(D0, Y, k)
@@ -106,8 +81,8 @@ def main():
     print("\ndictum online runs (steps, seconds, error):")
     for key, rows in runs.items():
         print(f"  {key}: " + ", ".join(f"{b}:{s:.3f}s/{e:.4f}" for b, s, e in rows))
-    one = dictum(["--method", "batched-ksvd", "--budgets", "3", "--reps", str(REPS), "--threads", "1"])
-    two = dictum(["--method", "batched-ksvd", "--budgets", "3", "--reps", str(REPS)])
+    one = dictum(bin_path, ["--method", "batched-ksvd", "--budgets", "3", "--reps", str(REPS), "--threads", "1"])
+    two = dictum(bin_path, ["--method", "batched-ksvd", "--budgets", "3", "--reps", str(REPS)])
     print(f"\nbatched K-SVD (16 atoms per batch), 3 iterations on all patches: 1 thread {one[0][1]:.3f} s, "
           f"{THREADS} threads {two[0][1]:.3f} s, speed-up {one[0][1] / two[0][1]:.2f}x (error {two[0][2]:.4f})")
 

@@ -9,37 +9,22 @@ each fit from scratch, and the first budget whose relative error ‖V − WH‖_
 scikit-learn's gives dictum's time to equal error.
 """
 import os
-import subprocess
 import time
 
-THREADS = int(os.environ.get("BENCH_THREADS", "2"))
-for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[v] = str(THREADS)
+from peers_env import DATA, REPS, THREADS, binary, budgets
 
 import numpy as np  # noqa: E402
 from sklearn.decomposition import NMF  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-DATA = os.environ.get("PEERS_DATA", "../shared/peers/data")
-REPS = int(os.environ.get("BENCH_REPS", "3"))
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-BIN = os.path.join(ROOT, "target", "release", "nmf_peers")
 
-
-def dictum(solver, budgets):
-    out = subprocess.run([BIN, "--threads", str(THREADS), "--data", os.path.join(DATA, "W5"), "--solver", solver,
-                          "--budgets", ",".join(map(str, budgets)), "--reps", str(REPS)],
-                         check=True, capture_output=True, text=True).stdout
-    rows = []
-    for line in out.splitlines():
-        kv = dict(tok.split("=", 1) for tok in line.split() if "=" in tok)
-        rows.append((int(kv["budget"]), float(kv["seconds"]), float(kv["err"])))
-    return rows
+def dictum(path, solver, iters):
+    return budgets(path, ["--threads", str(THREADS), "--data", os.path.join(DATA, "W5"), "--solver", solver,
+                          "--budgets", ",".join(map(str, iters)), "--reps", str(REPS)])
 
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "dictum-benches", "--bin", "nmf_peers"],
-                   check=True, cwd=ROOT)
+    bin_path = binary("nmf_peers")
     V = np.load(os.path.join(DATA, "W5", "V.npy"))
     nV = np.linalg.norm(V)
     peers = []
@@ -54,8 +39,8 @@ def main():
                 err = float(np.linalg.norm(V - W @ nm.components_) / nV)
             peers.append((solver, float(np.median(times)), err))
     runs = {
-        "hals": dictum("hals", [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60, 80, 100, 150, 200]),
-        "mu": dictum("mu", [20, 40, 60, 80, 100, 150, 200, 300]),
+        "hals": dictum(bin_path, "hals", [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60, 80, 100, 150, 200]),
+        "mu": dictum(bin_path, "mu", [20, 40, 60, 80, 100, 150, 200, 300]),
     }
     print(f"W5: V {V.shape[0]} x {V.shape[1]}, rank 50, {THREADS} threads, median of {REPS}\n")
     print("| scikit-learn | 200 iterations | error | dictum HALS to equal error | ratio | dictum MU to equal error | ratio |")
