@@ -1,9 +1,10 @@
 //! Dense vector kernels of the coding inner loops, and the CPU-feature dispatch around them.
 //!
 //! The inner loops are written as plain slice loops that LLVM vectorizes. The default x86-64
-//! target only allows SSE2, so `with_simd` (from `dictum_linalg::simd`) runs a whole block of work inside a function
-//! compiled for AVX2+FMA when the CPU has them (checked at run time); every helper here is
-//! `#[inline(always)]` so that it is compiled into that function.
+//! target only allows SSE2, so `with_simd` (from `dictum_linalg::simd`) runs a whole block of
+//! work inside a function compiled for AVX-512 or AVX2+FMA when the CPU has them (checked at
+//! run time); every helper here is `#[inline(always)]` so that it is compiled into that
+//! function.
 
 use dictum_linalg::{MatRef, Real};
 
@@ -24,8 +25,9 @@ pub(crate) fn argmin<T: Real>(x: &[T]) -> (usize, T) {
 }
 
 /// The first index maximizing `key` under `better`: one vectorized pass for the best value,
-/// then a scan of whole chunks for where it first occurs. (Tracking the index per lane in the
-/// first pass vectorized badly for `f32` under AVX-512: LLVM shuffled lanes every step.)
+/// then a second branch-free pass for the first index holding it. (Tracking the index per
+/// lane in the first pass vectorized badly for `f32` under AVX-512: LLVM shuffled lanes every
+/// step.)
 #[inline(always)]
 fn arg_best<T: Real>(
     x: &[T],
