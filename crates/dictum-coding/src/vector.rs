@@ -52,12 +52,27 @@ fn arg_best<T: Real>(
     if !better(best, init) {
         return (0, init);
     }
+    match first_index_of(x, best, key) {
+        Some(at) => (at, best),
+        None => (0, init),
+    }
+}
+
+/// The first `i` with `|x_i| == best`, if any.
+#[inline(always)]
+pub(crate) fn first_abs_equal<T: Real>(x: &[T], best: T) -> Option<usize> {
+    first_index_of(x, best, |v| v.abs())
+}
+
+/// The first `i` with `key(x_i) == best`, if any.
+#[inline(always)]
+fn first_index_of<T: Real>(x: &[T], best: T, key: impl Fn(T) -> T) -> Option<usize> {
+    const LANES: usize = 16;
     // The first index holding `best`, by a second branch-free pass (a min over float
     // indices). An early-exit scan mispredicted once per call and cost more than the max
     // pass itself. Float indices are exact below 2^24 (f32).
     if x.len() >= 1 << 24 {
-        let at = x.iter().position(|&v| key(v) == best).unwrap_or(0);
-        return (at, best);
+        return x.iter().position(|&v| key(v) == best);
     }
     let mut first = [T::infinity(); LANES];
     let mut at = [T::zero(); LANES];
@@ -76,6 +91,7 @@ fn arg_best<T: Real>(
             at[l] += step;
         }
     }
+    let tail = x.chunks_exact(LANES).remainder();
     let tail_start = x.len() - tail.len();
     let mut best_at = tail
         .iter()
@@ -84,10 +100,72 @@ fn arg_best<T: Real>(
     for f in first {
         best_at = if f < best_at { f } else { best_at };
     }
-    if best_at.is_finite() {
-        return (best_at.into_f64() as usize, best);
+    best_at.is_finite().then(|| best_at.into_f64() as usize)
+}
+
+/// A new orthonormal direction and the residual correlations it leaves, in one pass over `m`:
+/// `u = (base − Σ_t coef[t]·rows[t]) · inv`, then `alpha −= z·u`; returns the largest
+/// `|alpha_i|` after the update. `rows` holds `coef.len()` rows of length `u.len()`.
+///
+/// One pass instead of three (combination, scaling, update) plus the next step's max pass:
+/// each chunk of `u` stays in registers across the terms. (Tracking the index of the maximum
+/// here as well doubled the time of the pass: the caller finds it with
+/// [`first_abs_equal`].)
+#[inline(always)]
+pub(crate) fn new_direction<T: Real>(
+    u: &mut [T],
+    base: &[T],
+    rows: &[T],
+    coef: &[T],
+    inv: T,
+    z: T,
+    alpha: &mut [T],
+) -> T {
+    const LANES: usize = 16;
+    let m = u.len();
+    let (base, alpha) = (&base[..m], &mut alpha[..m]);
+    let s = coef.len();
+    let rows = &rows[..s * m];
+    let mut mx = [T::zero(); LANES];
+    let full = m - m % LANES;
+    let mut i = 0;
+    while i < full {
+        let mut acc = [T::zero(); LANES];
+        acc.copy_from_slice(&base[i..i + LANES]);
+        for (row, &c) in rows.chunks_exact(m).zip(coef) {
+            let r = &row[i..i + LANES];
+            for l in 0..LANES {
+                acc[l] -= c * r[l];
+            }
+        }
+        let (uc, ac) = (&mut u[i..i + LANES], &mut alpha[i..i + LANES]);
+        for l in 0..LANES {
+            let v = acc[l] * inv;
+            uc[l] = v;
+            let a = ac[l] - z * v;
+            ac[l] = a;
+            let a = a.abs();
+            mx[l] = if a > mx[l] { a } else { mx[l] };
+        }
+        i += LANES;
     }
-    (0, init)
+    let mut best = T::zero();
+    for v in mx {
+        best = if v > best { v } else { best };
+    }
+    for i in full..m {
+        let mut v = base[i];
+        for (t, &c) in coef.iter().enumerate() {
+            v -= c * rows[t * m + i];
+        }
+        let v = v * inv;
+        u[i] = v;
+        let a = alpha[i] - z * v;
+        alpha[i] = a;
+        let a = a.abs();
+        best = if a > best { a } else { best };
+    }
+    best
 }
 
 /// Largest `|x_i|` (0 for an empty slice).

@@ -7,7 +7,9 @@ use crate::dictionary::Dictionary;
 use crate::error::Result;
 use crate::packed::solve_upper_in_place;
 use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, block_correlations, run_blocks};
-use crate::vector::{Columns, argmax_abs, dot, sub_rows, with_simd};
+use crate::vector::{
+    Columns, argmax_abs, dot, first_abs_equal, new_direction, sub_rows, with_simd,
+};
 
 pub(super) fn encode<T: Real>(
     dict: &Dictionary<'_, T>,
@@ -83,6 +85,9 @@ pub(crate) struct SignalState<T> {
     noise: T,
     /// Whether the signal still takes steps.
     active: bool,
+    /// `max |α|`, when the last update computed it on the way (OMP only): the next step then
+    /// only looks for where it is.
+    alpha_max: Option<T>,
 }
 
 impl<T: Real> SignalState<T> {
@@ -101,6 +106,7 @@ impl<T: Real> SignalState<T> {
             resid2: T::zero(),
             noise: T::zero(),
             active: false,
+            alpha_max: None,
         }
     }
 
@@ -125,6 +131,7 @@ impl<T: Real> SignalState<T> {
         // Correlations below this are rounding noise of a residual that is already zero.
         self.noise = T::epsilon() * T::cast_f64(4.0) * ynorm2.sqrt();
         self.active = !tol.is_some_and(|t| ynorm2 <= t);
+        self.alpha_max = None;
     }
 
     /// One selection: adds an atom to the support, or refuses a collinear one, or ends the
@@ -157,7 +164,9 @@ impl<T: Real> SignalState<T> {
             }
             (j, self.nu[j])
         } else {
-            let (j, amax) = argmax_abs(&self.alpha);
+            let cached = self.alpha_max.take();
+            let found = cached.and_then(|mx| Some((first_abs_equal(&self.alpha, mx)?, mx)));
+            let (j, amax) = found.unwrap_or_else(|| argmax_abs(&self.alpha));
             if amax <= noise {
                 self.active = false;
                 return;
@@ -188,8 +197,12 @@ impl<T: Real> SignalState<T> {
         // u_s = (G[:, j] − Σ_t L[s,t]·u_t) / pivot, then α −= z_s·u_s (and ν −= u_s²).
         let (done, rest) = self.u.split_at_mut(s * m);
         let us = &mut rest[..m];
-        sub_rows(us, gram.col(j), done, m, &self.l[row..row + s]);
-        if ormp {
+        let coef = &self.l[row..row + s];
+        if !ormp {
+            let mx = new_direction(us, gram.col(j), done, coef, inv, zs, &mut self.alpha);
+            self.alpha_max = Some(mx);
+        } else {
+            sub_rows(us, gram.col(j), done, m, coef);
             for ((a, nu), al) in us
                 .iter_mut()
                 .zip(self.nu.iter_mut())
@@ -199,17 +212,16 @@ impl<T: Real> SignalState<T> {
                 *nu -= *a * *a;
                 *al -= zs * *a;
             }
-        } else {
-            for (a, al) in us.iter_mut().zip(self.alpha.iter_mut()) {
-                *a *= inv;
-                *al -= zs * *a;
-            }
         }
         self.support.push(j as u32);
         // Rounding leaves tiny values for chosen and refused atoms; they must not be
-        // picked again.
+        // picked again (nor hold the cached maximum).
         for &i in self.support.iter().chain(self.banned.iter()) {
-            self.alpha[i as usize] = T::zero();
+            let a = &mut self.alpha[i as usize];
+            if self.alpha_max.is_some_and(|mx| a.abs() >= mx) {
+                self.alpha_max = None;
+            }
+            *a = T::zero();
         }
         if s + 1 == kmax {
             self.active = false;
