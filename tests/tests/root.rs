@@ -13,3 +13,4 @@ mod io_npz;
 mod learn;
 mod linalg;
 mod nmf;
+mod npeff;

@@ -102,6 +102,24 @@ pub enum IoError {
         /// The file.
         path: PathBuf,
     },
+    /// An HDF5 file was asked for, but this build has no HDF5 support.
+    #[error(
+        "{}: this build of dictum has no HDF5 support; rebuild with `--features hdf5` \
+         (needs libhdf5-dev) or use a .npz path, which holds the same arrays", path.display()
+    )]
+    Hdf5Disabled {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file does not hold what its layout requires (a missing array or attribute, or
+    /// arrays whose shapes disagree).
+    #[error("{}: {problem}", path.display())]
+    Layout {
+        /// The file.
+        path: PathBuf,
+        /// What is missing or inconsistent.
+        problem: String,
+    },
     /// A bundled dataset name is unknown.
     #[error("no bundled dataset named '{name}' (available: {})", available.join(", "))]
     UnknownDataset {

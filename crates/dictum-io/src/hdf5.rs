@@ -29,16 +29,7 @@ fn h5_err(path: &Path) -> impl FnOnce(hdf5::Error) -> IoError + '_ {
     }
 }
 
-/// A scalar attribute value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AttrValue {
-    /// A floating-point number.
-    F64(f64),
-    /// An integer.
-    I64(i64),
-    /// A string.
-    Str(String),
-}
+pub use crate::record::AttrValue;
 
 /// An HDF5 file opened for reading.
 #[derive(Debug)]
@@ -84,6 +75,52 @@ impl H5Reader {
             Ok(())
         }
         let mut out = Vec::new();
+        walk(&self.file, "", &mut out, &self.path)?;
+        Ok(out)
+    }
+
+    /// Every group and dataset that has attributes, with their names: `("/", …)` for the
+    /// root, then full names depth first, sorted.
+    pub fn attribute_names(&self) -> Result<Vec<(String, Vec<String>)>> {
+        fn names(loc: &hdf5::Location, path: &Path) -> Result<Vec<String>> {
+            let mut v = loc.attr_names().map_err(h5_err(path))?;
+            v.sort();
+            Ok(v)
+        }
+        fn walk(
+            g: &hdf5::Group,
+            prefix: &str,
+            out: &mut Vec<(String, Vec<String>)>,
+            path: &Path,
+        ) -> Result<()> {
+            let mut members = g.member_names().map_err(h5_err(path))?;
+            members.sort();
+            for name in members {
+                let full = if prefix.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{prefix}/{name}")
+                };
+                if let Ok(sub) = g.group(&name) {
+                    let a = names(&sub, path)?;
+                    if !a.is_empty() {
+                        out.push((full.clone(), a));
+                    }
+                    walk(&sub, &full, out, path)?;
+                } else if let Ok(d) = g.dataset(&name) {
+                    let a = names(&d, path)?;
+                    if !a.is_empty() {
+                        out.push((full, a));
+                    }
+                }
+            }
+            Ok(())
+        }
+        let mut out = Vec::new();
+        let root = names(&self.file, &self.path)?;
+        if !root.is_empty() {
+            out.push(("/".to_string(), root));
+        }
         walk(&self.file, "", &mut out, &self.path)?;
         Ok(out)
     }
@@ -157,8 +194,18 @@ impl H5Reader {
         }
         .map_err(err)?;
         let desc = a.dtype().and_then(|t| t.to_descriptor()).map_err(err)?;
+        let is_array = !a.shape().is_empty();
         Ok(match desc {
+            TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) if is_array => {
+                AttrValue::I64Array(a.read_raw::<i64>().map_err(err)?)
+            }
+            TypeDescriptor::Float(_) if is_array => {
+                AttrValue::F64Array(a.read_raw::<f64>().map_err(err)?)
+            }
             TypeDescriptor::Float(_) => AttrValue::F64(a.read_scalar::<f64>().map_err(err)?),
+            TypeDescriptor::Integer(IntSize::U4) => {
+                AttrValue::I32(a.read_scalar::<i32>().map_err(err)?)
+            }
             TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) => {
                 AttrValue::I64(a.read_scalar::<i64>().map_err(err)?)
             }
@@ -219,6 +266,15 @@ impl H5Writer {
         Ok(())
     }
 
+    /// Creates group `name` unless a dataset or group of that name exists (so that attributes
+    /// can be set on it).
+    pub fn group_or_dataset(&self, name: &str) -> Result<()> {
+        if name == "/" || self.file.dataset(name).is_ok() {
+            return Ok(());
+        }
+        self.group(name)
+    }
+
     /// Writes `array` as dataset `name` (intermediate groups are created). Fortran-order
     /// arrays are stored with their shape reversed (HDF5 is C order), which keeps the bytes.
     pub fn write(&self, name: &str, array: &Array) -> Result<()> {
@@ -277,6 +333,20 @@ impl H5Writer {
                 .new_attr::<i64>()
                 .create(attr)
                 .and_then(|a| a.write_scalar(v)),
+            AttrValue::I32(v) => loc
+                .new_attr::<i32>()
+                .create(attr)
+                .and_then(|a| a.write_scalar(v)),
+            AttrValue::I64Array(v) => loc
+                .new_attr::<i64>()
+                .shape(v.len())
+                .create(attr)
+                .and_then(|a| a.write_raw(v)),
+            AttrValue::F64Array(v) => loc
+                .new_attr::<f64>()
+                .shape(v.len())
+                .create(attr)
+                .and_then(|a| a.write_raw(v)),
             AttrValue::Str(s) => {
                 let v: VarLenUnicode = s.parse().map_err(|e| IoError::Hdf5 {
                     path: self.path.clone(),

@@ -28,9 +28,11 @@ pub mod dtype;
 pub mod error;
 #[cfg(feature = "hdf5")]
 pub mod hdf5;
+pub mod npeff;
 pub mod npy;
 pub mod npz;
 pub mod png;
+pub mod record;
 pub mod sparse;
 pub mod stats;
 

@@ -1,0 +1,763 @@
+//! LRM-NPEFF: `min_{W ≥ 0, G} Σ_i ‖S_i·S_iᵀ − Σ_j W_ij·g_j·g_jᵀ‖²_F` over low-rank PEFs
+//! `F_i = S_i·S_iᵀ` (Matena & Raffel, arXiv 2310.04649, §3.2).
+//!
+//! No `p x p` matrix is formed. With `AG_i = S_iᵀ·Gᵀ` (`rank_i x r`), `M = G·Gᵀ` and
+//! `N_ij = ‖S_iᵀ·g_j‖² = Σ_c AG_i[c, j]²`, the loss is
+//! `Σ_i ‖S_iᵀS_i‖²_F − 2·Σ_ij W_ij·N_ij + Σ_i w_iᵀ·(M∘M)·w_i`, and its gradient in `G` is
+//! `4·(((WᵀW)∘M)·G − Σ_i diag(w_i)·AG_iᵀ·S_iᵀ)`: every term costs `O(nnz·r)` per example.
+//!
+//! `W` takes multiplicative updates `W ← W ⊙ N ⊘ (W·(M∘M) + ε)` (which never increase the
+//! loss); `G` takes gradient steps. Where the reference uses a fixed step, dictum adapts it
+//! ("bold driver"): a step that raised the loss is undone and halved, a good one grows by
+//! 5%, so the loss never increases and no step size needs tuning. An optional regularizer
+//! `¼·λ·‖offdiag(G·Gᵀ)‖²_F` pushes components towards orthogonality. Each example may have
+//! its own rank (LVRM-PEFs); components can be added to a fitted decomposition with the old
+//! ones frozen ([`LrmNpeff::expand`]); [`fit_lrm_coefficients`] fits `W` for new examples.
+
+use dictum_io::npeff::{LrmNpeffDecomposition, LrmPefs};
+use rayon::prelude::*;
+
+use crate::error::{LearnError, Result, invalid};
+use crate::rng::Rng;
+
+const METHOD: &str = "lrm-npeff";
+const NORM_EPS: f64 = 1e-9;
+
+/// One example's `S_i`: column pointers, rows, values, and `‖S_iᵀS_i‖²_F`.
+type ExampleCsc = (Vec<usize>, Vec<u32>, Vec<f64>, f64);
+
+/// LRM-NPEFF parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LrmNpeff {
+    n_components: usize,
+    n_iters_g_only: usize,
+    n_iters_joint: usize,
+    learning_rate_g: f64,
+    mu_eps: f64,
+    orthogonal_regularization: f64,
+    min_nonzero_per_parameter: usize,
+    log_loss_frequency: usize,
+    seed: u64,
+}
+
+/// One logged iteration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LrmStats {
+    /// Iteration within its phase, from 1.
+    pub iter: usize,
+    /// Whether `W` was updated too (joint phase) or only `G`.
+    pub joint: bool,
+    /// The loss (regularizer included) before this iteration's updates.
+    pub loss: f64,
+    /// `loss / Σ_i ‖F_i‖²`: the share of the PEFs' energy not explained.
+    pub rel_loss: f64,
+    /// The current step size of `G`.
+    pub learning_rate: f64,
+}
+
+/// The PEFs reduced to the kept parameters and normalized, in CSC form per example.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    /// Per example: column pointers (`rank + 1`), into `rows`/`vals` of that example.
+    ptr: Vec<Vec<usize>>,
+    rows: Vec<Vec<u32>>,
+    vals: Vec<Vec<f64>>,
+    /// `‖S_iᵀS_i‖²_F` of the stored (reduced) `S_i`.
+    energy: Vec<f64>,
+    n_features: usize,
+}
+
+impl Prepared {
+    fn new(pefs: &LrmPefs, kept: &[i32]) -> Self {
+        let mut col_of = vec![u32::MAX; pefs.n_parameters];
+        for (c, &p) in kept.iter().enumerate() {
+            col_of[p as usize] = c as u32;
+        }
+        let starts = pefs.col_starts();
+        let n = pefs.n_examples();
+        let per: Vec<ExampleCsc> = (0..n)
+            .into_par_iter()
+            .with_min_len(16)
+            .map(|i| {
+                let ex = pefs.example(i, &starts);
+                let scale = 1.0 / (f64::from(pefs.norms[i]) + NORM_EPS).sqrt();
+                let mut ptr = vec![0];
+                let (mut rows, mut vals) = (Vec::new(), Vec::new());
+                for c in 0..ex.col_sizes.len() {
+                    let (r, v) = ex.col(c);
+                    let mut col: Vec<(u32, f64)> = r
+                        .iter()
+                        .zip(v)
+                        .filter(|(p, x)| col_of[**p as usize] != u32::MAX && **x != 0.0)
+                        .map(|(&p, &x)| (col_of[p as usize], f64::from(x) * scale))
+                        .collect();
+                    col.sort_unstable_by_key(|e| e.0);
+                    for (p, x) in col {
+                        rows.push(p);
+                        vals.push(x);
+                    }
+                    ptr.push(rows.len());
+                }
+                let rank = ptr.len() - 1;
+                let mut energy = 0.0;
+                for a in 0..rank {
+                    for b in 0..rank {
+                        let d = sparse_dot(
+                            &rows[ptr[a]..ptr[a + 1]],
+                            &vals[ptr[a]..ptr[a + 1]],
+                            &rows[ptr[b]..ptr[b + 1]],
+                            &vals[ptr[b]..ptr[b + 1]],
+                        );
+                        energy += d * d;
+                    }
+                }
+                (ptr, rows, vals, energy)
+            })
+            .collect();
+        let mut p = Prepared {
+            ptr: Vec::with_capacity(n),
+            rows: Vec::with_capacity(n),
+            vals: Vec::with_capacity(n),
+            energy: Vec::with_capacity(n),
+            n_features: kept.len(),
+        };
+        for (a, b, c, d) in per {
+            p.ptr.push(a);
+            p.rows.push(b);
+            p.vals.push(c);
+            p.energy.push(d);
+        }
+        p
+    }
+
+    fn n_examples(&self) -> usize {
+        self.ptr.len()
+    }
+}
+
+fn sparse_dot(ra: &[u32], va: &[f64], rb: &[u32], vb: &[f64]) -> f64 {
+    let (mut i, mut j, mut s) = (0, 0, 0.0);
+    while i < ra.len() && j < rb.len() {
+        match ra[i].cmp(&rb[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                s += va[i] * vb[j];
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    s
+}
+
+/// Parameters with at least `min` non-zero entries over all examples, sorted.
+fn kept_parameters(pefs: &LrmPefs, min: usize) -> Vec<i32> {
+    let mut count = vec![0usize; pefs.n_parameters];
+    for (&p, &v) in pefs.row_indices.iter().zip(&pefs.values) {
+        if v != 0.0 {
+            count[p as usize] += 1;
+        }
+    }
+    (0..pefs.n_parameters)
+        .filter(|&p| count[p] >= min.max(1))
+        .map(|p| p as i32)
+        .collect()
+}
+
+fn check_pefs(pefs: &LrmPefs) -> Result<()> {
+    if pefs.n_examples() == 0 {
+        return Err(LearnError::Empty {
+            method: METHOD,
+            nrows: 0,
+            ncols: pefs.n_parameters,
+        });
+    }
+    if let Some(i) = pefs.values.iter().position(|v| !v.is_finite()) {
+        return Err(LearnError::NonFinite {
+            method: METHOD,
+            signal: i / pefs.nnz.max(1),
+        });
+    }
+    Ok(())
+}
+
+/// The factorization's state: `W` (`n x r`), `G` (`r x f`), both row-major.
+pub(crate) struct State {
+    pub(crate) w: Vec<f64>,
+    pub(crate) g: Vec<f64>,
+    r: usize,
+}
+
+/// What one pass over the examples gives: `AG_i` for every example and `N`.
+struct Pass {
+    /// Per example `rank_i x r`, row-major.
+    ag: Vec<Vec<f64>>,
+    /// `n x r`.
+    n: Vec<f64>,
+}
+
+/// Examples per accumulation chunk: at most 64 chunks, so that the per-chunk `r x f`
+/// partial sums stay bounded; chunks are summed in a fixed order (thread-count independent).
+fn chunk_len(n: usize) -> usize {
+    n.div_ceil(64).max(16)
+}
+
+impl State {
+    /// `M = G·Gᵀ`.
+    fn gram(&self, f: usize) -> Vec<f64> {
+        let r = self.r;
+        let mut m = vec![0.0; r * r];
+        for a in 0..r {
+            for b in a..r {
+                let v: f64 = self.g[a * f..(a + 1) * f]
+                    .iter()
+                    .zip(&self.g[b * f..(b + 1) * f])
+                    .map(|(x, y)| x * y)
+                    .sum();
+                m[a * r + b] = v;
+                m[b * r + a] = v;
+            }
+        }
+        m
+    }
+
+    fn pass(&self, data: &Prepared) -> Pass {
+        let (r, f) = (self.r, data.n_features);
+        // Gᵀ row-major (`f x r`): the r-vector of parameter p is contiguous.
+        let mut gt = vec![0.0; f * r];
+        for j in 0..r {
+            for p in 0..f {
+                gt[p * r + j] = self.g[j * f + p];
+            }
+        }
+        let per: Vec<(Vec<f64>, Vec<f64>)> = (0..data.n_examples())
+            .into_par_iter()
+            .with_min_len(16)
+            .map(|i| {
+                let ptr = &data.ptr[i];
+                let rank = ptr.len() - 1;
+                let mut ag = vec![0.0; rank * r];
+                let mut nrow = vec![0.0; r];
+                for c in 0..rank {
+                    let row = &mut ag[c * r..(c + 1) * r];
+                    for k in ptr[c]..ptr[c + 1] {
+                        let v = data.vals[i][k];
+                        let g = &gt[data.rows[i][k] as usize * r..][..r];
+                        for (a, &x) in row.iter_mut().zip(g) {
+                            *a += v * x;
+                        }
+                    }
+                    for (nj, &a) in nrow.iter_mut().zip(row.iter()) {
+                        *nj += a * a;
+                    }
+                }
+                (ag, nrow)
+            })
+            .collect();
+        let mut out = Pass {
+            ag: Vec::with_capacity(per.len()),
+            n: Vec::with_capacity(per.len() * r),
+        };
+        for (ag, nrow) in per {
+            out.ag.push(ag);
+            out.n.extend(nrow);
+        }
+        out
+    }
+
+    /// The loss at the current `W`, `G` (with `N` and `M` of the current `G`).
+    fn loss(&self, data: &Prepared, pass: &Pass, m: &[f64], ortho: f64) -> f64 {
+        let r = self.r;
+        let mut k = vec![0.0; r * r];
+        for (kv, mv) in k.iter_mut().zip(m) {
+            *kv = mv * mv;
+        }
+        let mut loss: f64 = data.energy.iter().sum();
+        for i in 0..data.n_examples() {
+            let w = &self.w[i * r..(i + 1) * r];
+            let n = &pass.n[i * r..(i + 1) * r];
+            let mut quad = 0.0;
+            for a in 0..r {
+                let mut s = 0.0;
+                for b in 0..r {
+                    s += k[a * r + b] * w[b];
+                }
+                quad += w[a] * s;
+                loss -= 2.0 * w[a] * n[a];
+            }
+            loss += quad;
+        }
+        if ortho > 0.0 {
+            let mut off = 0.0;
+            for a in 0..r {
+                for b in 0..r {
+                    if a != b {
+                        off += m[a * r + b] * m[a * r + b];
+                    }
+                }
+            }
+            loss += 0.25 * ortho * off;
+        }
+        loss
+    }
+
+    /// `W ← W ⊙ N ⊘ (W·(M∘M) + ε)`, rows `rows` only (frozen rows stay).
+    fn update_w(&mut self, pass: &Pass, m: &[f64], eps: f64) {
+        let r = self.r;
+        let k: Vec<f64> = m.iter().map(|v| v * v).collect();
+        self.w
+            .par_chunks_mut(r)
+            .zip(pass.n.par_chunks(r))
+            .for_each(|(w, n)| {
+                let mut den = vec![0.0; r];
+                for a in 0..r {
+                    den[a] = (0..r).map(|b| w[b] * k[b * r + a]).sum::<f64>() + eps;
+                }
+                for a in 0..r {
+                    w[a] *= n[a] / den[a];
+                }
+            });
+    }
+
+    /// The gradient of the loss in `G` (`r x f`), regularizer included.
+    fn grad_g(&self, data: &Prepared, pass: &Pass, m: &[f64], ortho: f64) -> Vec<f64> {
+        let (r, f, n) = (self.r, data.n_features, data.n_examples());
+        let idx: Vec<usize> = (0..n).collect();
+        // B = Σ_i diag(w_i)·AG_iᵀ·S_iᵀ, accumulated transposed (`f x r`).
+        let parts: Vec<Vec<f64>> = idx
+            .par_chunks(chunk_len(n))
+            .map(|chunk| {
+                let mut bt = vec![0.0; f * r];
+                for &i in chunk {
+                    let ptr = &data.ptr[i];
+                    let w = &self.w[i * r..(i + 1) * r];
+                    for c in 0..ptr.len() - 1 {
+                        let ag = &pass.ag[i][c * r..(c + 1) * r];
+                        for k in ptr[c]..ptr[c + 1] {
+                            let v = data.vals[i][k];
+                            let dst = &mut bt[data.rows[i][k] as usize * r..][..r];
+                            for j in 0..r {
+                                dst[j] += v * w[j] * ag[j];
+                            }
+                        }
+                    }
+                }
+                bt
+            })
+            .collect();
+        let mut bt = vec![0.0; f * r];
+        for p in parts {
+            for (a, b) in bt.iter_mut().zip(p) {
+                *a += b;
+            }
+        }
+        // C = (WᵀW)∘M (+ ¼λ·4·offdiag(M)/4 folded as λ/4 below).
+        let mut wtw = vec![0.0; r * r];
+        for row in self.w.chunks(r) {
+            for a in 0..r {
+                for b in 0..r {
+                    wtw[a * r + b] += row[a] * row[b];
+                }
+            }
+        }
+        let mut c = vec![0.0; r * r];
+        for a in 0..r {
+            for b in 0..r {
+                let mut v = 4.0 * wtw[a * r + b] * m[a * r + b];
+                if ortho > 0.0 && a != b {
+                    v += ortho * m[a * r + b];
+                }
+                c[a * r + b] = v;
+            }
+        }
+        let mut grad = vec![0.0; r * f];
+        for a in 0..r {
+            let out = &mut grad[a * f..(a + 1) * f];
+            for b in 0..r {
+                let cab = c[a * r + b];
+                if cab != 0.0 {
+                    for (o, &g) in out.iter_mut().zip(&self.g[b * f..(b + 1) * f]) {
+                        *o += cab * g;
+                    }
+                }
+            }
+            for p in 0..f {
+                out[p] -= 4.0 * bt[p * r + a];
+            }
+        }
+        grad
+    }
+}
+
+impl LrmNpeff {
+    /// `n_components` components: 100 G-only iterations, then 500 joint ones, initial step
+    /// `1e-3` (adapted), `ε = 1e-9`, no orthogonality penalty, every parameter with an entry
+    /// kept, a loss logged every 10 iterations, seed 0.
+    pub fn new(n_components: usize) -> Self {
+        Self {
+            n_components,
+            n_iters_g_only: 100,
+            n_iters_joint: 500,
+            learning_rate_g: 1e-3,
+            mu_eps: 1e-9,
+            orthogonal_regularization: 0.0,
+            min_nonzero_per_parameter: 1,
+            log_loss_frequency: 10,
+            seed: 0,
+        }
+    }
+
+    /// Iterations that update `G` only (from the initial `W`).
+    pub fn n_iters_g_only(mut self, n: usize) -> Self {
+        self.n_iters_g_only = n;
+        self
+    }
+
+    /// Iterations that update `W` then `G`.
+    pub fn n_iters_joint(mut self, n: usize) -> Self {
+        self.n_iters_joint = n;
+        self
+    }
+
+    /// Initial step size of `G` (adapted as the module doc says).
+    pub fn learning_rate_g(mut self, lr: f64) -> Self {
+        self.learning_rate_g = lr;
+        self
+    }
+
+    /// `ε` of the multiplicative update's denominator.
+    pub fn mu_eps(mut self, eps: f64) -> Self {
+        self.mu_eps = eps;
+        self
+    }
+
+    /// Weight `λ` of `¼·λ·‖offdiag(G·Gᵀ)‖²_F`.
+    pub fn orthogonal_regularization(mut self, l: f64) -> Self {
+        self.orthogonal_regularization = l;
+        self
+    }
+
+    /// Drop parameters with fewer non-zero entries than this over all examples.
+    pub fn min_nonzero_per_parameter(mut self, n: usize) -> Self {
+        self.min_nonzero_per_parameter = n;
+        self
+    }
+
+    /// Iterations between two recorded losses.
+    pub fn log_loss_frequency(mut self, n: usize) -> Self {
+        self.log_loss_frequency = n;
+        self
+    }
+
+    /// Seed of the initialisation.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<()> {
+        if self.n_components == 0 {
+            return Err(invalid(METHOD, "n_components", 0, "at least 1"));
+        }
+        if self.n_iters_g_only + self.n_iters_joint == 0 {
+            return Err(invalid(
+                METHOD,
+                "n_iters_joint",
+                0,
+                "at least one iteration in all",
+            ));
+        }
+        for (name, v) in [
+            ("learning_rate_g", self.learning_rate_g),
+            ("mu_eps", self.mu_eps),
+        ] {
+            if !(v > 0.0 && v.is_finite()) {
+                return Err(invalid(METHOD, name, v, "a positive number"));
+            }
+        }
+        if !(self.orthogonal_regularization >= 0.0 && self.orthogonal_regularization.is_finite()) {
+            return Err(invalid(
+                METHOD,
+                "orthogonal_regularization",
+                self.orthogonal_regularization,
+                "a number ≥ 0",
+            ));
+        }
+        if self.log_loss_frequency == 0 {
+            return Err(invalid(METHOD, "log_loss_frequency", 0, "at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Factorizes `pefs`.
+    pub fn fit(
+        &self,
+        pefs: &LrmPefs,
+        on_iter: Option<&(dyn Fn(&LrmStats) + Sync)>,
+    ) -> Result<LrmNpeffDecomposition> {
+        self.validate()?;
+        check_pefs(pefs)?;
+        let kept = kept_parameters(pefs, self.min_nonzero_per_parameter);
+        if kept.is_empty() {
+            return Err(invalid(
+                METHOD,
+                "min_nonzero_per_parameter",
+                self.min_nonzero_per_parameter,
+                "no parameter has that many non-zero entries; lower it",
+            ));
+        }
+        let data = Prepared::new(pefs, &kept);
+        let r = self.n_components;
+        let mut rng = Rng::new(self.seed);
+        let g = initial_components(&data, r, &mut rng)?;
+        let w = initial_coefficients(data.n_examples(), r, &mut rng);
+        let mut state = State { w, g, r };
+        let (g_only, joint) = self.run(&data, &mut state, 0, on_iter);
+        Ok(self.decomposition(pefs, kept, state, g_only, joint))
+    }
+
+    /// Adds `n_new` components to `base`, fitted on `pefs` with `base`'s components frozen
+    /// (its coefficients are refitted for `pefs`), over `base`'s parameters.
+    pub fn expand(
+        &self,
+        pefs: &LrmPefs,
+        base: &LrmNpeffDecomposition,
+        on_iter: Option<&(dyn Fn(&LrmStats) + Sync)>,
+    ) -> Result<LrmNpeffDecomposition> {
+        self.validate()?;
+        check_pefs(pefs)?;
+        check_base(pefs, base)?;
+        let data = Prepared::new(pefs, &base.kept_indices);
+        let (old, new) = (base.n_components, self.n_components);
+        let r = old + new;
+        let mut rng = Rng::new(self.seed);
+        let fresh = initial_components(&data, new, &mut rng)?;
+        let mut g: Vec<f64> = base.g.iter().map(|&v| f64::from(v)).collect();
+        g.extend(fresh);
+        let w = initial_coefficients(data.n_examples(), r, &mut rng);
+        let mut state = State { w, g, r };
+        let (g_only, joint) = self.run(&data, &mut state, old, on_iter);
+        Ok(self.decomposition(pefs, base.kept_indices.clone(), state, g_only, joint))
+    }
+
+    fn decomposition(
+        &self,
+        pefs: &LrmPefs,
+        kept: Vec<i32>,
+        state: State,
+        g_only: Vec<f32>,
+        joint: Vec<f32>,
+    ) -> LrmNpeffDecomposition {
+        LrmNpeffDecomposition {
+            w: state.w.iter().map(|&v| v as f32).collect(),
+            n_components: state.r,
+            g: state.g.iter().map(|&v| v as f32).collect(),
+            kept_indices: kept,
+            n_parameters: pefs.n_parameters,
+            n_classes: pefs.ranks.iter().copied().max().unwrap_or(0),
+            log_loss_frequency: self.log_loss_frequency,
+            losses_g_only: g_only,
+            losses_joint: joint,
+        }
+    }
+
+    /// Runs both phases; rows `0..frozen` of `G` never move.
+    fn run(
+        &self,
+        data: &Prepared,
+        state: &mut State,
+        frozen: usize,
+        on_iter: Option<&(dyn Fn(&LrmStats) + Sync)>,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let f = data.n_features;
+        let total: f64 = data.energy.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+        let mut lr = self.learning_rate_g;
+        let ortho = self.orthogonal_regularization;
+        let mut logs = (Vec::new(), Vec::new());
+        for (joint, iters) in [(false, self.n_iters_g_only), (true, self.n_iters_joint)] {
+            let mut m = state.gram(f);
+            let mut pass = state.pass(data);
+            let mut loss = state.loss(data, &pass, &m, ortho);
+            for it in 1..=iters {
+                if joint {
+                    state.update_w(&pass, &m, self.mu_eps);
+                    loss = state.loss(data, &pass, &m, ortho);
+                }
+                if (it - 1) % self.log_loss_frequency == 0 {
+                    let log = if joint { &mut logs.1 } else { &mut logs.0 };
+                    log.push(loss as f32);
+                }
+                if let Some(cb) = on_iter {
+                    cb(&LrmStats {
+                        iter: it,
+                        joint,
+                        loss,
+                        rel_loss: loss / total,
+                        learning_rate: lr,
+                    });
+                }
+                let grad = state.grad_g(data, &pass, &m, ortho);
+                let before = state.g.clone();
+                // Try the step; halve it until the loss does not rise (a few halvings at
+                // most once the step has settled).
+                loop {
+                    for (k, (g, d)) in state.g.iter_mut().zip(&grad).enumerate() {
+                        if k / f >= frozen {
+                            *g -= lr * d;
+                        }
+                    }
+                    let m2 = state.gram(f);
+                    let pass2 = state.pass(data);
+                    let loss2 = state.loss(data, &pass2, &m2, ortho);
+                    if loss2 <= loss || lr < 1e-12 {
+                        if loss2 <= loss {
+                            lr *= 1.05;
+                            (m, pass, loss) = (m2, pass2, loss2);
+                        } else {
+                            state.g.copy_from_slice(&before);
+                        }
+                        break;
+                    }
+                    state.g.copy_from_slice(&before);
+                    lr *= 0.5;
+                }
+            }
+        }
+        logs
+    }
+
+    /// Checks and prepares `pefs` over the parameters of `decomp` (for tests: the loss of a
+    /// decomposition).
+    pub fn loss_of(decomp: &LrmNpeffDecomposition, pefs: &LrmPefs) -> Result<f64> {
+        check_pefs(pefs)?;
+        check_base(pefs, decomp)?;
+        if decomp.n_examples() != pefs.n_examples() {
+            return Err(LearnError::ShapeMismatch {
+                method: METHOD,
+                what: "PEFs (examples)",
+                expected: decomp.n_examples().to_string(),
+                found: pefs.n_examples().to_string(),
+            });
+        }
+        let data = Prepared::new(pefs, &decomp.kept_indices);
+        let state = State {
+            w: decomp.w.iter().map(|&v| f64::from(v)).collect(),
+            g: decomp.g.iter().map(|&v| f64::from(v)).collect(),
+            r: decomp.n_components,
+        };
+        let m = state.gram(data.n_features);
+        let pass = state.pass(&data);
+        Ok(state.loss(&data, &pass, &m, 0.0))
+    }
+}
+
+fn check_base(pefs: &LrmPefs, base: &LrmNpeffDecomposition) -> Result<()> {
+    if pefs.n_parameters != base.n_parameters {
+        return Err(LearnError::ShapeMismatch {
+            method: METHOD,
+            what: "PEFs (parameters)",
+            expected: base.n_parameters.to_string(),
+            found: pefs.n_parameters.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Each component starts as the largest column of a distinct random example's `S_i`.
+fn initial_components(data: &Prepared, r: usize, rng: &mut Rng) -> Result<Vec<f64>> {
+    let n = data.n_examples();
+    let f = data.n_features;
+    let usable: Vec<usize> = (0..n).filter(|&i| data.energy[i] > 0.0).collect();
+    if usable.is_empty() {
+        return Err(LearnError::AllZero { method: METHOD });
+    }
+    let mut g = vec![0.0; r * f];
+    let picks = if usable.len() >= r {
+        rng.sample_indices(usable.len(), r)
+    } else {
+        (0..r).map(|_| rng.below(usable.len())).collect()
+    };
+    for (j, &pick) in picks.iter().enumerate() {
+        let i = usable[pick];
+        let ptr = &data.ptr[i];
+        let best = (0..ptr.len() - 1)
+            .max_by(|&a, &b| {
+                let na: f64 = data.vals[i][ptr[a]..ptr[a + 1]].iter().map(|v| v * v).sum();
+                let nb: f64 = data.vals[i][ptr[b]..ptr[b + 1]].iter().map(|v| v * v).sum();
+                na.total_cmp(&nb).then(b.cmp(&a))
+            })
+            .unwrap_or(0);
+        for k in ptr[best]..ptr[best + 1] {
+            // A little noise keeps two picks of the same example apart.
+            g[j * f + data.rows[i][k] as usize] = data.vals[i][k] * (1.0 + 0.01 * rng.normal());
+        }
+    }
+    Ok(g)
+}
+
+fn initial_coefficients(n: usize, r: usize, rng: &mut Rng) -> Vec<f64> {
+    (0..n * r)
+        .map(|_| (0.5 + rng.uniform()) / r as f64)
+        .collect()
+}
+
+/// Coefficients `W` (`[n_examples, n_components]` row-major) of new PEFs with `G` fixed:
+/// for each example the non-negative least-squares problem
+/// `min_{w ≥ 0} ‖S·Sᵀ − Σ_j w_j·g_j·g_jᵀ‖²_F`, solved by exact coordinate descent
+/// (`max_sweeps` at most; stops when no coefficient moves by more than `1e-10` relative).
+pub fn fit_lrm_coefficients(
+    decomp: &LrmNpeffDecomposition,
+    pefs: &LrmPefs,
+    max_sweeps: usize,
+) -> Result<Vec<f32>> {
+    check_pefs(pefs)?;
+    check_base(pefs, decomp)?;
+    if max_sweeps == 0 {
+        return Err(invalid(METHOD, "max_sweeps", 0, "at least 1"));
+    }
+    let data = Prepared::new(pefs, &decomp.kept_indices);
+    let r = decomp.n_components;
+    let state = State {
+        w: vec![0.0; data.n_examples() * r],
+        g: decomp.g.iter().map(|&v| f64::from(v)).collect(),
+        r,
+    };
+    let m = state.gram(data.n_features);
+    let k: Vec<f64> = m.iter().map(|v| v * v).collect();
+    let pass = state.pass(&data);
+    let w: Vec<f64> = pass
+        .n
+        .par_chunks(r)
+        .flat_map_iter(|n| nnls_quadratic(&k, n, r, max_sweeps))
+        .collect();
+    Ok(w.iter().map(|&v| v as f32).collect())
+}
+
+/// `argmin_{w ≥ 0} wᵀ·K·w − 2·nᵀ·w` by coordinate descent.
+pub(crate) fn nnls_quadratic(k: &[f64], n: &[f64], r: usize, max_sweeps: usize) -> Vec<f64> {
+    let mut w = vec![0.0; r];
+    for _ in 0..max_sweeps {
+        let mut moved = 0f64;
+        let mut size = 0f64;
+        for j in 0..r {
+            let kjj = k[j * r + j];
+            if kjj <= 0.0 {
+                continue;
+            }
+            let s: f64 = (0..r)
+                .filter(|&b| b != j)
+                .map(|b| k[j * r + b] * w[b])
+                .sum();
+            let new = ((n[j] - s) / kjj).max(0.0);
+            moved = moved.max((new - w[j]).abs());
+            size = size.max(new.abs());
+            w[j] = new;
+        }
+        if moved <= 1e-10 * size.max(f64::MIN_POSITIVE) {
+            break;
+        }
+    }
+    w
+}
