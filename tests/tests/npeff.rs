@@ -138,6 +138,33 @@ fn sparsified_pefs_keep_the_largest_entries() {
         .unwrap();
     assert_eq!(lrm.ranks, vec![2, 2, 2]);
     assert_eq!(lrm.col_sizes.iter().sum::<usize>(), 21);
+    // Variable rank (LVRM): only classes at least 30% likely, the most likely always.
+    let model = random_model(Some(4), 12);
+    let x = random_inputs(5, 5, 40);
+    let labels: Vec<usize> = (0..40).map(|i| i % 3).collect();
+    let lvrm = LowRankPefParams::new(6)
+        .min_class_probability(Some(0.3))
+        .compute(&model, x.as_ref(), &labels)
+        .unwrap();
+    assert!(lvrm.variable_rank);
+    assert!(lvrm.ranks.iter().all(|&r| (1..=3).contains(&r)));
+    assert!(
+        lvrm.ranks.iter().any(|&r| r != lvrm.ranks[0]),
+        "{:?}",
+        lvrm.ranks
+    );
+    let starts = lvrm.col_starts();
+    for i in 0..40 {
+        let ex = lvrm.example(i, &starts);
+        assert_eq!(ex.col_sizes.iter().sum::<usize>(), 6);
+    }
+    // LRM-NPEFF takes variable ranks as they come.
+    let d = LrmNpeff::new(2)
+        .n_iters_g_only(5)
+        .n_iters_joint(20)
+        .fit(&lvrm, None)
+        .unwrap();
+    assert!(d.losses_joint.last().unwrap() <= d.losses_g_only.first().unwrap());
 }
 
 /// A small random LRM-PEF set, `p` parameters, rank `rank`, every entry stored.

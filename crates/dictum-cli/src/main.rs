@@ -5,6 +5,7 @@ mod encode;
 mod inspect;
 mod learn;
 mod nmf;
+mod npeff;
 mod pool;
 mod render;
 mod report;
@@ -45,6 +46,11 @@ enum Command {
     /// Non-negative matrix factorisation V ≈ W·H of a .npy (dense) or scipy .npz (sparse)
     /// matrix; writes W.npy, H.npy and history.csv.
     Nmf(nmf::NmfArgs),
+    /// NPEFF: per-example Fisher factorization of a classifier, from training it to
+    /// reading its components (train-model, pefs, dsf, filter, d-npeff, lrm-npeff,
+    /// fit-coeffs, expand, sparsify, perturb, top-examples).
+    #[command(subcommand)]
+    Npeff(npeff::NpeffCommand),
     /// Sparse-code signals over a dictionary and write the codes (scipy CSC .npz); prints N,
     /// mean non-zeros, relative error ‖Y − D·X‖_F/‖Y‖_F and wall time.
     Encode(encode::EncodeArgs),
@@ -60,6 +66,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Learn(args) => learn::run(&args),
         Command::Nmf(args) => nmf::run(&args),
+        Command::Npeff(cmd) => npeff::run(&cmd),
         Command::Datasets => {
             for d in dictum::datasets::DATASETS {
                 println!("{:<22} {}", d.name, d.description);

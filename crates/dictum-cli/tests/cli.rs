@@ -479,3 +479,207 @@ fn nmf_factorises_dense_and_sparse_files() {
     assert!(!r.status.success());
     assert!(String::from_utf8(r.stderr).unwrap().contains("rank"));
 }
+
+#[test]
+fn npeff_workflow_on_digits() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    let ok = |args: &[&str]| {
+        let r = dictum(args);
+        assert!(
+            r.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        String::from_utf8_lossy(&r.stdout).into_owned()
+    };
+    let train = ok(&[
+        "npeff",
+        "train-model",
+        "--data",
+        "digits",
+        "--epochs",
+        "20",
+        "--out",
+        &p("model.npz"),
+    ]);
+    assert!(train.contains("650 parameters"), "{train}");
+    ok(&[
+        "npeff",
+        "pefs",
+        "--model",
+        &p("model.npz"),
+        "--data",
+        "digits",
+        "--n-values",
+        "64",
+        "--out",
+        &p("pefs.npz"),
+    ]);
+    ok(&[
+        "npeff",
+        "pefs",
+        "--model",
+        &p("model.npz"),
+        "--data",
+        "digits",
+        "--kind",
+        "low-rank",
+        "--n-values",
+        "128",
+        "--top-k-classes",
+        "3",
+        "--examples",
+        "400",
+        "--out",
+        &p("lrm.npz"),
+    ]);
+    let d = ok(&[
+        "npeff",
+        "d-npeff",
+        "--pefs",
+        &p("pefs.npz"),
+        "--components",
+        "10",
+        "--iters",
+        "100",
+        "--threads",
+        "2",
+        "--out",
+        &p("d.npz"),
+    ]);
+    assert!(d.contains("rel. error"), "{d}");
+    let top = ok(&[
+        "npeff",
+        "top-examples",
+        "--decomp",
+        &p("d.npz"),
+        "--data",
+        "digits",
+        "--k",
+        "8",
+        "--out",
+        &p("top"),
+    ]);
+    assert!(top.contains("mean label purity"), "{top}");
+    for f in [
+        "top/top_examples.csv",
+        "top/top_examples.md",
+        "top/collage.png",
+    ] {
+        assert!(dir.path().join(f).exists(), "{f} missing");
+    }
+    ok(&[
+        "npeff",
+        "lrm-npeff",
+        "--pefs",
+        &p("lrm.npz"),
+        "--components",
+        "4",
+        "--iters-g-only",
+        "5",
+        "--iters-joint",
+        "10",
+        "--out",
+        &p("lrm_d.npz"),
+    ]);
+    ok(&[
+        "npeff",
+        "expand",
+        "--decomp",
+        &p("lrm_d.npz"),
+        "--pefs",
+        &p("lrm.npz"),
+        "--components",
+        "2",
+        "--iters-g-only",
+        "2",
+        "--iters-joint",
+        "3",
+        "--out",
+        &p("lrm_e.npz"),
+    ]);
+    ok(&[
+        "npeff",
+        "fit-coeffs",
+        "--decomp",
+        &p("lrm_e.npz"),
+        "--pefs",
+        &p("lrm.npz"),
+        "--out",
+        &p("W.npy"),
+    ]);
+    ok(&[
+        "npeff",
+        "sparsify",
+        "--decomp",
+        &p("d.npz"),
+        "--top-per-component",
+        "20",
+        "--out",
+        &p("ds.npz"),
+    ]);
+    ok(&[
+        "npeff",
+        "filter",
+        "--pefs",
+        &p("pefs.npz"),
+        "--labels",
+        "3,5",
+        "--out",
+        &p("f.npz"),
+    ]);
+    ok(&[
+        "npeff",
+        "fit-coeffs",
+        "--decomp",
+        &p("ds.npz"),
+        "--pefs",
+        &p("f.npz"),
+        "--out",
+        &p("Wf.npy"),
+    ]);
+    ok(&[
+        "npeff",
+        "dsf",
+        "--model",
+        &p("model.npz"),
+        "--data",
+        "digits",
+        "--out",
+        &p("dsf.npz"),
+    ]);
+    let per = ok(&[
+        "npeff",
+        "perturb",
+        "--model",
+        &p("model.npz"),
+        "--data",
+        "digits",
+        "--decomp",
+        &p("d.npz"),
+        "--dsf",
+        &p("dsf.npz"),
+        "--components",
+        "0,1",
+        "--baseline",
+        "64",
+        "--out",
+        &p("perturb.csv"),
+    ]);
+    assert!(per.contains("ratio"), "{per}");
+    // A wrong kind of file is one clear line.
+    let r = dictum(&[
+        "npeff",
+        "d-npeff",
+        "--pefs",
+        &p("lrm.npz"),
+        "--components",
+        "2",
+        "--out",
+        &p("x.npz"),
+    ]);
+    assert!(!r.status.success());
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("needs diagonal PEFs"), "{err}");
+}

@@ -971,3 +971,75 @@ impl LrmNpeffDecomposition {
         Self::from_record(&Record::load(path)?)
     }
 }
+
+/// Either kind of decomposition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decomposition {
+    /// D-NPEFF.
+    Diagonal(DNpeffDecomposition),
+    /// LRM-NPEFF.
+    LowRank(LrmNpeffDecomposition),
+}
+
+impl Decomposition {
+    /// Loads a decomposition file of either kind (`data/G` marks LRM-NPEFF).
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let rec = Record::load(path)?;
+        if rec.has("data/G") {
+            Ok(Decomposition::LowRank(LrmNpeffDecomposition::from_record(
+                &rec,
+            )?))
+        } else if rec.has("data/H") || rec.has("data/H/values") {
+            Ok(Decomposition::Diagonal(DNpeffDecomposition::from_record(
+                &rec,
+            )?))
+        } else {
+            Err(layout_err(
+                &rec,
+                "not an NPEFF decomposition: neither data/H (D-NPEFF) nor data/G (LRM-NPEFF)"
+                    .into(),
+            ))
+        }
+    }
+
+    /// Saves either kind.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        match self {
+            Decomposition::Diagonal(d) => d.save(path),
+            Decomposition::LowRank(d) => d.save(path),
+        }
+    }
+
+    /// Coefficients `[n_examples, n_components]` row-major.
+    pub fn w(&self) -> &[f32] {
+        match self {
+            Decomposition::Diagonal(d) => &d.w,
+            Decomposition::LowRank(d) => &d.w,
+        }
+    }
+
+    /// Number of components.
+    pub fn n_components(&self) -> usize {
+        match self {
+            Decomposition::Diagonal(d) => d.n_components,
+            Decomposition::LowRank(d) => d.n_components,
+        }
+    }
+
+    /// Number of model parameters.
+    pub fn n_parameters(&self) -> usize {
+        match self {
+            Decomposition::Diagonal(d) => d.n_parameters,
+            Decomposition::LowRank(d) => d.n_parameters,
+        }
+    }
+
+    /// How much component `j` weighs each model parameter (≥ 0): `H_j` for D-NPEFF, `g_j²`
+    /// (the diagonal of `g_j·g_jᵀ`) for LRM-NPEFF.
+    pub fn importance(&self, j: usize) -> Vec<f32> {
+        match self {
+            Decomposition::Diagonal(d) => d.full_component(j),
+            Decomposition::LowRank(d) => d.full_component(j).iter().map(|g| g * g).collect(),
+        }
+    }
+}

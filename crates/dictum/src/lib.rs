@@ -18,7 +18,7 @@
 //! | [`io`] | `.npy`/`.npz` (memory-mapped, chunked), scipy sparse `.npz`, HDF5 (feature `hdf5`) |
 //! | [`datasets`] | bundled digits, photographs and 8x8 patches |
 //! | [`coding`] | sparse coding: MP, OMP/Batch-OMP/NN-OMP, LARS-LASSO, FISTA, thresholding; one call: [`encode`], fit: [`relative_error`] |
-//! | [`learn`] | dictionary learning: K-SVD (exact, approximate, batched parallel), MOD, online, k-means, amortized, task-driven ([`learn::dictionary`]); results saved and loaded with [`save_learned`], [`load_learned`] |
+//! | [`learn`] | dictionary learning: K-SVD (exact, approximate, batched parallel), MOD, online, k-means, amortized, task-driven ([`learn::dictionary`]); results saved and loaded with [`save_learned`], [`load_learned`]; NMF ([`learn::nmf`]); NPEFF ([`learn::npeff`], files in [`io::npeff`], classifiers in [`npeff`]) |
 //!
 //! ```
 //! use dictum::{Par, datasets, linalg::gemm};
@@ -31,6 +31,7 @@
 
 mod encode;
 mod learned;
+pub mod npeff;
 
 pub use dictum_coding as coding;
 pub use dictum_io as io;

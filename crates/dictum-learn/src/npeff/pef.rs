@@ -22,6 +22,9 @@ const CHUNK: usize = 32;
 /// One example's kept entries `(index, value)`, its dense norm and its logits.
 type SparseRow = (Vec<(usize, f64)>, f64, Vec<f64>);
 
+/// A [`SparseRow`] and the example's rank.
+type LrmRow = (Vec<(usize, f64)>, f64, Vec<f64>, usize);
+
 /// Computes diagonal PEFs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DiagonalPefParams {
@@ -33,6 +36,7 @@ pub struct DiagonalPefParams {
 pub struct LowRankPefParams {
     n_values: usize,
     top_k_classes: Option<usize>,
+    min_class_probability: Option<f64>,
 }
 
 /// The `k` largest `key(v)` of `v` as `(index, value)`, by index.
@@ -169,7 +173,16 @@ impl LowRankPefParams {
         Self {
             n_values,
             top_k_classes: None,
+            min_class_probability: None,
         }
+    }
+
+    /// Keep only classes with `p(c|x) ≥ p_min` (the most likely class always stays): each
+    /// example gets its own rank, as the reference's LVRM-PEFs. Combines with
+    /// [`top_k_classes`](Self::top_k_classes) as a cap.
+    pub fn min_class_probability(mut self, p_min: Option<f64>) -> Self {
+        self.min_class_probability = p_min;
+        self
     }
 
     /// Only the `k` most likely classes of each example (columns ordered by probability).
@@ -192,12 +205,29 @@ impl LowRankPefParams {
                 "between 1 and the number of classes",
             ));
         }
-        if self.n_values == 0 || self.n_values > rank * model.n_parameters() {
+        if self
+            .min_class_probability
+            .is_some_and(|p| !(0.0..=1.0).contains(&p))
+        {
+            return Err(invalid(
+                "lrm-pefs",
+                "min_class_probability",
+                self.min_class_probability.unwrap_or(0.0),
+                "a probability in [0, 1]",
+            ));
+        }
+        // A variable rank can be 1: every example must still fill n_values entries.
+        let least_rank = if self.min_class_probability.is_some() {
+            1
+        } else {
+            rank
+        };
+        if self.n_values == 0 || self.n_values > least_rank * model.n_parameters() {
             return Err(invalid(
                 "lrm-pefs",
                 "n_values",
                 self.n_values,
-                "between 1 and classes x parameters",
+                "between 1 and (least rank) x parameters",
             ));
         }
         Ok(())
@@ -222,24 +252,28 @@ impl LowRankPefParams {
             model.n_parameters(),
             model.n_classes(),
         );
-        let top = self.top_k_classes;
-        let rows: Vec<SparseRow> = (0..x.ncols())
+        let (top, p_min) = (self.top_k_classes, self.min_class_probability);
+        let rows: Vec<LrmRow> = (0..x.ncols())
             .into_par_iter()
             .with_min_len(CHUNK)
             .map(|j| {
                 let xj = column(x, j);
-                let classes: Vec<usize> = match top {
-                    None => (0..nc).collect(),
-                    Some(t) => {
-                        let mut pass = model.pass();
-                        model.forward(&xj, &mut pass);
-                        let p = model.probs(&pass);
-                        let mut order: Vec<usize> = (0..nc).collect();
-                        order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
-                        order.truncate(t);
-                        order
+                let classes: Vec<usize> = if top.is_none() && p_min.is_none() {
+                    (0..nc).collect()
+                } else {
+                    let mut pass = model.pass();
+                    model.forward(&xj, &mut pass);
+                    let p = model.probs(&pass);
+                    let mut order: Vec<usize> = (0..nc).collect();
+                    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+                    order.truncate(top.unwrap_or(nc));
+                    if let Some(pm) = p_min {
+                        let keep = order.iter().take_while(|&&c| p[c] >= pm).count().max(1);
+                        order.truncate(keep);
                     }
+                    order
                 };
+                let rank = classes.len();
                 let mut g = class_grads(model, &xj, &classes);
                 for (row, &c) in classes.iter().enumerate() {
                     let s = g.probs[c].sqrt();
@@ -257,7 +291,7 @@ impl LowRankPefParams {
                         norm2 += v * v;
                     }
                 }
-                (top_k(&g.grads, k, f64::abs), norm2.sqrt(), g.logits)
+                (top_k(&g.grads, k, f64::abs), norm2.sqrt(), g.logits, rank)
             })
             .collect();
         let n = rows.len();
@@ -266,7 +300,7 @@ impl LowRankPefParams {
             nnz: k,
             values: Vec::with_capacity(n * k),
             row_indices: Vec::with_capacity(n * k),
-            ranks: vec![rank; n],
+            ranks: Vec::with_capacity(n),
             col_sizes: Vec::with_capacity(n * rank),
             norms: Vec::with_capacity(n),
             predictions: Predictions {
@@ -274,9 +308,10 @@ impl LowRankPefParams {
                 logits: Vec::with_capacity(n * nc),
                 n_classes: nc,
             },
-            variable_rank: false,
+            variable_rank: p_min.is_some(),
         };
-        for (top, norm, logits) in rows {
+        for (top, norm, logits, rank) in rows {
+            out.ranks.push(rank);
             // `top` is sorted by flat index c·p + j: column after column, rows ascending.
             let mut sizes = vec![0usize; rank];
             for (flat, v) in top {
