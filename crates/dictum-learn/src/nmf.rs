@@ -34,11 +34,169 @@ pub enum NmfData<'a, T> {
     Sparse(&'a CscMatrix<T>),
 }
 
-impl<T: Real> NmfData<'_, T> {
+impl<'a, T: Real> NmfData<'a, T> {
+    /// `Vᵀ` in CSC form (the rows of `V`) for a sparse `V`: built once per call so that
+    /// `V·Hᵀ` runs row by row, in parallel, with contiguous writes.
+    fn rows(&self) -> Option<CscMatrix<T>> {
+        match self {
+            Self::Dense(_) => None,
+            Self::Sparse(v) => Some(transpose(v)),
+        }
+    }
+}
+
+/// `V` as the solvers see it: dense, or sparse by columns and by rows.
+#[derive(Debug, Clone, Copy)]
+enum Data<'a, T> {
+    Dense(MatRef<'a, T>),
+    Sparse {
+        cols: &'a CscMatrix<T>,
+        /// `Vᵀ` in CSC form.
+        rows: &'a CscMatrix<T>,
+    },
+}
+
+/// `Vᵀ` of a CSC matrix, as CSC (row indices come out sorted).
+fn transpose<T: Real>(v: &CscMatrix<T>) -> CscMatrix<T> {
+    let (n, p) = (v.nrows(), v.ncols());
+    let mut ptr = vec![0usize; n + 1];
+    for &i in v.row_indices() {
+        ptr[i as usize + 1] += 1;
+    }
+    for i in 0..n {
+        ptr[i + 1] += ptr[i];
+    }
+    let mut next = ptr.clone();
+    let mut idx = vec![0u32; v.nnz()];
+    let mut vals = vec![T::zero(); v.nnz()];
+    for j in 0..p {
+        let (rows, xs) = v.col(j);
+        for (&i, &x) in rows.iter().zip(xs) {
+            let at = next[i as usize];
+            idx[at] = j as u32;
+            vals[at] = x;
+            next[i as usize] += 1;
+        }
+    }
+    // The parts are consistent by construction; a failure here would be a bug, not bad
+    // input, and `try_new` would report it.
+    CscMatrix::try_new(p, n, ptr, idx, vals).unwrap_or_else(|_| CscMatrix::zeros(p, n))
+}
+
+/// `out_c = Σ_{(i, x) ∈ column c of m} x·src_i` for every column `c` of `m`, with `src` and
+/// `out` holding contiguous vectors `stride` apart (`stride` a multiple of [`LANES`], padded
+/// with zeros, so that each axpy is whole vector registers with no scalar tail); columns in
+/// parallel.
+fn gather<T: Real>(m: &CscMatrix<T>, src: &[T], stride: usize, par: Par) -> Vec<T> {
+    match stride {
+        8 => gather_fixed::<T, 8>(m, src, par),
+        16 => gather_fixed::<T, 16>(m, src, par),
+        24 => gather_fixed::<T, 24>(m, src, par),
+        32 => gather_fixed::<T, 32>(m, src, par),
+        40 => gather_fixed::<T, 40>(m, src, par),
+        48 => gather_fixed::<T, 48>(m, src, par),
+        56 => gather_fixed::<T, 56>(m, src, par),
+        64 => gather_fixed::<T, 64>(m, src, par),
+        _ => gather_any(m, src, stride, par),
+    }
+}
+
+/// [`gather`] for a stride known at compile time: each output vector is accumulated in
+/// registers over its column and stored once.
+fn gather_fixed<T: Real, const S: usize>(m: &CscMatrix<T>, src: &[T], par: Par) -> Vec<T> {
+    let mut out = vec![T::zero(); S * m.ncols()];
+    let work = |(c, o): (usize, &mut [T])| {
+        with_simd(
+            #[inline(always)]
+            || {
+                let (idx, vals) = m.col(c);
+                let mut acc = [T::zero(); S];
+                let zero = [T::zero(); S];
+                for (&i, &x) in idx.iter().zip(vals) {
+                    // Always S long: `src` holds whole padded vectors.
+                    let si: &[T; S] = src[i as usize * S..(i as usize + 1) * S]
+                        .try_into()
+                        .unwrap_or(&zero);
+                    for l in 0..S {
+                        acc[l] += x * si[l];
+                    }
+                }
+                o.copy_from_slice(&acc);
+            },
+        )
+    };
+    match par {
+        Par::Seq => out.chunks_mut(S).enumerate().for_each(work),
+        Par::Rayon(_) => {
+            use rayon::prelude::*;
+            out.par_chunks_mut(S).enumerate().for_each(work)
+        }
+    }
+    out
+}
+
+fn gather_any<T: Real>(m: &CscMatrix<T>, src: &[T], stride: usize, par: Par) -> Vec<T> {
+    let mut out = vec![T::zero(); stride * m.ncols()];
+    let work = |(c, o): (usize, &mut [T])| {
+        with_simd(
+            #[inline(always)]
+            || {
+                let (idx, vals) = m.col(c);
+                for (&i, &x) in idx.iter().zip(vals) {
+                    let si = &src[i as usize * stride..(i as usize + 1) * stride];
+                    for (a, &b) in o.iter_mut().zip(si) {
+                        *a += x * b;
+                    }
+                }
+            },
+        )
+    };
+    match par {
+        Par::Seq => out.chunks_mut(stride.max(1)).enumerate().for_each(work),
+        Par::Rayon(_) => {
+            use rayon::prelude::*;
+            out.par_chunks_mut(stride.max(1)).enumerate().for_each(work)
+        }
+    }
+    out
+}
+
+/// The `rows x r` matrix whose row `i` is `src[i·stride..i·stride + r]`.
+fn from_padded_rows<T: Real>(src: &[T], rows: usize, r: usize, stride: usize) -> Mat<T> {
+    let mut m = Mat::zeros(rows, r);
+    for k in 0..r {
+        for (i, x) in m.col_mut(k).iter_mut().enumerate() {
+            *x = src[i * stride + k];
+        }
+    }
+    m
+}
+
+/// Vector width of [`gather`]'s padded rows.
+const LANES: usize = 8;
+
+/// `r` rounded up to whole [`LANES`].
+fn padded(r: usize) -> usize {
+    r.div_ceil(LANES).max(1) * LANES
+}
+
+impl<'a, T: Real> Data<'a, T> {
+    fn new(v: NmfData<'a, T>, rows: Option<&'a CscMatrix<T>>) -> Self {
+        match (v, rows) {
+            (NmfData::Sparse(cols), Some(rows)) => Data::Sparse { cols, rows },
+            (NmfData::Sparse(cols), None) => {
+                // Unreachable through the public entry points, which always pass the rows;
+                // a dense view of nothing would be wrong, so fall back to columns twice.
+                Data::Sparse { cols, rows: cols }
+            }
+            (NmfData::Dense(m), _) => Data::Dense(m),
+        }
+    }
+
     fn shape(&self) -> (usize, usize) {
         match self {
             Self::Dense(v) => (v.nrows(), v.ncols()),
-            Self::Sparse(v) => (v.nrows(), v.ncols()),
+            Self::Sparse { cols, .. } => (cols.nrows(), cols.ncols()),
         }
     }
 
@@ -46,32 +204,18 @@ impl<T: Real> NmfData<'_, T> {
     fn mul_ht(&self, h: MatRef<'_, T>, par: Par) -> Result<Mat<T>> {
         Ok(match self {
             Self::Dense(v) => gemm::gemm_nn(*v, h.transpose(), par)?,
-            Self::Sparse(v) => {
-                // Row i of V·Hᵀ gathers v_ij·h_j over the non-zeros of row i: accumulate rows
-                // of the result as contiguous r-vectors (the result transposed), one axpy of
-                // length r per non-zero.
-                let r = h.nrows();
-                let hs: Vec<T> = (0..v.ncols())
-                    .flat_map(|j| (0..r).map(move |k| (k, j)))
-                    .map(|(k, j)| h[(k, j)])
-                    .collect();
-                let mut out_t = vec![T::zero(); r * v.nrows()];
-                with_simd(
-                    #[inline(always)]
-                    || {
-                        for j in 0..v.ncols() {
-                            let (rows, vals) = v.col(j);
-                            let hj = &hs[j * r..(j + 1) * r];
-                            for (&i, &x) in rows.iter().zip(vals) {
-                                let o = &mut out_t[i as usize * r..(i as usize + 1) * r];
-                                for (a, &b) in o.iter_mut().zip(hj) {
-                                    *a += x * b;
-                                }
-                            }
-                        }
-                    },
-                );
-                Mat::from_fn(v.nrows(), r, |i, k| out_t[i * r + k])
+            Self::Sparse { cols, rows } => {
+                // Row i of V·Hᵀ is Σ_j v_ij·h_j over the non-zeros of row i (a column of
+                // Vᵀ): one axpy of length r per non-zero, rows in parallel.
+                let (r, st) = (h.nrows(), padded(h.nrows()));
+                let mut hs = vec![T::zero(); st * cols.ncols()];
+                for j in 0..cols.ncols() {
+                    for (d, &x) in hs[j * st..j * st + r].iter_mut().zip(h.col(j).iter()) {
+                        *d = x;
+                    }
+                }
+                let out_t = gather(rows, &hs, st, par);
+                from_padded_rows(&out_t, cols.nrows(), r, st)
             }
         })
     }
@@ -80,38 +224,17 @@ impl<T: Real> NmfData<'_, T> {
     fn tmul_w(&self, w: MatRef<'_, T>, par: Par) -> Result<Mat<T>> {
         Ok(match self {
             Self::Dense(v) => gemm::gemm_tn(*v, w, par)?,
-            Self::Sparse(v) => {
-                // Row j of Vᵀ·W is Σ_i v_ij·w_i over the non-zeros of column j: contiguous
-                // r-vectors again, and the columns of V are independent, so they run in
-                // parallel.
-                let r = w.ncols();
-                let ws: Vec<T> = (0..v.nrows())
-                    .flat_map(|i| (0..r).map(move |k| (i, k)))
-                    .map(|(i, k)| w[(i, k)])
-                    .collect();
-                let mut out_t = vec![T::zero(); r * v.ncols()];
-                let work = |(j, o): (usize, &mut [T])| {
-                    with_simd(
-                        #[inline(always)]
-                        || {
-                            let (rows, vals) = v.col(j);
-                            for (&i, &x) in rows.iter().zip(vals) {
-                                let wi = &ws[i as usize * r..(i as usize + 1) * r];
-                                for (a, &b) in o.iter_mut().zip(wi) {
-                                    *a += x * b;
-                                }
-                            }
-                        },
-                    )
-                };
-                match par {
-                    Par::Seq => out_t.chunks_mut(r.max(1)).enumerate().for_each(work),
-                    Par::Rayon(_) => {
-                        use rayon::prelude::*;
-                        out_t.par_chunks_mut(r.max(1)).enumerate().for_each(work)
+            Self::Sparse { cols, .. } => {
+                // Row j of Vᵀ·W is Σ_i v_ij·w_i over the non-zeros of column j.
+                let (n, r, st) = (w.nrows(), w.ncols(), padded(w.ncols()));
+                let mut ws = vec![T::zero(); n * st];
+                for k in 0..r {
+                    for (i, &x) in w.col(k).iter().enumerate() {
+                        ws[i * st + k] = x;
                     }
                 }
-                Mat::from_fn(v.ncols(), r, |j, k| out_t[j * r + k])
+                let out_t = gather(cols, &ws, st, par);
+                from_padded_rows(&out_t, cols.ncols(), r, st)
             }
         })
     }
@@ -120,14 +243,14 @@ impl<T: Real> NmfData<'_, T> {
     fn nnz(&self) -> usize {
         match self {
             Self::Dense(v) => v.nrows() * v.ncols(),
-            Self::Sparse(v) => v.nnz(),
+            Self::Sparse { cols: v, .. } => v.nnz(),
         }
     }
 
     fn norm2(&self) -> f64 {
         match self {
             Self::Dense(v) => v.squared_norm_l2().into_f64(),
-            Self::Sparse(v) => v.values().iter().map(|x| x.into_f64().powi(2)).sum(),
+            Self::Sparse { cols: v, .. } => v.values().iter().map(|x| x.into_f64().powi(2)).sum(),
         }
     }
 
@@ -136,7 +259,7 @@ impl<T: Real> NmfData<'_, T> {
             Self::Dense(v) => (0..v.ncols())
                 .map(|j| v.col(j).iter().map(|x| x.into_f64()).sum::<f64>())
                 .sum(),
-            Self::Sparse(v) => v.values().iter().map(|x| x.into_f64()).sum(),
+            Self::Sparse { cols: v, .. } => v.values().iter().map(|x| x.into_f64()).sum(),
         }
     }
 
@@ -150,7 +273,7 @@ impl<T: Real> NmfData<'_, T> {
                     }
                 }
             }
-            Self::Sparse(v) => {
+            Self::Sparse { cols: v, .. } => {
                 for j in 0..v.ncols() {
                     let (rows, vals) = v.col(j);
                     for (&i, &x) in rows.iter().zip(vals) {
@@ -391,6 +514,8 @@ impl Nmf {
         on_iter: Option<&(dyn Fn(&NmfStats) + Sync)>,
     ) -> Result<NmfFit<T>> {
         self.validate()?;
+        let rows = v.rows();
+        let v = Data::new(v, rows.as_ref());
         v.check()?;
         let (n, p) = v.shape();
         if self.rank > n.min(p) {
@@ -415,6 +540,8 @@ impl Nmf {
         on_iter: Option<&(dyn Fn(&NmfStats) + Sync)>,
     ) -> Result<NmfFit<T>> {
         self.validate()?;
+        let rows = v.rows();
+        let v = Data::new(v, rows.as_ref());
         v.check()?;
         let (n, p) = v.shape();
         let r = self.rank;
@@ -448,7 +575,7 @@ impl Nmf {
 
     fn run<T: Real>(
         &self,
-        v: NmfData<'_, T>,
+        v: Data<'_, T>,
         w0: Mat<T>,
         h0: Mat<T>,
         par: Par,
@@ -511,6 +638,8 @@ impl Nmf {
         par: Par,
     ) -> Result<Mat<T>> {
         self.validate()?;
+        let rows = v.rows();
+        let v = Data::new(v, rows.as_ref());
         v.check()?;
         let (n, p) = v.shape();
         if h.ncols() != p || h.nrows() != self.rank {
@@ -553,26 +682,23 @@ impl Nmf {
     }
 
     /// HALS on the rows of `H` with `W` fixed (as columns of `Hᵀ`).
-    fn hals_h<T: Real>(
-        &self,
-        v: NmfData<'_, T>,
-        w: &Mat<T>,
-        h: &mut Mat<T>,
-        par: Par,
-    ) -> Result<()> {
+    fn hals_h<T: Real>(&self, v: Data<'_, T>, w: &Mat<T>, h: &mut Mat<T>, par: Par) -> Result<()> {
         let wtw = gemm::gram(w.as_ref(), par)?; // r x r
         let vtw = v.tmul_w(w.as_ref(), par)?; // p x r
         let (r, p) = (h.nrows(), h.ncols());
-        let mut ht: Vec<T> = (0..r)
-            .flat_map(|k| (0..p).map(move |j| (k, j)))
-            .map(|(k, j)| h[(k, j)])
-            .collect();
+        // The rows of H, one after the other (H's columns are the short r-vectors).
+        let mut ht: Vec<T> = vec![T::zero(); r * p];
+        for j in 0..p {
+            for (k, &x) in h.col(j).iter().enumerate() {
+                ht[k * p + j] = x;
+            }
+        }
         let (l1, l2) = self.penalties(self.alpha_h);
         let sweeps = self.sweeps(w.nrows(), p, v.nnz());
         hals_sweeps(&mut ht, p, &vtw, &wtw, l1, l2, sweeps, par);
-        for k in 0..r {
-            for j in 0..p {
-                h[(k, j)] = ht[k * p + j];
+        for j in 0..p {
+            for (k, x) in h.col_mut(j).iter_mut().enumerate() {
+                *x = ht[k * p + j];
             }
         }
         Ok(())
@@ -581,7 +707,7 @@ impl Nmf {
     /// HALS on the columns of `W` with `H` fixed; returns `V·Hᵀ` and `H·Hᵀ`.
     fn hals_w<T: Real>(
         &self,
-        v: NmfData<'_, T>,
+        v: Data<'_, T>,
         w: &mut Mat<T>,
         h: &Mat<T>,
         par: Par,
@@ -595,29 +721,30 @@ impl Nmf {
     /// The HALS sweeps of [`hals_w`](Self::hals_w) given `V·Hᵀ` and `H·Hᵀ`.
     fn hals_w_with<T: Real>(
         &self,
-        v: NmfData<'_, T>,
+        v: Data<'_, T>,
         w: &mut Mat<T>,
         vht: &Mat<T>,
         hht: &Mat<T>,
         par: Par,
     ) {
         let (n, r) = (w.nrows(), w.ncols());
-        let mut x: Vec<T> = (0..r)
-            .flat_map(|k| (0..n).map(move |i| (i, k)))
-            .map(|(i, k)| w[(i, k)])
-            .collect();
+        // The columns of W, one after the other: W's own column-major storage.
+        let mut x: Vec<T> = Vec::with_capacity(n * r);
+        for k in 0..r {
+            x.extend(w.col(k).iter().copied());
+        }
         let (l1, l2) = self.penalties(self.alpha_w);
         let sweeps = self.sweeps(n, v.shape().1, v.nnz());
         hals_sweeps(&mut x, n, vht, hht, l1, l2, sweeps, par);
         for k in 0..r {
-            for i in 0..n {
-                w[(i, k)] = x[k * n + i];
+            for (dst, &src) in w.col_mut(k).iter_mut().zip(&x[k * n..(k + 1) * n]) {
+                *dst = src;
             }
         }
     }
 
     /// Multiplicative Frobenius update of `H`: `H ← H ⊙ (WᵀV − l1)₊ ⊘ (WᵀW·H + l2·H)`.
-    fn mu_h<T: Real>(&self, v: NmfData<'_, T>, w: &Mat<T>, h: &mut Mat<T>, par: Par) -> Result<()> {
+    fn mu_h<T: Real>(&self, v: Data<'_, T>, w: &Mat<T>, h: &mut Mat<T>, par: Par) -> Result<()> {
         let wtw = gemm::gram(w.as_ref(), par)?;
         let vtw = v.tmul_w(w.as_ref(), par)?; // p x r
         let den = gemm::gemm_nn(wtw.as_ref(), h.as_ref(), par)?; // r x p
@@ -633,7 +760,7 @@ impl Nmf {
     }
 
     /// Multiplicative Frobenius update of `W`: `W ← W ⊙ (V·Hᵀ − l1)₊ ⊘ (W·HHᵀ + l2·W)`.
-    fn mu_w<T: Real>(&self, v: NmfData<'_, T>, w: &mut Mat<T>, h: &Mat<T>, par: Par) -> Result<()> {
+    fn mu_w<T: Real>(&self, v: Data<'_, T>, w: &mut Mat<T>, h: &Mat<T>, par: Par) -> Result<()> {
         let hht = gemm::gram(h.transpose(), par)?; // r x r
         let vht = v.mul_ht(h.as_ref(), par)?; // n x r
         let den = gemm::gemm_nn(w.as_ref(), hht.as_ref(), par)?; // n x r
@@ -650,7 +777,7 @@ impl Nmf {
 
     /// `Σ_{ij} V_ij/(WH)_ij · (W_ik for H, H_kj for W)` over the entries of `V` that can be
     /// non-zero: the numerators of the KL updates, `r x p` (for `H`) or `n x r` (for `W`).
-    fn kl_numerators<T: Real>(v: NmfData<'_, T>, w: &Mat<T>, h: &Mat<T>, for_h: bool) -> Vec<f64> {
+    fn kl_numerators<T: Real>(v: Data<'_, T>, w: &Mat<T>, h: &Mat<T>, for_h: bool) -> Vec<f64> {
         let (n, p) = v.shape();
         let r = w.ncols();
         let mut num = vec![0.0f64; if for_h { r * p } else { n * r }];
@@ -675,7 +802,7 @@ impl Nmf {
     }
 
     /// Multiplicative KL update of `H`: `H ← H ⊙ Wᵀ(V ⊘ WH) ⊘ (Wᵀ1 + l1 + l2·H)`.
-    fn kl_h<T: Real>(&self, v: NmfData<'_, T>, w: &Mat<T>, h: &mut Mat<T>) {
+    fn kl_h<T: Real>(&self, v: Data<'_, T>, w: &Mat<T>, h: &mut Mat<T>) {
         let num = Self::kl_numerators(v, w, h, true);
         let (n, r) = (w.nrows(), w.ncols());
         let (l1, l2) = self.penalties(self.alpha_h);
@@ -689,7 +816,7 @@ impl Nmf {
     }
 
     /// Multiplicative KL update of `W`: `W ← W ⊙ (V ⊘ WH)Hᵀ ⊘ (1Hᵀ + l1 + l2·W)`.
-    fn kl_w<T: Real>(&self, v: NmfData<'_, T>, w: &mut Mat<T>, h: &Mat<T>) {
+    fn kl_w<T: Real>(&self, v: Data<'_, T>, w: &mut Mat<T>, h: &Mat<T>) {
         let num = Self::kl_numerators(v, w, h, false);
         let (n, r) = (w.nrows(), w.ncols());
         let (l1, l2) = self.penalties(self.alpha_w);
@@ -705,7 +832,7 @@ impl Nmf {
     #[allow(clippy::too_many_arguments)]
     fn measure<T: Real>(
         &self,
-        v: NmfData<'_, T>,
+        v: Data<'_, T>,
         w: &Mat<T>,
         h: &Mat<T>,
         v2: f64,
@@ -785,7 +912,7 @@ impl Nmf {
     }
 
     /// The initial factors.
-    fn initial<T: Real>(&self, v: NmfData<'_, T>, par: Par) -> Result<(Mat<T>, Mat<T>)> {
+    fn initial<T: Real>(&self, v: Data<'_, T>, par: Par) -> Result<(Mat<T>, Mat<T>)> {
         let (n, p) = v.shape();
         let r = self.rank;
         let mean = v.sum() / (n * p) as f64;
@@ -979,7 +1106,7 @@ const EPS: f64 = 1e-12;
 /// iterations (Halko, Martinsson & Tropp, SIAM Review 2011), through products with `V` only.
 /// Returns `U` (`n x r`), `s`, `V` (`p x r`) in `f64`.
 fn top_singular<T: Real>(
-    v: NmfData<'_, T>,
+    v: Data<'_, T>,
     r: usize,
     rng: &mut Rng,
     par: Par,
