@@ -104,9 +104,13 @@ for f in ["c.npz", "s.npz"]:
     m = sp.load_npz(f)
     assert m.format == "csc" and m.shape == (6, 5), (m.format, m.shape)
     assert np.array_equal(m.toarray(), want)
+sp.save_npz("r.npz", sp.csr_matrix(want))
 "#,
         dir.path(),
     );
+    // scipy's CSR reads as the same matrix (converted to CSC, never densified).
+    let csr = dictum::io::sparse::load_csc::<f64>(dir.path().join("r.npz")).unwrap();
+    assert_eq!(csr, codes);
 }
 
 #[test]

@@ -476,3 +476,16 @@ proptest! {
         prop_assert!((nu - 1.0).abs() < 1e-10);
     }
 }
+
+#[test]
+fn csc_transpose_is_the_dense_transpose() {
+    let mut rng = Rng::new(17);
+    let x = Mat::<f64>::from_fn(7, 5, |_, _| {
+        let v = rng.uniform();
+        if v > 0.3 { 0.0 } else { v }
+    });
+    let csc = CscMatrix::from_dense(x.as_ref()).unwrap();
+    let t = csc.transpose();
+    assert_eq!(t.to_dense(), x.transpose().to_owned());
+    assert_eq!(t.transpose(), csc);
+}

@@ -36,7 +36,8 @@ pub(crate) enum InitArg {
 /// What `dictum nmf` was asked to do.
 #[derive(Debug, clap::Args)]
 pub(crate) struct NmfArgs {
-    /// V: a .npy (samples x features, C order as numpy writes it) or a scipy sparse .npz.
+    /// V: a .npy (samples x features, C order as numpy writes it) or a scipy sparse .npz (CSC
+    /// or CSR; never densified).
     #[arg(long)]
     input: PathBuf,
     /// Number of components r.

@@ -48,7 +48,9 @@ pub fn save_csc<T: Real>(
 }
 
 /// Loads a CSC matrix saved by [`save_csc`] or `scipy.sparse.save_npz`, converting values to
-/// `T`. Other sparse formats get an error saying how to convert them.
+/// `T`. A CSR file (scipy's default for most sparse results) is read as the same matrix,
+/// converted to CSC in `O(nnz)` (it is never made dense); other formats get an error saying
+/// how to convert them.
 pub fn load_csc<T: Real>(path: impl AsRef<Path>) -> Result<CscMatrix<T>> {
     let path = path.as_ref();
     let bad = |reason: String| IoError::Sparse {
@@ -61,11 +63,12 @@ pub fn load_csc<T: Real>(path: impl AsRef<Path>) -> Result<CscMatrix<T>> {
         .data
         .first_str()
         .ok_or_else(|| bad("member 'format' is not a string".into()))?;
-    if format != "csc" {
+    if format != "csc" && format != "csr" {
         return Err(bad(format!(
-            "format is '{format}', dictum's codes are 'csc'; convert with m.tocsc() before save_npz"
+            "format is '{format}'; dictum reads 'csc' and 'csr': convert with m.tocsc() before save_npz"
         )));
     }
+    let csr = format == "csr";
     let shape = npz
         .read("shape")?
         .data
@@ -98,12 +101,18 @@ pub fn load_csc<T: Real>(path: impl AsRef<Path>) -> Result<CscMatrix<T>> {
     )?;
     let indices = indices
         .into_iter()
-        .map(|r| u32::try_from(r).map_err(|_| bad(format!("row index {r} exceeds u32"))))
+        .map(|r| u32::try_from(r).map_err(|_| bad(format!("index {r} exceeds u32"))))
         .collect::<Result<Vec<u32>>>()?;
     let values = npz
         .read("data")?
         .data
         .to_real_vec::<T>()
         .ok_or_else(|| bad("member 'data' is not numeric".into()))?;
+    if csr {
+        // CSR of V is CSC of Vᵀ.
+        let vt = CscMatrix::try_new(ncols, nrows, indptr, indices, values)
+            .map_err(|e| bad(e.to_string()))?;
+        return Ok(vt.transpose());
+    }
     CscMatrix::try_new(nrows, ncols, indptr, indices, values).map_err(|e| bad(e.to_string()))
 }

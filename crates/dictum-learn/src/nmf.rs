@@ -40,7 +40,7 @@ impl<'a, T: Real> NmfData<'a, T> {
     fn rows(&self) -> Option<CscMatrix<T>> {
         match self {
             Self::Dense(_) => None,
-            Self::Sparse(v) => Some(transpose(v)),
+            Self::Sparse(v) => Some(v.transpose()),
         }
     }
 }
@@ -54,33 +54,6 @@ enum Data<'a, T> {
         /// `Vᵀ` in CSC form.
         rows: &'a CscMatrix<T>,
     },
-}
-
-/// `Vᵀ` of a CSC matrix, as CSC (row indices come out sorted).
-fn transpose<T: Real>(v: &CscMatrix<T>) -> CscMatrix<T> {
-    let (n, p) = (v.nrows(), v.ncols());
-    let mut ptr = vec![0usize; n + 1];
-    for &i in v.row_indices() {
-        ptr[i as usize + 1] += 1;
-    }
-    for i in 0..n {
-        ptr[i + 1] += ptr[i];
-    }
-    let mut next = ptr.clone();
-    let mut idx = vec![0u32; v.nnz()];
-    let mut vals = vec![T::zero(); v.nnz()];
-    for j in 0..p {
-        let (rows, xs) = v.col(j);
-        for (&i, &x) in rows.iter().zip(xs) {
-            let at = next[i as usize];
-            idx[at] = j as u32;
-            vals[at] = x;
-            next[i as usize] += 1;
-        }
-    }
-    // The parts are consistent by construction; a failure here would be a bug, not bad
-    // input, and `try_new` would report it.
-    CscMatrix::try_new(p, n, ptr, idx, vals).unwrap_or_else(|_| CscMatrix::zeros(p, n))
 }
 
 /// `out_c = Σ_{(i, x) ∈ column c of m} x·src_i` for every column `c` of `m`, with `src` and

@@ -28,6 +28,38 @@ fn invalid(msg: String) -> LinalgError {
 }
 
 impl<T: Real> CscMatrix<T> {
+    /// The transpose, in CSC form (equivalently: this matrix in CSR form), in `O(nnz)`; row
+    /// indices come out sorted.
+    pub fn transpose(&self) -> Self {
+        let (n, p) = (self.nrows(), self.ncols());
+        let mut ptr = vec![0usize; n + 1];
+        for &i in self.row_indices() {
+            ptr[i as usize + 1] += 1;
+        }
+        for i in 0..n {
+            ptr[i + 1] += ptr[i];
+        }
+        let mut next = ptr.clone();
+        let mut idx = vec![0u32; self.nnz()];
+        let mut vals = vec![T::zero(); self.nnz()];
+        for j in 0..p {
+            let (rows, xs) = self.col(j);
+            for (&i, &x) in rows.iter().zip(xs) {
+                let at = next[i as usize];
+                idx[at] = j as u32;
+                vals[at] = x;
+                next[i as usize] += 1;
+            }
+        }
+        Self {
+            nrows: p,
+            ncols: n,
+            col_ptr: ptr,
+            row_indices: idx,
+            values: vals,
+        }
+    }
+
     /// Builds a matrix from its parts, checking them.
     ///
     /// `col_ptr` has `ncols + 1` non-decreasing entries starting at 0 and ending at the
