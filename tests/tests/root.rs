@@ -14,3 +14,4 @@ mod learn;
 mod linalg;
 mod nmf;
 mod npeff;
+mod smt;

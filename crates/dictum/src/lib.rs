@@ -18,6 +18,7 @@
 //! | [`io`] | `.npy`/`.npz` (memory-mapped, chunked), scipy sparse `.npz`, HDF5 (feature `hdf5`) |
 //! | [`datasets`] | bundled digits, photographs and 8x8 patches |
 //! | [`coding`] | sparse coding: MP, OMP/Batch-OMP/NN-OMP, LARS-LASSO, FISTA, thresholding; one call: [`encode`], fit: [`relative_error`] |
+//! | [`smt`] | the Sparse Manifold Transform: patches, ZCA, dictionaries, general sparse coding, differential operators, the embedding, kNN |
 //! | [`learn`] | dictionary learning: K-SVD (exact, approximate, batched parallel), MOD, online, k-means, amortized, task-driven ([`learn::dictionary`]); results saved and loaded with [`save_learned`], [`load_learned`]; NMF ([`learn::nmf`]); NPEFF ([`learn::npeff`], files in [`io::npeff`], classifiers in [`npeff`]) |
 //!
 //! ```
@@ -39,6 +40,7 @@ pub use dictum_io::datasets;
 pub use dictum_learn as learn;
 pub use dictum_linalg as linalg;
 pub use dictum_linalg::{CscMatrix, Mat, MatMut, MatRef, Par, Real};
+pub use dictum_smt as smt;
 pub use encode::{encode, relative_error};
 pub use learned::{load_learned, save_learned};
 
@@ -58,6 +60,9 @@ pub enum Error {
     /// From dictionary learning.
     #[error(transparent)]
     Learn(#[from] dictum_learn::LearnError),
+    /// From the Sparse Manifold Transform.
+    #[error(transparent)]
+    Smt(#[from] dictum_smt::SmtError),
 }
 
 /// `Result` with [`Error`].

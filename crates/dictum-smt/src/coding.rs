@@ -1,0 +1,131 @@
+//! General sparse coding of the SMT (Chen, Yun, Ma, Olshausen & LeCun, ICLR 2023): a signal
+//! activates every atom whose cosine similarity to it reaches a threshold, so the number of
+//! active atoms adapts to how many atoms the signal resembles. With the best atom only it is
+//! vector quantization (1-sparse).
+
+use dictum_linalg::csc::CscBuilder;
+use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real, gemm};
+
+use crate::error::{Result, SmtError, invalid};
+
+/// General sparse coding parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneralCoding {
+    threshold: f64,
+    binary: bool,
+    force_best: bool,
+    max_active: Option<usize>,
+}
+
+impl GeneralCoding {
+    /// Atoms with cosine similarity `≥ threshold` (in `(0, 1]`) are active, with value 1;
+    /// the best atom is always active.
+    pub fn new(threshold: f64) -> Self {
+        Self {
+            threshold,
+            binary: true,
+            force_best: true,
+            max_active: None,
+        }
+    }
+
+    /// Codes of 1 (`true`, the papers' choice) or of the cosine similarity itself.
+    pub fn binary(mut self, b: bool) -> Self {
+        self.binary = b;
+        self
+    }
+
+    /// Whether the best atom is active even below the threshold (no empty codes).
+    pub fn force_best(mut self, f: bool) -> Self {
+        self.force_best = f;
+        self
+    }
+
+    /// Keep at most this many active atoms (the most similar).
+    pub fn max_active(mut self, k: Option<usize>) -> Self {
+        self.max_active = k;
+        self
+    }
+
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.threshold > 0.0 && self.threshold <= 1.0) {
+            return Err(invalid(
+                "threshold",
+                self.threshold,
+                "a cosine similarity in (0, 1]",
+            ));
+        }
+        if self.max_active == Some(0) {
+            return Err(invalid("max_active", 0, "at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Codes (`m x N`, CSC) of the columns of `x` (`d x N`) over the unit-norm atoms of `dict`
+    /// (`d x m`). Zero columns get empty codes.
+    pub fn encode<T: Real>(
+        &self,
+        dict: MatRef<'_, T>,
+        x: MatRef<'_, T>,
+        par: Par,
+    ) -> Result<CscMatrix<T>> {
+        self.validate()?;
+        if dict.nrows() != x.nrows() {
+            return Err(SmtError::ShapeMismatch {
+                what: "signals",
+                expected: format!("{} rows (the dictionary's)", dict.nrows()),
+                found: format!("{} rows", x.nrows()),
+            });
+        }
+        let m = dict.ncols();
+        let mut b = CscBuilder::with_capacity(m, x.ncols(), x.ncols() * 4);
+        const BLOCK: usize = 4096;
+        let mut start = 0;
+        while start < x.ncols() {
+            let len = BLOCK.min(x.ncols() - start);
+            let xb = x.subcols(start, len);
+            let corr: Mat<T> = gemm::gemm_tn(dict, xb, par)?;
+            for j in 0..len {
+                let norm = xb
+                    .col(j)
+                    .iter()
+                    .map(|v| v.into_f64().powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                if norm == 0.0 {
+                    b.push_column(std::iter::empty())?;
+                    continue;
+                }
+                let c = corr.col(j);
+                let mut active: Vec<(usize, f64)> = (0..m)
+                    .map(|i| (i, c[i].into_f64() / norm))
+                    .filter(|&(_, s)| s >= self.threshold)
+                    .collect();
+                if active.is_empty() && self.force_best {
+                    let best = (0..m)
+                        .max_by(|&a, &b| {
+                            c[a].into_f64().total_cmp(&c[b].into_f64()).then(b.cmp(&a))
+                        })
+                        .unwrap_or(0);
+                    active.push((best, c[best].into_f64() / norm));
+                }
+                if let Some(k) = self.max_active
+                    && active.len() > k
+                {
+                    active.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                    active.truncate(k);
+                    active.sort_by_key(|a| a.0);
+                }
+                let binary = self.binary;
+                b.push_column(
+                    active
+                        .into_iter()
+                        .map(|(i, s)| (i, if binary { T::one() } else { T::cast_f64(s) })),
+                )?;
+            }
+            start += len;
+        }
+        Ok(b.finish())
+    }
+}

@@ -1,0 +1,132 @@
+//! SMT dictionaries: k-means or spherical k-means centres (the ICLR 2023 paper's 1-sparse
+//! dictionary learning), or data patches accepted greedily while they are unlike the atoms
+//! chosen so far (the unofficial implementation's default); atoms are unit-norm.
+
+use dictum_learn::dictionary::{KMeans, LearnOptions};
+use dictum_linalg::{Mat, MatRef, Par, Real, gemm};
+
+use crate::error::{Result, SmtError, invalid};
+
+/// Candidates examined per GEMM when choosing patches greedily.
+const BLOCK: usize = 512;
+
+/// Up to `n_atoms` columns of `x` (normalized), visited in an order drawn from `seed`, each
+/// accepted when its cosine similarity to every atom accepted before is `≤ threshold`.
+/// Zero columns are skipped. Returns fewer atoms when the data run out.
+pub fn greedy_patches<T: Real>(
+    x: MatRef<'_, T>,
+    n_atoms: usize,
+    threshold: f64,
+    seed: u64,
+    par: Par,
+) -> Result<Mat<T>> {
+    if n_atoms == 0 {
+        return Err(invalid("atoms", 0, "at least 1"));
+    }
+    if !(threshold > -1.0 && threshold <= 1.0) {
+        return Err(invalid(
+            "dict_threshold",
+            threshold,
+            "a cosine similarity in (-1, 1]",
+        ));
+    }
+    if x.ncols() == 0 || x.nrows() == 0 {
+        return Err(SmtError::Empty { what: "patches" });
+    }
+    let d = x.nrows();
+    let mut order: Vec<usize> = (0..x.ncols()).collect();
+    let mut rng = dictum_learn::rng::Rng::new(seed);
+    rng.shuffle(&mut order);
+    let mut atoms: Vec<Vec<T>> = Vec::with_capacity(n_atoms);
+    let mut chosen = Mat::<T>::zeros(d, 0);
+    for block in order.chunks(BLOCK) {
+        if atoms.len() >= n_atoms {
+            break;
+        }
+        let cand: Vec<Vec<T>> = block
+            .iter()
+            .filter_map(|&j| {
+                let col: Vec<T> = x.col(j).iter().copied().collect();
+                let n = col.iter().map(|v| v.into_f64().powi(2)).sum::<f64>().sqrt();
+                (n > 0.0 && n.is_finite())
+                    .then(|| col.iter().map(|&v| v / T::cast_f64(n)).collect())
+            })
+            .collect();
+        if cand.is_empty() {
+            continue;
+        }
+        let cm = Mat::<T>::from_fn(d, cand.len(), |i, j| cand[j][i]);
+        // Similarity to the atoms of earlier blocks in one GEMM; within the block, to the
+        // atoms accepted from it so far, one by one.
+        let prior = if chosen.ncols() > 0 {
+            Some(gemm::gemm_tn(chosen.as_ref(), cm.as_ref(), par)?)
+        } else {
+            None
+        };
+        let mut fresh: Vec<usize> = Vec::new();
+        for (k, c) in cand.iter().enumerate() {
+            if atoms.len() >= n_atoms {
+                break;
+            }
+            let close_prior = prior
+                .as_ref()
+                .is_some_and(|p| p.col(k).iter().any(|&s| s.into_f64() > threshold));
+            let close_fresh = fresh.iter().any(|&f| {
+                let s: f64 = cand[f]
+                    .iter()
+                    .zip(c)
+                    .map(|(a, b)| a.into_f64() * b.into_f64())
+                    .sum();
+                s > threshold
+            });
+            if !close_prior && !close_fresh {
+                fresh.push(k);
+                atoms.push(c.clone());
+            }
+        }
+        chosen = Mat::from_fn(d, atoms.len(), |i, j| atoms[j][i]);
+    }
+    Ok(chosen)
+}
+
+/// `n_atoms` unit-norm k-means centres of the columns of `x` (spherical k-means with
+/// `spherical`), `iters` Lloyd iterations at most, k-means++ seeding from `seed`.
+pub fn kmeans_atoms<T: Real>(
+    x: MatRef<'_, T>,
+    n_atoms: usize,
+    spherical: bool,
+    iters: usize,
+    seed: u64,
+    par: Par,
+) -> Result<Mat<T>> {
+    let learned = KMeans::new(n_atoms)
+        .spherical(spherical)
+        .max_iter(iters)
+        .seed(seed)
+        .fit_dictionary(x, &LearnOptions::new(par))?;
+    Ok(learned.dictionary)
+}
+
+/// `dict` with unit-norm columns; zero columns are an error naming the atom.
+pub fn normalized<T: Real>(dict: MatRef<'_, T>) -> Result<Mat<T>> {
+    let mut out = dict.to_owned();
+    for j in 0..out.ncols() {
+        let n = out
+            .col(j)
+            .iter()
+            .map(|v| v.into_f64().powi(2))
+            .sum::<f64>()
+            .sqrt();
+        if !(n > 0.0 && n.is_finite()) {
+            return Err(invalid(
+                "dictionary",
+                format!("atom {j}"),
+                "every atom must be finite and non-zero",
+            ));
+        }
+        for i in 0..out.nrows() {
+            out[(i, j)] /= T::cast_f64(n);
+        }
+    }
+    Ok(out)
+}

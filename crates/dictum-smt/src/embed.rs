@@ -1,0 +1,320 @@
+//! The SMT embedding (Chen, Paiton & Olshausen 2018, eq. 4): with codes `A` (`m x N`) and the
+//! differential operator `D`, find `P` (`f x m`) minimising `‖P·A·D‖²_F` subject to
+//! `P·V·Pᵀ = I`, `V = A·Aᵀ/N`: the smallest generalized eigenpairs of
+//! `(A·D·Dᵀ·Aᵀ)·u = λ·V·u`.
+//!
+//! [`Covariances`] accumulates `A·Aᵀ` and `A·D·Dᵀ·Aᵀ` (`m x m`) group by group from sparse
+//! codes, so `A` is never stored; the accumulation runs in parallel over blocks of rows of
+//! the two matrices (no per-thread copies of an `m x m` matrix), and every entry is summed in
+//! the same order whatever the thread count.
+
+use dictum_linalg::{CscMatrix, Mat, Par, Real, eigen};
+use rayon::prelude::*;
+
+use crate::error::{Result, SmtError, invalid};
+use crate::operator::DifferentialOperator;
+
+/// A sparse vector: sorted indices and values.
+type Sparse = (Vec<u32>, Vec<f64>);
+
+/// Running sums of `A·Aᵀ` and `A·D·Dᵀ·Aᵀ`.
+#[derive(Debug, Clone)]
+pub struct Covariances {
+    m: usize,
+    /// `Σ α·αᵀ`, `m x m` row-major.
+    aat: Vec<f64>,
+    /// `Σ δ·δᵀ` over the columns `δ = A·d` of `A·D`.
+    cost: Vec<f64>,
+    codes: usize,
+    terms: usize,
+}
+
+fn column<T: Real>(codes: &CscMatrix<T>, j: usize) -> Sparse {
+    let (r, v) = codes.col(j);
+    (r.to_vec(), v.iter().map(|x| x.into_f64()).collect())
+}
+
+/// `Σ coef·α_index` as a sparse vector.
+fn combine<T: Real>(codes: &CscMatrix<T>, first: usize, term: &[(usize, f64)]) -> Sparse {
+    let mut e: Vec<(u32, f64)> = Vec::new();
+    for &(k, w) in term {
+        let (r, v) = codes.col(first + k);
+        e.extend(r.iter().zip(v).map(|(&i, &x)| (i, w * x.into_f64())));
+    }
+    e.sort_by_key(|p| p.0);
+    let mut out: Sparse = (Vec::with_capacity(e.len()), Vec::with_capacity(e.len()));
+    for (i, x) in e {
+        if out.0.last() == Some(&i) {
+            if let Some(l) = out.1.last_mut() {
+                *l += x;
+            }
+        } else {
+            out.0.push(i);
+            out.1.push(x);
+        }
+    }
+    out
+}
+
+/// Adds `Σ_k v_k·v_kᵀ` to the `m x m` row-major `buf`, in parallel over row blocks.
+fn add_outer(buf: &mut [f64], m: usize, vecs: &[Sparse], par: Par) {
+    let threads = match par {
+        Par::Seq => 1,
+        Par::Rayon(n) => n.get(),
+    };
+    let rows_per = m.div_ceil(4 * threads).max(1);
+    let work = |(b, block): (usize, &mut [f64])| {
+        let r0 = b * rows_per;
+        let r1 = r0 + block.len() / m;
+        for (idx, val) in vecs {
+            let lo = idx.partition_point(|&i| (i as usize) < r0);
+            let hi = idx.partition_point(|&i| (i as usize) < r1);
+            for k in lo..hi {
+                let (i, vi) = (idx[k] as usize, val[k]);
+                let row = &mut block[(i - r0) * m..(i - r0 + 1) * m];
+                for (&j, &vj) in idx.iter().zip(val) {
+                    row[j as usize] += vi * vj;
+                }
+            }
+        }
+    };
+    if threads == 1 {
+        buf.chunks_mut(rows_per * m).enumerate().for_each(work);
+    } else {
+        buf.par_chunks_mut(rows_per * m).enumerate().for_each(work);
+    }
+}
+
+impl Covariances {
+    /// Empty sums for `m` atoms (`2·m²` doubles of memory).
+    pub fn new(m: usize) -> Result<Self> {
+        if m == 0 {
+            return Err(invalid("atoms", 0, "at least 1"));
+        }
+        Ok(Self {
+            m,
+            aat: vec![0.0; m * m],
+            cost: vec![0.0; m * m],
+            codes: 0,
+            terms: 0,
+        })
+    }
+
+    /// Atoms.
+    pub fn n_atoms(&self) -> usize {
+        self.m
+    }
+
+    /// Codes added (`N`).
+    pub fn n_codes(&self) -> usize {
+        self.codes
+    }
+
+    /// Columns of `D` seen.
+    pub fn n_terms(&self) -> usize {
+        self.terms
+    }
+
+    /// `Σ α·αᵀ` (not divided by `N`), row-major.
+    pub fn aat(&self) -> &[f64] {
+        &self.aat
+    }
+
+    /// `A·D·Dᵀ·Aᵀ`, row-major.
+    pub fn cost(&self) -> &[f64] {
+        &self.cost
+    }
+
+    /// Adds groups of `group_len` consecutive columns of `codes` (`m x (groups·group_len)`),
+    /// each group one sequence or one image, `op` applied within each group.
+    pub fn add_groups<T: Real>(
+        &mut self,
+        codes: &CscMatrix<T>,
+        group_len: usize,
+        op: &DifferentialOperator,
+        par: Par,
+    ) -> Result<()> {
+        if codes.nrows() != self.m {
+            return Err(SmtError::ShapeMismatch {
+                what: "codes",
+                expected: format!("{} rows (atoms)", self.m),
+                found: format!("{} rows", codes.nrows()),
+            });
+        }
+        if group_len == 0 || !codes.ncols().is_multiple_of(group_len) {
+            return Err(SmtError::ShapeMismatch {
+                what: "codes (groups)",
+                expected: format!("a multiple of the group length {group_len}"),
+                found: format!("{} codes", codes.ncols()),
+            });
+        }
+        if let Some(g) = op.group_len()
+            && g != group_len
+        {
+            return Err(SmtError::ShapeMismatch {
+                what: "group length",
+                expected: format!("{g} (the operator's patch grid)"),
+                found: group_len.to_string(),
+            });
+        }
+        if let Some(k) = codes.values().iter().position(|v| !v.is_finite()) {
+            return Err(SmtError::NonFinite {
+                what: "code entry",
+                index: k,
+            });
+        }
+        let terms = op.terms(group_len);
+        let groups = codes.ncols() / group_len;
+        let cols: Vec<Sparse> = (0..codes.ncols()).map(|j| column(codes, j)).collect();
+        let deltas: Vec<Sparse> = (0..groups)
+            .flat_map(|g| terms.iter().map(move |t| (g, t)))
+            .map(|(g, t)| combine(codes, g * group_len, t))
+            .collect();
+        add_outer(&mut self.aat, self.m, &cols, par);
+        add_outer(&mut self.cost, self.m, &deltas, par);
+        self.codes += codes.ncols();
+        self.terms += deltas.len();
+        Ok(())
+    }
+}
+
+/// SMT embedding parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmtEmbedding {
+    dims: usize,
+    drop: usize,
+    ridge: f64,
+}
+
+/// A fitted embedding `β = P·α`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embedding {
+    /// `P`, `dims x m` (zero columns for atoms no code used).
+    pub p: Mat<f64>,
+    /// The generalized eigenvalues of the kept directions, ascending.
+    pub eigenvalues: Vec<f64>,
+}
+
+impl SmtEmbedding {
+    /// `dims` dimensions after dropping the smallest (trivial) direction, ridge `1e-8`
+    /// relative to the mean of `diag(V)`.
+    pub fn new(dims: usize) -> Self {
+        Self {
+            dims,
+            drop: 1,
+            ridge: 1e-8,
+        }
+    }
+
+    /// How many of the smallest directions to drop first (1: the constant direction of codes
+    /// that sum to one; the ICLR paper drops more for colour images).
+    pub fn drop_first(mut self, j: usize) -> Self {
+        self.drop = j;
+        self
+    }
+
+    /// Ridge added to `V`, relative to the mean of its diagonal.
+    pub fn ridge(mut self, r: f64) -> Self {
+        self.ridge = r;
+        self
+    }
+
+    /// Checks the parameters against `m` atoms.
+    pub fn validate(&self, m: usize) -> Result<()> {
+        if self.dims == 0 {
+            return Err(invalid("dims", 0, "at least 1"));
+        }
+        if self.dims + self.drop >= m {
+            return Err(invalid(
+                "dims",
+                self.dims,
+                "dims + dropped directions must be fewer than the atoms",
+            ));
+        }
+        if !(self.ridge >= 0.0 && self.ridge.is_finite()) {
+            return Err(invalid("ridge", self.ridge, "a number ≥ 0"));
+        }
+        Ok(())
+    }
+
+    /// Solves for `P` from accumulated sums.
+    pub fn fit(&self, cov: &Covariances, par: Par) -> Result<Embedding> {
+        let m = cov.n_atoms();
+        self.validate(m)?;
+        if cov.n_codes() == 0 || cov.n_terms() == 0 {
+            return Err(SmtError::Empty {
+                what: "codes (and differential terms)",
+            });
+        }
+        // Atoms no code used have zero rows in both matrices: leave them out (they would
+        // be spurious zero eigenvalues), with zero columns in P.
+        let used: Vec<usize> = (0..m).filter(|&i| cov.aat[i * m + i] > 0.0).collect();
+        let u = used.len();
+        if self.dims + self.drop >= u {
+            return Err(invalid(
+                "dims",
+                self.dims,
+                "dims + dropped directions must be fewer than the atoms the codes use",
+            ));
+        }
+        let n = cov.n_codes() as f64;
+        let mean_diag = used.iter().map(|&i| cov.aat[i * m + i]).sum::<f64>() / (u as f64 * n);
+        let eps = self.ridge * mean_diag;
+        let v = Mat::<f64>::from_fn(u, u, |a, b| {
+            cov.aat[used[a] * m + used[b]] / n + if a == b { eps } else { 0.0 }
+        });
+        let t = cov.n_terms() as f64;
+        let c = Mat::<f64>::from_fn(u, u, |a, b| cov.cost[used[a] * m + used[b]] / t);
+        let e = eigen::generalized_symmetric_eigen(c.as_ref(), v.as_ref(), par)?;
+        let keep = self.drop..self.drop + self.dims;
+        let mut p = Mat::<f64>::zeros(self.dims, m);
+        for (row, k) in keep.clone().enumerate() {
+            for (a, &i) in used.iter().enumerate() {
+                p[(row, i)] = e.vectors[(a, k)];
+            }
+        }
+        Ok(Embedding {
+            p,
+            eigenvalues: e.values[keep].to_vec(),
+        })
+    }
+}
+
+impl Embedding {
+    /// Embedding dimensions.
+    pub fn dims(&self) -> usize {
+        self.p.nrows()
+    }
+
+    /// `β = P·α` for every column of `codes` (`dims x N`), each scaled to unit norm when
+    /// `normalize` (zero stays zero).
+    pub fn transform<T: Real>(&self, codes: &CscMatrix<T>, normalize: bool) -> Result<Mat<f64>> {
+        if codes.nrows() != self.p.ncols() {
+            return Err(SmtError::ShapeMismatch {
+                what: "codes",
+                expected: format!("{} rows (atoms)", self.p.ncols()),
+                found: format!("{} rows", codes.nrows()),
+            });
+        }
+        let f = self.dims();
+        let mut out = Mat::<f64>::zeros(f, codes.ncols());
+        for j in 0..codes.ncols() {
+            let (r, v) = codes.col(j);
+            for (&i, &x) in r.iter().zip(v) {
+                let x = x.into_f64();
+                for k in 0..f {
+                    out[(k, j)] += x * self.p[(k, i as usize)];
+                }
+            }
+            if normalize {
+                let n = out.col(j).iter().map(|v| v * v).sum::<f64>().sqrt();
+                if n > 0.0 {
+                    for k in 0..f {
+                        out[(k, j)] /= n;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,74 @@
+//! The error type of `dictum-smt`.
+
+use dictum_linalg::LinalgError;
+
+/// Everything that can go wrong in the Sparse Manifold Transform. Each message says what was
+/// wrong and how to fix it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SmtError {
+    /// A parameter is out of its range.
+    #[error("smt: invalid parameter {name} = {value}: {hint}")]
+    InvalidParameter {
+        /// The parameter's name.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        hint: &'static str,
+    },
+    /// The patch does not fit in the image.
+    #[error(
+        "smt: a {patch}x{patch} patch does not fit in a {height}x{width} image; use a smaller \
+         patch (--patch) or check the image shape"
+    )]
+    PatchTooLarge {
+        /// Patch side.
+        patch: usize,
+        /// Image height.
+        height: usize,
+        /// Image width.
+        width: usize,
+    },
+    /// An input has the wrong shape.
+    #[error("smt: {what}: expected {expected}, found {found}")]
+    ShapeMismatch {
+        /// Which input.
+        what: &'static str,
+        /// The shape required.
+        expected: String,
+        /// The shape given.
+        found: String,
+    },
+    /// The input is empty.
+    #[error("smt: {what} is empty; pass at least one")]
+    Empty {
+        /// What is empty.
+        what: &'static str,
+    },
+    /// The input holds NaN or infinite values.
+    #[error("smt: {what} {index} holds a NaN or infinite value; clean the data first")]
+    NonFinite {
+        /// What holds it.
+        what: &'static str,
+        /// Which one.
+        index: usize,
+    },
+    /// A linear-algebra kernel failed.
+    #[error(transparent)]
+    Linalg(#[from] LinalgError),
+    /// Dictionary learning (k-means) failed.
+    #[error(transparent)]
+    Learn(#[from] dictum_learn::LearnError),
+}
+
+/// Results of this crate.
+pub type Result<T, E = SmtError> = std::result::Result<T, E>;
+
+pub(crate) fn invalid(name: &'static str, value: impl ToString, hint: &'static str) -> SmtError {
+    SmtError::InvalidParameter {
+        name,
+        value: value.to_string(),
+        hint,
+    }
+}

@@ -1,0 +1,438 @@
+//! The whole SMT for images, streamed: fit on a set of images (patches, whitening,
+//! dictionary, codes, sums, embedding) and turn images into pooled features.
+//!
+//! Memory stays bounded by the sample used for whitening and the dictionary, one chunk of
+//! images' patches and codes, and the two `m x m` sums: the code matrix of all patches is
+//! never held.
+
+use dictum_linalg::{Mat, MatRef, Par};
+
+use crate::coding::GeneralCoding;
+use crate::dictionary::{greedy_patches, kmeans_atoms};
+use crate::embed::{Covariances, Embedding, SmtEmbedding};
+use crate::error::{Result, SmtError, invalid};
+use crate::knn::pool_images;
+use crate::operator::{Derivative, DifferentialOperator};
+use crate::patches::{MeanRemoval, PatchExtractor};
+use crate::whiten::{MomentAccumulator, Zca};
+
+/// How the dictionary is built.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DictionaryKind {
+    /// k-means centres (spherical: on the unit sphere), `iters` Lloyd iterations.
+    KMeans {
+        /// Spherical k-means.
+        spherical: bool,
+        /// Iterations at most.
+        iters: usize,
+    },
+    /// Data patches accepted while their cosine similarity to every accepted atom is at
+    /// most `threshold`.
+    Greedy {
+        /// The similarity bound.
+        threshold: f64,
+    },
+}
+
+/// What the pipeline reports while it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Sampling patches for whitening and the dictionary.
+    Sampling,
+    /// Building the dictionary.
+    Dictionary,
+    /// Coding images and accumulating the sums: `done` of `total` images.
+    Accumulating {
+        /// Images done.
+        done: usize,
+        /// Images in all.
+        total: usize,
+    },
+    /// Solving the eigenproblem.
+    Solving,
+}
+
+/// SMT parameters for images.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageSmt {
+    height: usize,
+    width: usize,
+    patch: usize,
+    mean: MeanRemoval,
+    whiten_tol: Option<f64>,
+    atoms: usize,
+    dictionary: DictionaryKind,
+    threshold: f64,
+    dims: usize,
+    drop: usize,
+    derivative: Derivative,
+    radius: usize,
+    pool: usize,
+    sample: usize,
+    chunk: usize,
+    seed: u64,
+}
+
+/// A fitted SMT: everything needed to turn images into features.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmtModel {
+    /// Image height.
+    pub height: usize,
+    /// Image width.
+    pub width: usize,
+    /// Patch side.
+    pub patch: usize,
+    /// Mean removal.
+    pub mean: MeanRemoval,
+    /// Whitening, if any.
+    pub zca: Option<Zca>,
+    /// Unit-norm atoms, `p² x m`.
+    pub dictionary: Mat<f32>,
+    /// Cosine threshold of the codes.
+    pub threshold: f64,
+    /// The embedding.
+    pub embedding: Embedding,
+    /// Pooling regions per side.
+    pub pool: usize,
+}
+
+impl ImageSmt {
+    /// SMT of `height x width` images with `patch x patch` patches: patch means removed,
+    /// ZCA with tolerance 1e-3, `atoms` spherical k-means atoms, codes at cosine 0.3, `dims`
+    /// dimensions, spatial second derivative over radius 1, 2x2 pooling, 100 000 sampled
+    /// patches for whitening and the dictionary, seed 0.
+    pub fn new(height: usize, width: usize, patch: usize, atoms: usize, dims: usize) -> Self {
+        Self {
+            height,
+            width,
+            patch,
+            mean: MeanRemoval::Patch,
+            whiten_tol: Some(1e-3),
+            atoms,
+            dictionary: DictionaryKind::KMeans {
+                spherical: true,
+                iters: 20,
+            },
+            threshold: 0.3,
+            dims,
+            drop: 1,
+            derivative: Derivative::Second,
+            radius: 1,
+            pool: 2,
+            sample: 100_000,
+            chunk: 256,
+            seed: 0,
+        }
+    }
+
+    /// Mean removal of the patches.
+    pub fn mean_removal(mut self, m: MeanRemoval) -> Self {
+        self.mean = m;
+        self
+    }
+
+    /// ZCA tolerance (`None`: no whitening).
+    pub fn whiten_tol(mut self, t: Option<f64>) -> Self {
+        self.whiten_tol = t;
+        self
+    }
+
+    /// How the dictionary is built.
+    pub fn dictionary(mut self, d: DictionaryKind) -> Self {
+        self.dictionary = d;
+        self
+    }
+
+    /// Cosine threshold of the general sparse codes, in `(0, 1]`.
+    pub fn threshold(mut self, t: f64) -> Self {
+        self.threshold = t;
+        self
+    }
+
+    /// Smallest directions dropped before the kept `dims`.
+    pub fn drop_first(mut self, j: usize) -> Self {
+        self.drop = j;
+        self
+    }
+
+    /// Derivative order of the spatial operator.
+    pub fn derivative(mut self, d: Derivative) -> Self {
+        self.derivative = d;
+        self
+    }
+
+    /// Neighbourhood radius of the spatial operator, in patch-grid steps.
+    pub fn radius(mut self, r: usize) -> Self {
+        self.radius = r;
+        self
+    }
+
+    /// Pooling regions per side of the patch grid.
+    pub fn pool(mut self, p: usize) -> Self {
+        self.pool = p;
+        self
+    }
+
+    /// Patches sampled for whitening and the dictionary.
+    pub fn sample(mut self, n: usize) -> Self {
+        self.sample = n;
+        self
+    }
+
+    /// Images coded per chunk (memory: their patches and codes).
+    pub fn chunk(mut self, n: usize) -> Self {
+        self.chunk = n;
+        self
+    }
+
+    /// Seed of the sample and the dictionary.
+    pub fn seed(mut self, s: u64) -> Self {
+        self.seed = s;
+        self
+    }
+
+    fn extractor(&self) -> Result<PatchExtractor> {
+        PatchExtractor::new(self.height, self.width, self.patch)?.mean_removal(self.mean)
+    }
+
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<()> {
+        let ex = self.extractor()?;
+        GeneralCoding::new(self.threshold).validate()?;
+        if self.atoms == 0 {
+            return Err(invalid("atoms", 0, "at least 1"));
+        }
+        if self.dims == 0 || self.dims + self.drop >= self.atoms {
+            return Err(invalid(
+                "dims",
+                self.dims,
+                "at least 1, and dims + dropped directions fewer than the atoms",
+            ));
+        }
+        let (gr, gc) = ex.grid();
+        if self.pool == 0 || self.pool > gr.min(gc) {
+            return Err(invalid(
+                "pool",
+                self.pool,
+                "between 1 and the patch grid's smaller side",
+            ));
+        }
+        if self.radius == 0 {
+            return Err(invalid("radius", 0, "at least 1"));
+        }
+        if self.sample == 0 || self.chunk == 0 {
+            return Err(invalid("sample/chunk", 0, "at least 1"));
+        }
+        if let Some(t) = self.whiten_tol
+            && !(t >= 0.0 && t.is_finite())
+        {
+            return Err(invalid("whiten_tol", t, "a number ≥ 0"));
+        }
+        Ok(())
+    }
+
+    /// Fits on the columns of `images` (`height·width x n`, row-major pixels per column).
+    pub fn fit(
+        &self,
+        images: MatRef<'_, f32>,
+        par: Par,
+        on_stage: Option<&(dyn Fn(Stage) + Sync)>,
+    ) -> Result<SmtModel> {
+        self.validate()?;
+        let report = |s: Stage| {
+            if let Some(f) = on_stage {
+                f(s);
+            }
+        };
+        let ex = self.extractor()?;
+        check_images(images, &ex)?;
+        let n = images.ncols();
+        let per = ex.count();
+        // 1. A seeded sample of patches for whitening and the dictionary.
+        report(Stage::Sampling);
+        let mut rng = dictum_learn::rng::Rng::new(self.seed);
+        let total = n * per;
+        let take = self.sample.min(total);
+        let mut picks = rng.sample_indices(total, take);
+        picks.sort_unstable();
+        let mut sample = Mat::<f32>::zeros(ex.dim(), take);
+        let mut img_patches: Option<(usize, Mat<f32>)> = None;
+        for (at, &k) in picks.iter().enumerate() {
+            let (img, p) = (k / per, k % per);
+            if img_patches.as_ref().is_none_or(|(i, _)| *i != img) {
+                let px = column_f32(images, img);
+                img_patches = Some((img, ex.extract(&px)?));
+            }
+            if let Some((_, m)) = &img_patches {
+                for i in 0..ex.dim() {
+                    sample[(i, at)] = m[(i, p)];
+                }
+            }
+        }
+        let zca = match self.whiten_tol {
+            Some(tol) => {
+                let mut acc = MomentAccumulator::new(ex.dim());
+                acc.add(sample.as_ref(), par)?;
+                Some(acc.zca(tol, par)?)
+            }
+            None => None,
+        };
+        let sample = match &zca {
+            Some(z) => z.apply(sample.as_ref(), par)?,
+            None => sample,
+        };
+        // 2. The dictionary.
+        report(Stage::Dictionary);
+        let dictionary = match self.dictionary {
+            DictionaryKind::KMeans { spherical, iters } => kmeans_atoms(
+                sample.as_ref(),
+                self.atoms,
+                spherical,
+                iters,
+                self.seed,
+                par,
+            )?,
+            DictionaryKind::Greedy { threshold } => {
+                greedy_patches(sample.as_ref(), self.atoms, threshold, self.seed, par)?
+            }
+        };
+        let m = dictionary.ncols();
+        if self.dims + self.drop >= m {
+            return Err(invalid(
+                "dims",
+                self.dims,
+                "dims + dropped directions must be fewer than the atoms found",
+            ));
+        }
+        // 3–4. Codes and sums, chunk by chunk.
+        let coder = GeneralCoding::new(self.threshold);
+        let (gr, gc) = ex.grid();
+        let op = DifferentialOperator::spatial(self.derivative, gr, gc, self.radius)?;
+        let mut cov = Covariances::new(m)?;
+        let mut done = 0;
+        while done < n {
+            let len = self.chunk.min(n - done);
+            let codes = code_chunk(
+                &ex,
+                zca.as_ref(),
+                &coder,
+                &dictionary,
+                images,
+                done,
+                len,
+                par,
+            )?;
+            cov.add_groups(&codes, per, &op, par)?;
+            done += len;
+            report(Stage::Accumulating { done, total: n });
+        }
+        // 5. The embedding.
+        report(Stage::Solving);
+        let embedding = SmtEmbedding::new(self.dims)
+            .drop_first(self.drop)
+            .fit(&cov, par)?;
+        Ok(SmtModel {
+            height: self.height,
+            width: self.width,
+            patch: self.patch,
+            mean: self.mean,
+            zca,
+            dictionary,
+            threshold: self.threshold,
+            embedding,
+            pool: self.pool,
+        })
+    }
+}
+
+fn check_images(images: MatRef<'_, f32>, ex: &PatchExtractor) -> Result<()> {
+    if images.nrows() != ex.image_len() {
+        return Err(SmtError::ShapeMismatch {
+            what: "images (one per column)",
+            expected: format!("{} pixels per image", ex.image_len()),
+            found: format!("{}", images.nrows()),
+        });
+    }
+    if images.ncols() == 0 {
+        return Err(SmtError::Empty { what: "images" });
+    }
+    Ok(())
+}
+
+fn column_f32(images: MatRef<'_, f32>, j: usize) -> Vec<f32> {
+    images.col(j).iter().copied().collect()
+}
+
+/// Codes of the patches of images `first..first + len`, image after image.
+#[allow(clippy::too_many_arguments)]
+fn code_chunk(
+    ex: &PatchExtractor,
+    zca: Option<&Zca>,
+    coder: &GeneralCoding,
+    dictionary: &Mat<f32>,
+    images: MatRef<'_, f32>,
+    first: usize,
+    len: usize,
+    par: Par,
+) -> Result<dictum_linalg::CscMatrix<f32>> {
+    let per = ex.count();
+    let mut patches = Mat::<f32>::zeros(ex.dim(), len * per);
+    for k in 0..len {
+        let px = column_f32(images, first + k);
+        ex.extract_into(&px, &mut patches, k * per)?;
+    }
+    let patches = match zca {
+        Some(z) => z.apply(patches.as_ref(), par)?,
+        None => patches,
+    };
+    coder.encode(dictionary.as_ref(), patches.as_ref(), par)
+}
+
+impl SmtModel {
+    fn extractor(&self) -> Result<PatchExtractor> {
+        PatchExtractor::new(self.height, self.width, self.patch)?.mean_removal(self.mean)
+    }
+
+    /// Pooled, L2-normalized features of the columns of `images` (`f·pool² x n`).
+    pub fn features(
+        &self,
+        images: MatRef<'_, f32>,
+        par: Par,
+        on_progress: Option<&(dyn Fn(usize, usize) + Sync)>,
+    ) -> Result<Mat<f64>> {
+        let ex = self.extractor()?;
+        check_images(images, &ex)?;
+        let coder = GeneralCoding::new(self.threshold);
+        let (gr, gc) = ex.grid();
+        let n = images.ncols();
+        let f = self.embedding.dims() * self.pool * self.pool;
+        let mut out = Mat::<f64>::zeros(f, n);
+        let chunk = 256;
+        let mut done = 0;
+        while done < n {
+            let len = chunk.min(n - done);
+            let codes = code_chunk(
+                &ex,
+                self.zca.as_ref(),
+                &coder,
+                &self.dictionary,
+                images,
+                done,
+                len,
+                par,
+            )?;
+            let beta = self.embedding.transform(&codes, true)?;
+            let pooled = pool_images(beta.as_ref(), gr, gc, self.pool)?;
+            for j in 0..len {
+                for i in 0..f {
+                    out[(i, done + j)] = pooled[(i, j)];
+                }
+            }
+            done += len;
+            if let Some(cb) = on_progress {
+                cb(done, n);
+            }
+        }
+        Ok(out)
+    }
+}
