@@ -489,3 +489,40 @@ fn csc_transpose_is_the_dense_transpose() {
     assert_eq!(t.to_dense(), x.transpose().to_owned());
     assert_eq!(t.transpose(), csc);
 }
+
+#[test]
+fn subspace_iteration_finds_the_smallest_generalized_eigenpairs() {
+    use dictum::linalg::eigen::{
+        SubspaceOptions, generalized_symmetric_eigen, smallest_generalized_eigen,
+    };
+    let n = 120;
+    let mut rng = Rng::new(23);
+    // A PSD with a null vector (like the SMT's cost), B SPD.
+    let g = Mat::<f64>::from_fn(n, n - 1, |_, _| rng.uniform());
+    let a = &g * g.transpose();
+    let h = Mat::<f64>::from_fn(n, n, |_, _| rng.uniform());
+    let b = &h * h.transpose() + Mat::<f64>::identity(n, n) * faer::Scale(n as f64);
+    let full = generalized_symmetric_eigen(a.as_ref(), b.as_ref(), Par::Seq).unwrap();
+    let few = smallest_generalized_eigen(
+        a.as_ref(),
+        b.as_ref(),
+        6,
+        SubspaceOptions::default(),
+        Par::Seq,
+    )
+    .unwrap();
+    for i in 0..6 {
+        let (x, y) = (few.values[i], full.values[i]);
+        assert!(
+            (x - y).abs() <= 1e-8 * full.values[n - 1].abs(),
+            "λ{i}: {x} vs {y}"
+        );
+        // Same direction up to sign, and B-normalised.
+        let v = few.vectors.col(i);
+        let w = full.vectors.col(i);
+        let vbw: f64 = (0..n)
+            .map(|r| v[r] * (0..n).map(|c| b[(r, c)] * w[c]).sum::<f64>())
+            .sum();
+        assert!((vbw.abs() - 1.0).abs() < 1e-6, "pair {i}: vᵀBw = {vbw}");
+    }
+}

@@ -70,6 +70,15 @@ fn the_embedding_satisfies_its_constraint_and_stationarity() {
         );
     }
     assert!(emb.eigenvalues.windows(2).all(|w| w[0] <= w[1]));
+    // The subspace solver (used for large dictionaries) finds the same directions.
+    let sub = SmtEmbedding::new(6)
+        .ridge(0.0)
+        .solver(dictum::smt::EigenSolver::Subspace)
+        .fit(&cov, Par::Seq)
+        .unwrap();
+    for (a, b) in sub.eigenvalues.iter().zip(&emb.eigenvalues) {
+        assert!((a - b).abs() <= 1e-7 * b.abs().max(1e-12), "{a} vs {b}");
+    }
 }
 
 #[test]

@@ -34,7 +34,7 @@ pub mod pipeline;
 pub mod whiten;
 
 pub use coding::GeneralCoding;
-pub use embed::{Covariances, Embedding, SmtEmbedding};
+pub use embed::{Covariances, EigenSolver, Embedding, SmtEmbedding};
 pub use error::{Result, SmtError};
 pub use knn::{Knn, KnnScore, pool_images};
 pub use operator::{Derivative, DifferentialOperator, Neighbourhood};

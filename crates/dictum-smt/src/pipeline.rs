@@ -330,7 +330,7 @@ impl ImageSmt {
         report(Stage::Solving);
         let embedding = SmtEmbedding::new(self.dims)
             .drop_first(self.drop)
-            .fit(&cov, par)?;
+            .fit_owned(cov, par)?;
         Ok(SmtModel {
             height: self.height,
             width: self.width,
