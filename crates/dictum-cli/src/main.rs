@@ -9,6 +9,7 @@ mod npeff;
 mod pool;
 mod render;
 mod report;
+mod smt;
 
 use std::process::ExitCode;
 
@@ -51,6 +52,10 @@ enum Command {
     /// fit-coeffs, expand, sparsify, perturb, top-examples).
     #[command(subcommand)]
     Npeff(npeff::NpeffCommand),
+    /// The Sparse Manifold Transform: fit on images, embed, kNN, and the circle/disk
+    /// experiments (fit, embed, knn, circle).
+    #[command(subcommand)]
+    Smt(smt::SmtCommand),
     /// Sparse-code signals over a dictionary and write the codes (scipy CSC .npz); prints N,
     /// mean non-zeros, relative error ‖Y − D·X‖_F/‖Y‖_F and wall time.
     Encode(encode::EncodeArgs),
@@ -67,6 +72,7 @@ fn main() -> ExitCode {
         Command::Learn(args) => learn::run(&args),
         Command::Nmf(args) => nmf::run(&args),
         Command::Npeff(cmd) => npeff::run(&cmd),
+        Command::Smt(cmd) => smt::run(&cmd),
         Command::Datasets => {
             for d in dictum::datasets::DATASETS {
                 println!("{:<22} {}", d.name, d.description);

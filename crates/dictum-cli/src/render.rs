@@ -137,3 +137,88 @@ pub(crate) fn line_plot(values: &[f64]) -> Rgb {
     }
     img
 }
+
+/// Scatter plots side by side in a grid, `per_row` panels per row: panel `k` draws the
+/// points `(x, y)` of `panels[k]`, each panel scaled to its own ranges.
+pub(crate) fn scatter_panels(panels: &[Vec<(f64, f64)>], per_row: usize) -> Rgb {
+    let (pw, ph, gap) = (240usize, 160usize, 8usize);
+    let per_row = per_row.max(1);
+    let rows = panels.len().div_ceil(per_row).max(1);
+    let mut img = Rgb::new(per_row * (pw + gap) + gap, rows * (ph + gap) + gap, WHITE);
+    let blue = [31, 119, 180];
+    for (k, pts) in panels.iter().enumerate() {
+        let (ox, oy) = (
+            gap + (k % per_row) * (pw + gap),
+            gap + (k / per_row) * (ph + gap),
+        );
+        for x in ox..ox + pw {
+            img.put(x, oy, BORDER);
+            img.put(x, oy + ph - 1, BORDER);
+        }
+        for y in oy..oy + ph {
+            img.put(ox, y, BORDER);
+            img.put(ox + pw - 1, y, BORDER);
+        }
+        let range = |f: &dyn Fn(&(f64, f64)) -> f64| {
+            let lo = pts.iter().map(f).fold(f64::INFINITY, f64::min);
+            let hi = pts.iter().map(f).fold(f64::NEG_INFINITY, f64::max);
+            (lo, if hi > lo { hi - lo } else { 1.0 })
+        };
+        let (xl, xs) = range(&|p| p.0);
+        let (yl, ys) = range(&|p| p.1);
+        for p in pts {
+            let x = ox + 2 + ((p.0 - xl) / xs * (pw - 5) as f64) as usize;
+            let y = oy + ph - 3 - ((p.1 - yl) / ys * (ph - 5) as f64) as usize;
+            img.put(x, y, blue);
+        }
+    }
+    img
+}
+
+/// Heat maps side by side: panel `k` shows `maps[k]` (`side x side`, row-major; NaN is
+/// outside the domain, drawn white) on a blue–white–red scale symmetric about 0.
+pub(crate) fn heat_panels(maps: &[Vec<f64>], side: usize, per_row: usize) -> Rgb {
+    let (scale, gap) = (3usize, 6usize);
+    let per_row = per_row.max(1);
+    let rows = maps.len().div_ceil(per_row).max(1);
+    let tile = side * scale;
+    let mut img = Rgb::new(
+        per_row * (tile + gap) + gap,
+        rows * (tile + gap) + gap,
+        WHITE,
+    );
+    for (k, map) in maps.iter().enumerate() {
+        let (ox, oy) = (
+            gap + (k % per_row) * (tile + gap),
+            gap + (k / per_row) * (tile + gap),
+        );
+        let peak = map
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold(0f64, |m, v| m.max(v.abs()))
+            .max(f64::MIN_POSITIVE);
+        for r in 0..side {
+            for c in 0..side {
+                let v = map[r * side + c];
+                let color = if !v.is_finite() {
+                    WHITE
+                } else {
+                    let t = (v / peak).clamp(-1.0, 1.0);
+                    if t >= 0.0 {
+                        let f = to_byte(1.0 - t);
+                        [255, f, f]
+                    } else {
+                        let f = to_byte(1.0 + t);
+                        [f, f, 255]
+                    }
+                };
+                for dy in 0..scale {
+                    for dx in 0..scale {
+                        img.put(ox + c * scale + dx, oy + r * scale + dy, color);
+                    }
+                }
+            }
+        }
+    }
+    img
+}

@@ -683,3 +683,95 @@ fn npeff_workflow_on_digits() {
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("needs diagonal PEFs"), "{err}");
 }
+
+#[test]
+fn smt_fit_knn_embed_and_circle() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    let ok = |args: &[&str]| {
+        let r = dictum(args);
+        assert!(
+            r.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        String::from_utf8_lossy(&r.stdout).into_owned()
+    };
+    let circle = ok(&["smt", "circle", "--points", "5000", "--out", &p("circle")]);
+    assert!(circle.contains("canonical correlations"), "{circle}");
+    assert!(dir.path().join("circle/circle.png").exists());
+    assert!(dir.path().join("circle/disk.png").exists());
+    ok(&[
+        "smt",
+        "fit",
+        "--data",
+        "digits",
+        "--split",
+        "0.667",
+        "--patch",
+        "4",
+        "--atoms",
+        "128",
+        "--dims",
+        "16",
+        "--kmeans-iters",
+        "5",
+        "--threads",
+        "2",
+        "--out",
+        &p("model"),
+    ]);
+    assert!(dir.path().join("model/smt.npz").exists());
+    let knn = ok(&[
+        "smt",
+        "knn",
+        "--model",
+        &p("model"),
+        "--data",
+        "digits",
+        "--split",
+        "0.667",
+    ]);
+    assert!(
+        knn.contains("SMT features") && knn.contains("raw pixels"),
+        "{knn}"
+    );
+    // Images from a file: N x H x W as numpy writes it.
+    let digits = dictum::datasets::load_digits().unwrap();
+    let imgs = dictum::io::Array {
+        shape: vec![100, 8, 8],
+        order: dictum::io::Order::C,
+        data: dictum::io::ArrayData::F32(
+            (0..100)
+                .flat_map(|j| digits.images.col(j).iter().copied().collect::<Vec<_>>())
+                .collect(),
+        ),
+    };
+    dictum::io::npy::write(dir.path().join("x.npy"), &imgs).unwrap();
+    ok(&[
+        "smt",
+        "embed",
+        "--model",
+        &p("model"),
+        "--images",
+        &p("x.npy"),
+        "--out",
+        &p("f.npy"),
+    ]);
+    let f = dictum::io::npy::read(dir.path().join("f.npy")).unwrap();
+    assert_eq!(f.shape, vec![100, 64]);
+    // A patch larger than the images is one clear line.
+    let r = dictum(&[
+        "smt",
+        "fit",
+        "--data",
+        "digits",
+        "--patch",
+        "9",
+        "--out",
+        &p("bad"),
+    ]);
+    assert!(!r.status.success());
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("does not fit"), "{err}");
+}

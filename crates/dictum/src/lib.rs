@@ -33,6 +33,7 @@
 mod encode;
 mod learned;
 pub mod npeff;
+mod smt_model;
 
 pub use dictum_coding as coding;
 pub use dictum_io as io;
@@ -43,6 +44,7 @@ pub use dictum_linalg::{CscMatrix, Mat, MatMut, MatRef, Par, Real};
 pub use dictum_smt as smt;
 pub use encode::{encode, relative_error};
 pub use learned::{load_learned, save_learned};
+pub use smt_model::{load_smt_model, save_smt_model};
 
 /// Any error dictum returns: each variant wraps one layer's error type.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,661 @@
+//! `dictum smt …`: fit the Sparse Manifold Transform on images, embed images, classify with
+//! kNN, and the synthetic circle and disk experiments.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Args, Subcommand, ValueEnum};
+use dictum::io::npy::{self, MatrixLayout};
+use dictum::smt::manifold::{
+    canonical_correlations, circle_codes, circle_trajectory, disk_atoms, disk_codes,
+    disk_trajectory,
+};
+use dictum::smt::{
+    Covariances, Derivative, DictionaryKind, DifferentialOperator, ImageSmt, Knn, MeanRemoval,
+    SmtEmbedding, Stage,
+};
+use dictum::{Mat, Par};
+
+use crate::encode::human;
+use crate::report::progress_bar;
+
+/// The SMT subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SmtCommand {
+    /// Fit patches → whitening → dictionary → codes → embedding on images; writes the model.
+    Fit(FitArgs),
+    /// Pooled SMT features of images (.npy, images x features).
+    Embed(EmbedArgs),
+    /// kNN accuracy of SMT features against raw pixels, on a train and a test set.
+    Knn(KnnArgs),
+    /// The unit circle (harmonics) and unit disk experiments; writes PNGs.
+    Circle(CircleArgs),
+}
+
+/// Images from a file or the bundled digits.
+#[derive(Debug, Args)]
+pub(crate) struct ImagesArgs {
+    /// Images: .npy of N x H x W, or N x (H·W) with --shape (C order, as numpy writes it).
+    #[arg(long, conflicts_with = "data")]
+    images: Option<PathBuf>,
+    /// A bundled dataset instead (`digits`, 8x8).
+    #[arg(long)]
+    data: Option<String>,
+    /// Image shape HxW (needed for N x (H·W) files).
+    #[arg(long)]
+    shape: Option<String>,
+    /// With --data: use only this seeded share of the images (the training part of
+    /// `smt knn --data … --split` with the same --split-seed).
+    #[arg(long)]
+    split: Option<f64>,
+    /// Seed of --split.
+    #[arg(long, default_value_t = 7)]
+    split_seed: u64,
+}
+
+struct Images {
+    /// `pixels x N`.
+    x: Mat<f32>,
+    height: usize,
+    width: usize,
+    labels: Option<Vec<usize>>,
+}
+
+fn bad(name: &'static str, value: String, hint: &'static str) -> dictum::Error {
+    dictum::smt::SmtError::InvalidParameter { name, value, hint }.into()
+}
+
+fn parse_shape(s: &str) -> dictum::Result<(usize, usize)> {
+    s.split_once('x')
+        .and_then(|(h, w)| Some((h.parse().ok()?, w.parse().ok()?)))
+        .ok_or_else(|| bad("shape", s.into(), "HEIGHTxWIDTH, e.g. 28x28"))
+}
+
+impl ImagesArgs {
+    fn load(&self) -> dictum::Result<Images> {
+        if let Some(name) = &self.data {
+            if name != "digits" {
+                return Err(bad(
+                    "data",
+                    name.clone(),
+                    "the bundled image set is `digits`",
+                ));
+            }
+            let d = dictum::datasets::load_digits()?;
+            let all = Images {
+                x: d.images,
+                height: 8,
+                width: 8,
+                labels: Some(d.target.iter().map(|&t| t.max(0) as usize).collect()),
+            };
+            return Ok(match self.split {
+                Some(share) => split(&all, share, self.split_seed).0,
+                None => all,
+            });
+        }
+        let path = self.images.as_ref().ok_or_else(|| {
+            bad(
+                "images",
+                "none".into(),
+                "pass --images X.npy or --data digits",
+            )
+        })?;
+        load_images(path, self.shape.as_deref())
+    }
+}
+
+/// A seeded split of labelled images into (first `share`, rest).
+fn split(all: &Images, share: f64, seed: u64) -> (Images, Images) {
+    let n = all.x.ncols();
+    let mut order: Vec<usize> = (0..n).collect();
+    dictum::learn::rng::Rng::new(seed).shuffle(&mut order);
+    let cut = ((n as f64) * share.clamp(0.0, 1.0)).round() as usize;
+    let labels = all.labels.clone().unwrap_or_default();
+    let part = |idx: &[usize]| Images {
+        x: Mat::<f32>::from_fn(all.x.nrows(), idx.len(), |i, j| all.x[(i, idx[j])]),
+        height: all.height,
+        width: all.width,
+        labels: Some(
+            idx.iter()
+                .map(|&i| labels.get(i).copied().unwrap_or(0))
+                .collect(),
+        ),
+    };
+    (part(&order[..cut]), part(&order[cut..]))
+}
+
+fn load_images(path: &Path, shape: Option<&str>) -> dictum::Result<Images> {
+    let a = npy::read(path)?;
+    let data = a
+        .data
+        .to_real_vec::<f32>()
+        .ok_or_else(|| bad("images", path.display().to_string(), "a numeric .npy"))?;
+    let (n, h, w) = match (a.shape.as_slice(), shape) {
+        ([n, h, w], _) => (*n, *h, *w),
+        ([n, _], Some(s)) => {
+            let (h, w) = parse_shape(s)?;
+            (*n, h, w)
+        }
+        ([_, _], None) => {
+            return Err(bad(
+                "shape",
+                "missing".into(),
+                "an N x (H·W) file needs --shape HxW",
+            ));
+        }
+        (s, _) => {
+            return Err(bad(
+                "images",
+                format!("shape {s:?}"),
+                "N x H x W or N x (H·W)",
+            ));
+        }
+    };
+    if a.order != dictum::io::Order::C || h * w * n != data.len() {
+        return Err(bad(
+            "images",
+            format!("shape {:?}", a.shape),
+            "C-order images whose size matches --shape",
+        ));
+    }
+    // C-order N x (H·W) is the column-major (H·W) x N matrix: same bytes.
+    let x = dictum::MatRef::from_column_major_slice(&data, h * w, n).to_owned();
+    Ok(Images {
+        x,
+        height: h,
+        width: w,
+        labels: None,
+    })
+}
+
+/// Dictionary kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DictArg {
+    /// Spherical k-means centres (the ICLR 2023 paper).
+    Spherical,
+    /// Euclidean k-means centres, normalized.
+    Kmeans,
+    /// Data patches accepted while unlike the atoms so far (--dict-threshold).
+    Greedy,
+}
+
+/// Derivative orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DerivArg {
+    /// Differences of neighbouring patches.
+    First,
+    /// Each patch against the mean of its neighbours.
+    Second,
+}
+
+/// `smt fit`.
+#[derive(Debug, Args)]
+pub(crate) struct FitArgs {
+    #[command(flatten)]
+    images: ImagesArgs,
+    /// Patch side.
+    #[arg(long, default_value_t = 6)]
+    patch: usize,
+    /// Dictionary atoms.
+    #[arg(long, default_value_t = 1024)]
+    atoms: usize,
+    /// Embedding dimensions.
+    #[arg(long, default_value_t = 16)]
+    dims: usize,
+    /// Cosine threshold of the general sparse codes.
+    #[arg(long, default_value_t = 0.3)]
+    threshold: f64,
+    /// How the dictionary is built.
+    #[arg(long, value_enum, default_value = "spherical")]
+    dictionary: DictArg,
+    /// Greedy dictionary: largest cosine similarity between atoms.
+    #[arg(long, default_value_t = 0.35)]
+    dict_threshold: f64,
+    /// k-means iterations.
+    #[arg(long, default_value_t = 10)]
+    kmeans_iters: usize,
+    /// ZCA regularizer.
+    #[arg(long, default_value_t = 1e-3)]
+    whiten_tol: f64,
+    /// Skip whitening.
+    #[arg(long)]
+    no_whiten: bool,
+    /// Remove the mean of a CxC window around each patch instead of the patch's own mean.
+    #[arg(long)]
+    context: Option<usize>,
+    /// Derivative order of the spatial operator.
+    #[arg(long, value_enum, default_value = "second")]
+    derivative: DerivArg,
+    /// Neighbourhood radius in patch-grid steps.
+    #[arg(long, default_value_t = 1)]
+    radius: usize,
+    /// Smallest directions dropped.
+    #[arg(long, default_value_t = 1)]
+    drop: usize,
+    /// Pooling regions per side.
+    #[arg(long, default_value_t = 2)]
+    pool: usize,
+    /// Patches sampled for whitening and the dictionary.
+    #[arg(long, default_value_t = 100_000)]
+    sample: usize,
+    /// Images coded per chunk.
+    #[arg(long, default_value_t = 256)]
+    chunk: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output folder: smt.npz (or smt.h5 with --h5) and atoms.png.
+    #[arg(long)]
+    out: PathBuf,
+    /// Write the model as HDF5 (hdf5 feature).
+    #[arg(long)]
+    h5: bool,
+}
+
+/// `smt embed`.
+#[derive(Debug, Args)]
+pub(crate) struct EmbedArgs {
+    /// The model folder (or file) from `smt fit`.
+    #[arg(long)]
+    model: PathBuf,
+    #[command(flatten)]
+    images: ImagesArgs,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Features, .npy of images x features.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// `smt knn`.
+#[derive(Debug, Args)]
+pub(crate) struct KnnArgs {
+    /// The model folder (or file) from `smt fit`.
+    #[arg(long)]
+    model: PathBuf,
+    /// Training images (.npy) — or use --data digits with --split.
+    #[arg(long)]
+    train: Option<PathBuf>,
+    /// Training labels (.npy).
+    #[arg(long)]
+    train_labels: Option<PathBuf>,
+    /// Test images (.npy).
+    #[arg(long)]
+    test: Option<PathBuf>,
+    /// Test labels (.npy).
+    #[arg(long)]
+    test_labels: Option<PathBuf>,
+    /// A bundled labelled dataset (`digits`), split by --split.
+    #[arg(long)]
+    data: Option<String>,
+    /// Share of the bundled data used for training (the rest is tested), seeded.
+    #[arg(long, default_value_t = 0.667)]
+    split: f64,
+    /// Image shape HxW for N x (H·W) files.
+    #[arg(long)]
+    shape: Option<String>,
+    /// Neighbours.
+    #[arg(long, default_value_t = 5)]
+    k: usize,
+    /// Soft-vote temperature.
+    #[arg(long, default_value_t = 0.1)]
+    temperature: f64,
+    /// Seed of the split (fit with the same `--split` and `--split-seed` to hold the test
+    /// images out of the model).
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+/// `smt circle`.
+#[derive(Debug, Args)]
+pub(crate) struct CircleArgs {
+    /// Atoms around the circle.
+    #[arg(long, default_value_t = 300)]
+    atoms: usize,
+    /// Embedding dimensions.
+    #[arg(long, default_value_t = 21)]
+    dims: usize,
+    /// Points of the trajectory.
+    #[arg(long, default_value_t = 20_000)]
+    points: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output folder: circle.png, disk.png.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub(crate) fn run(cmd: &SmtCommand) -> dictum::Result<()> {
+    match cmd {
+        SmtCommand::Fit(a) => fit(a),
+        SmtCommand::Embed(a) => embed(a),
+        SmtCommand::Knn(a) => knn(a),
+        SmtCommand::Circle(a) => circle(a),
+    }
+}
+
+fn mkdir(p: &Path) -> dictum::Result<()> {
+    std::fs::create_dir_all(p).map_err(|e| {
+        dictum::io::IoError::Io {
+            path: p.to_path_buf(),
+            source: e,
+        }
+        .into()
+    })
+}
+
+/// The model file of a folder from `smt fit` (or the path itself when it is a file).
+fn model_path(p: &Path) -> PathBuf {
+    if p.is_dir() {
+        let h5 = p.join("smt.h5");
+        if h5.exists() { h5 } else { p.join("smt.npz") }
+    } else {
+        p.to_path_buf()
+    }
+}
+
+fn fit(a: &FitArgs) -> dictum::Result<()> {
+    let img = a.images.load()?;
+    let params = ImageSmt::new(img.height, img.width, a.patch, a.atoms, a.dims)
+        .threshold(a.threshold)
+        .dictionary(match a.dictionary {
+            DictArg::Spherical => DictionaryKind::KMeans {
+                spherical: true,
+                iters: a.kmeans_iters,
+            },
+            DictArg::Kmeans => DictionaryKind::KMeans {
+                spherical: false,
+                iters: a.kmeans_iters,
+            },
+            DictArg::Greedy => DictionaryKind::Greedy {
+                threshold: a.dict_threshold,
+            },
+        })
+        .whiten_tol((!a.no_whiten).then_some(a.whiten_tol))
+        .mean_removal(a.context.map_or(MeanRemoval::Patch, MeanRemoval::Context))
+        .derivative(match a.derivative {
+            DerivArg::First => Derivative::First,
+            DerivArg::Second => Derivative::Second,
+        })
+        .radius(a.radius)
+        .drop_first(a.drop)
+        .pool(a.pool)
+        .sample(a.sample)
+        .chunk(a.chunk)
+        .seed(a.seed);
+    mkdir(&a.out)?;
+    let n = img.x.ncols() as u64;
+    let bar = progress_bar(
+        n,
+        "{spinner} smt {msg} [{bar:30}] {pos}/{len} images ({eta} left)",
+    );
+    let report = |s: Stage| match s {
+        Stage::Sampling => bar.set_message("sampling patches"),
+        Stage::Dictionary => bar.set_message("dictionary"),
+        Stage::Accumulating { done, .. } => {
+            bar.set_message("coding + sums");
+            bar.set_position(done as u64);
+        }
+        Stage::Solving => bar.set_message("eigenproblem"),
+    };
+    let start = Instant::now();
+    let model = crate::pool::with_threads("smt fit", a.threads, |par, _| {
+        Ok(params.fit(img.x.as_ref(), par, Some(&report))?)
+    })?;
+    bar.finish_and_clear();
+    let file = a.out.join(if a.h5 { "smt.h5" } else { "smt.npz" });
+    dictum::save_smt_model(&file, &model)?;
+    let grid = crate::render::atom_grid(
+        model
+            .dictionary
+            .as_ref()
+            .subcols(0, model.dictionary.ncols().min(256)),
+        a.patch,
+        4,
+    );
+    dictum::io::png::write_rgb(&a.out.join("atoms.png"), &grid)?;
+    println!(
+        "images        {} ({}x{}), {}x{} patches",
+        img.x.ncols(),
+        img.height,
+        img.width,
+        a.patch,
+        a.patch
+    );
+    println!(
+        "dictionary    {} atoms ({:?})",
+        model.dictionary.ncols(),
+        a.dictionary
+    );
+    println!(
+        "embedding     {} dims, eigenvalues {:.3e} … {:.3e}",
+        model.embedding.dims(),
+        model
+            .embedding
+            .eigenvalues
+            .first()
+            .copied()
+            .unwrap_or(f64::NAN),
+        model
+            .embedding
+            .eigenvalues
+            .last()
+            .copied()
+            .unwrap_or(f64::NAN)
+    );
+    println!("wall time     {}", human(start.elapsed()));
+    println!("model         {} (atoms.png beside it)", file.display());
+    Ok(())
+}
+
+fn features(
+    model: &dictum::smt::SmtModel,
+    x: &Mat<f32>,
+    par: Par,
+    what: &str,
+) -> dictum::Result<Mat<f64>> {
+    let bar = progress_bar(
+        x.ncols() as u64,
+        &format!("{{spinner}} embedding {what} [{{bar:30}}] {{pos}}/{{len}} ({{eta}} left)"),
+    );
+    let cb = |done: usize, _: usize| bar.set_position(done as u64);
+    let f = model.features(x.as_ref(), par, Some(&cb))?;
+    bar.finish_and_clear();
+    Ok(f)
+}
+
+fn embed(a: &EmbedArgs) -> dictum::Result<()> {
+    let model = dictum::load_smt_model(model_path(&a.model))?;
+    let img = a.images.load()?;
+    let start = Instant::now();
+    let f = crate::pool::with_threads("smt embed", a.threads, |par, _| {
+        features(&model, &img.x, par, "images")
+    })?;
+    npy::write_matrix(&a.out, f.as_ref(), MatrixLayout::SamplesAsRows)?;
+    println!(
+        "features      {} images x {} → {} ({})",
+        f.ncols(),
+        f.nrows(),
+        a.out.display(),
+        human(start.elapsed())
+    );
+    Ok(())
+}
+
+fn labels(path: &Path) -> dictum::Result<Vec<usize>> {
+    let v = npy::read(path)?
+        .data
+        .to_i64_vec()
+        .ok_or_else(|| bad("labels", path.display().to_string(), "integer labels"))?;
+    v.into_iter()
+        .map(|l| usize::try_from(l).map_err(|_| bad("labels", l.to_string(), "labels ≥ 0")))
+        .collect()
+}
+
+fn knn(a: &KnnArgs) -> dictum::Result<()> {
+    let model = dictum::load_smt_model(model_path(&a.model))?;
+    let (tr, ltr, te, lte) = if let Some(name) = &a.data {
+        let all = ImagesArgs {
+            images: None,
+            data: Some(name.clone()),
+            shape: None,
+            split: None,
+            split_seed: a.seed,
+        }
+        .load()?;
+        let (tr, te) = split(&all, a.split, a.seed);
+        (
+            tr.x,
+            tr.labels.unwrap_or_default(),
+            te.x,
+            te.labels.unwrap_or_default(),
+        )
+    } else {
+        let need = |p: &Option<PathBuf>, what: &'static str| {
+            p.clone().ok_or_else(|| {
+                bad(
+                    what,
+                    "missing".into(),
+                    "pass --train, --train-labels, --test, --test-labels, or --data digits",
+                )
+            })
+        };
+        let tr = load_images(&need(&a.train, "train")?, a.shape.as_deref())?;
+        let te = load_images(&need(&a.test, "test")?, a.shape.as_deref())?;
+        (
+            tr.x,
+            labels(&need(&a.train_labels, "train-labels")?)?,
+            te.x,
+            labels(&need(&a.test_labels, "test-labels")?)?,
+        )
+    };
+    let knn = Knn::new(a.k, a.temperature);
+    let start = Instant::now();
+    let (smt, raw) = crate::pool::with_threads("smt knn", a.threads, |par, _| {
+        let ftr = features(&model, &tr, par, "training images")?;
+        let fte = features(&model, &te, par, "test images")?;
+        let smt = knn.evaluate(ftr.as_ref(), &ltr, fte.as_ref(), &lte, par)?;
+        let to64 =
+            |m: &Mat<f32>| Mat::<f64>::from_fn(m.nrows(), m.ncols(), |i, j| f64::from(m[(i, j)]));
+        let raw = knn.evaluate(to64(&tr).as_ref(), &ltr, to64(&te).as_ref(), &lte, par)?;
+        Ok((smt, raw))
+    })?;
+    println!("train / test  {} / {} images", tr.ncols(), te.ncols());
+    println!(
+        "kNN           k = {}, temperature {} (cosine, soft votes)",
+        a.k, a.temperature
+    );
+    println!("SMT features  top-1 {:.4}  top-5 {:.4}", smt.top1, smt.top5);
+    println!("raw pixels    top-1 {:.4}  top-5 {:.4}", raw.top1, raw.top5);
+    println!("wall time     {}", human(start.elapsed()));
+    Ok(())
+}
+
+fn circle(a: &CircleArgs) -> dictum::Result<()> {
+    mkdir(&a.out)?;
+    let start = Instant::now();
+    // The circle: temporal second derivative, 2-sparse interpolating codes.
+    let theta = circle_trajectory(a.points, 0.05, a.seed);
+    let codes = circle_codes(&theta, a.atoms)?;
+    let mut cov = Covariances::new(a.atoms)?;
+    let op = DifferentialOperator::temporal(Derivative::Second);
+    cov.add_groups(&codes, theta.len(), &op, Par::Seq)?;
+    let emb = SmtEmbedding::new(a.dims).fit_owned(cov, Par::Seq)?;
+    let beta = emb.transform(&codes, false)?;
+    let n = theta.len();
+    let mut panels = Vec::new();
+    for k in 0..emb.dims().min(12) {
+        panels.push(
+            (0..n.min(4000))
+                .map(|i| (theta[i], beta[(k, i)]))
+                .collect::<Vec<_>>(),
+        );
+    }
+    dictum::io::png::write_rgb(
+        &a.out.join("circle.png"),
+        &crate::render::scatter_panels(&panels, 4),
+    )?;
+    println!(
+        "circle        {} points, {} atoms, {} dims",
+        n,
+        a.atoms,
+        emb.dims()
+    );
+    for j in 1..=(emb.dims() / 2).min(10) {
+        let x = Mat::<f64>::from_fn(n, 2, |i, k| beta[(2 * (j - 1) + k, i)]);
+        let y = Mat::<f64>::from_fn(n, 2, |i, k| {
+            let t = j as f64 * theta[i];
+            if k == 0 { t.cos() } else { t.sin() }
+        });
+        let cc = canonical_correlations(&x, &y);
+        println!(
+            "  dims {:>2},{:>2} vs cos/sin {j}θ: canonical correlations {:.4} {:.4}",
+            2 * j - 1,
+            2 * j,
+            cc.first().copied().unwrap_or(0.0),
+            cc.get(1).copied().unwrap_or(0.0)
+        );
+    }
+    // The disk: first derivative, Gaussian codes over a triangular grid of atoms.
+    let pts = disk_trajectory(a.points, 0.05, a.seed + 1);
+    let atoms = disk_atoms(0.12)?;
+    let codes = disk_codes(&pts, &atoms, 4, 0.08)?;
+    let mut cov = Covariances::new(atoms.ncols())?;
+    cov.add_groups(
+        &codes,
+        pts.len(),
+        &DifferentialOperator::temporal(Derivative::First),
+        Par::Seq,
+    )?;
+    let emb = SmtEmbedding::new(12).fit_owned(cov, Par::Seq)?;
+    let side = 64;
+    let grid: Vec<[f64; 2]> = (0..side * side)
+        .map(|k| {
+            let (r, c) = (k / side, k % side);
+            [
+                -1.0 + 2.0 * (c as f64 + 0.5) / side as f64,
+                1.0 - 2.0 * (r as f64 + 0.5) / side as f64,
+            ]
+        })
+        .collect();
+    let inside: Vec<usize> = (0..grid.len())
+        .filter(|&k| grid[k][0].powi(2) + grid[k][1].powi(2) <= 1.0)
+        .collect();
+    let gcodes = disk_codes(
+        &inside.iter().map(|&k| grid[k]).collect::<Vec<_>>(),
+        &atoms,
+        4,
+        0.08,
+    )?;
+    let gb = emb.transform(&gcodes, false)?;
+    let maps: Vec<Vec<f64>> = (0..emb.dims())
+        .map(|d| {
+            let mut m = vec![f64::NAN; side * side];
+            for (j, &k) in inside.iter().enumerate() {
+                m[k] = gb[(d, j)];
+            }
+            m
+        })
+        .collect();
+    dictum::io::png::write_rgb(
+        &a.out.join("disk.png"),
+        &crate::render::heat_panels(&maps, side, 6),
+    )?;
+    println!(
+        "disk          {} points, {} atoms, {} dims (disk.png)",
+        pts.len(),
+        atoms.ncols(),
+        emb.dims()
+    );
+    println!("wall time     {}", human(start.elapsed()));
+    println!("pictures      {} (circle.png, disk.png)", a.out.display());
+    Ok(())
+}
