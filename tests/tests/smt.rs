@@ -242,3 +242,26 @@ fn digits_sweep() {
         eprintln!("patch {p} atoms {a} dims {d} pool {pool} thr {t}: SMT {smt:.4} raw {raw:.4}");
     }
 }
+
+#[test]
+fn any_encoder_can_make_the_codes() {
+    use dictum::coding::Omp;
+    use dictum::smt::{ImageSmt, Knn};
+    let digits = dictum::datasets::load_digits().unwrap();
+    let x = digits.images.as_ref().subcols(0, 600).to_owned();
+    let labels: Vec<usize> = digits.target[..600].iter().map(|&t| t as usize).collect();
+    // OMP with one atom: vector quantization with values.
+    let vq = Omp::new().n_nonzero_coefs(1);
+    let model = ImageSmt::new(8, 8, 4, 128, 16)
+        .fit_with_encoder(x.as_ref(), &vq, Par::Seq, None)
+        .unwrap();
+    let f = model
+        .features_with_encoder(x.as_ref(), &vq, Par::Seq, None)
+        .unwrap();
+    assert!(f.col(0).iter().all(|v| v.is_finite()));
+    let (tr, te) = (f.as_ref().subcols(0, 400), f.as_ref().subcols(400, 200));
+    let s = Knn::new(5, 0.1)
+        .evaluate(tr, &labels[..400], te, &labels[400..], Par::Seq)
+        .unwrap();
+    assert!(s.top1 > 0.8, "VQ-coded SMT kNN top-1 {}", s.top1);
+}

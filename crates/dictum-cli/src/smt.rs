@@ -205,6 +205,10 @@ pub(crate) struct FitArgs {
     /// Cosine threshold of the general sparse codes.
     #[arg(long, default_value_t = 0.3)]
     threshold: f64,
+    /// Keep at most this many active atoms per patch (the most similar); the sums cost
+    /// grows with its square.
+    #[arg(long)]
+    max_active: Option<usize>,
     /// How the dictionary is built.
     #[arg(long, value_enum, default_value = "spherical")]
     dictionary: DictArg,
@@ -366,6 +370,7 @@ fn fit(a: &FitArgs) -> dictum::Result<()> {
     let img = a.images.load()?;
     let params = ImageSmt::new(img.height, img.width, a.patch, a.atoms, a.dims)
         .threshold(a.threshold)
+        .max_active(a.max_active)
         .dictionary(match a.dictionary {
             DictArg::Spherical => DictionaryKind::KMeans {
                 spherical: true,

@@ -98,10 +98,29 @@ impl GeneralCoding {
                     continue;
                 }
                 let c = corr.col(j);
-                let mut active: Vec<(usize, f64)> = (0..m)
-                    .map(|i| (i, c[i].into_f64() / norm))
-                    .filter(|&(_, s)| s >= self.threshold)
-                    .collect();
+                let c = c.try_as_col_major().map(|c| c.as_slice());
+                let c: Vec<T> = match c {
+                    Some(s) => s.to_vec(),
+                    None => (0..m).map(|i| corr[(i, j)]).collect(),
+                };
+                // Most atoms are far below the threshold: skip blocks whose maximum is, by a
+                // vectorized max before any per-atom work.
+                let bar = T::cast_f64(self.threshold * norm);
+                let mut active: Vec<(usize, f64)> = Vec::new();
+                const W: usize = 32;
+                for (b, chunk) in c.chunks(W).enumerate() {
+                    let mx = chunk
+                        .iter()
+                        .fold(T::neg_infinity(), |a, &v| if v > a { v } else { a });
+                    if mx < bar {
+                        continue;
+                    }
+                    for (k, &v) in chunk.iter().enumerate() {
+                        if v >= bar {
+                            active.push((b * W + k, v.into_f64() / norm));
+                        }
+                    }
+                }
                 if active.is_empty() && self.force_best {
                     let best = (0..m)
                         .max_by(|&a, &b| {

@@ -57,6 +57,9 @@ pub enum SmtError {
     /// A linear-algebra kernel failed.
     #[error(transparent)]
     Linalg(#[from] LinalgError),
+    /// The sparse coder failed.
+    #[error(transparent)]
+    Coding(#[from] dictum_coding::CodingError),
     /// Dictionary learning (k-means) failed.
     #[error(transparent)]
     Learn(#[from] dictum_learn::LearnError),

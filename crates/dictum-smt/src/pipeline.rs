@@ -5,6 +5,7 @@
 //! images' patches and codes, and the two `m x m` sums: the code matrix of all patches is
 //! never held.
 
+use dictum_coding::{Dictionary, Encoder, RunOptions};
 use dictum_linalg::{Mat, MatRef, Par};
 
 use crate::coding::GeneralCoding;
@@ -63,6 +64,7 @@ pub struct ImageSmt {
     atoms: usize,
     dictionary: DictionaryKind,
     threshold: f64,
+    max_active: Option<usize>,
     dims: usize,
     drop: usize,
     derivative: Derivative,
@@ -90,6 +92,8 @@ pub struct SmtModel {
     pub dictionary: Mat<f32>,
     /// Cosine threshold of the codes.
     pub threshold: f64,
+    /// Cap on active atoms per patch.
+    pub max_active: Option<usize>,
     /// The embedding.
     pub embedding: Embedding,
     /// Pooling regions per side.
@@ -114,6 +118,7 @@ impl ImageSmt {
                 iters: 20,
             },
             threshold: 0.3,
+            max_active: None,
             dims,
             drop: 1,
             derivative: Derivative::Second,
@@ -146,6 +151,13 @@ impl ImageSmt {
     /// Cosine threshold of the general sparse codes, in `(0, 1]`.
     pub fn threshold(mut self, t: f64) -> Self {
         self.threshold = t;
+        self
+    }
+
+    /// Keep at most this many active atoms per patch (the most similar): bounds the cost of
+    /// the sums, which grows with the square of the active atoms.
+    pub fn max_active(mut self, k: Option<usize>) -> Self {
+        self.max_active = k;
         self
     }
 
@@ -198,7 +210,9 @@ impl ImageSmt {
     /// Checks the parameters.
     pub fn validate(&self) -> Result<()> {
         let ex = self.extractor()?;
-        GeneralCoding::new(self.threshold).validate()?;
+        GeneralCoding::new(self.threshold)
+            .max_active(self.max_active)
+            .validate()?;
         if self.atoms == 0 {
             return Err(invalid("atoms", 0, "at least 1"));
         }
@@ -231,10 +245,34 @@ impl ImageSmt {
         Ok(())
     }
 
-    /// Fits on the columns of `images` (`height·width x n`, row-major pixels per column).
+    /// Fits on the columns of `images` (`height·width x n`, row-major pixels per column),
+    /// with general sparse codes.
     pub fn fit(
         &self,
         images: MatRef<'_, f32>,
+        par: Par,
+        on_stage: Option<&(dyn Fn(Stage) + Sync)>,
+    ) -> Result<SmtModel> {
+        self.fit_coded(images, None, par, on_stage)
+    }
+
+    /// Fits like [`fit`](Self::fit), coding the patches with `encoder` (any `dictum-coding`
+    /// encoder: OMP with `k = 1` is vector quantization with values) instead of general
+    /// sparse coding; pass the same encoder to [`SmtModel::features_with_encoder`].
+    pub fn fit_with_encoder(
+        &self,
+        images: MatRef<'_, f32>,
+        encoder: &dyn Encoder<f32>,
+        par: Par,
+        on_stage: Option<&(dyn Fn(Stage) + Sync)>,
+    ) -> Result<SmtModel> {
+        self.fit_coded(images, Some(encoder), par, on_stage)
+    }
+
+    fn fit_coded(
+        &self,
+        images: MatRef<'_, f32>,
+        encoder: Option<&dyn Encoder<f32>>,
         par: Par,
         on_stage: Option<&(dyn Fn(Stage) + Sync)>,
     ) -> Result<SmtModel> {
@@ -305,7 +343,8 @@ impl ImageSmt {
             ));
         }
         // 3–4. Codes and sums, chunk by chunk.
-        let coder = GeneralCoding::new(self.threshold);
+        let general = GeneralCoding::new(self.threshold).max_active(self.max_active);
+        let coder = encoder.map_or(Coder::General(&general), Coder::Encoder);
         let (gr, gc) = ex.grid();
         let op = DifferentialOperator::spatial(self.derivative, gr, gc, self.radius)?;
         let mut cov = Covariances::new(m)?;
@@ -315,7 +354,7 @@ impl ImageSmt {
             let codes = code_chunk(
                 &ex,
                 zca.as_ref(),
-                &coder,
+                coder,
                 &dictionary,
                 images,
                 done,
@@ -339,6 +378,7 @@ impl ImageSmt {
             zca,
             dictionary,
             threshold: self.threshold,
+            max_active: self.max_active,
             embedding,
             pool: self.pool,
         })
@@ -363,12 +403,19 @@ fn column_f32(images: MatRef<'_, f32>, j: usize) -> Vec<f32> {
     images.col(j).iter().copied().collect()
 }
 
+/// Which sparse coder makes the codes.
+#[derive(Clone, Copy)]
+enum Coder<'a> {
+    General(&'a GeneralCoding),
+    Encoder(&'a dyn Encoder<f32>),
+}
+
 /// Codes of the patches of images `first..first + len`, image after image.
 #[allow(clippy::too_many_arguments)]
 fn code_chunk(
     ex: &PatchExtractor,
     zca: Option<&Zca>,
-    coder: &GeneralCoding,
+    coder: Coder<'_>,
     dictionary: &Mat<f32>,
     images: MatRef<'_, f32>,
     first: usize,
@@ -385,7 +432,13 @@ fn code_chunk(
         Some(z) => z.apply(patches.as_ref(), par)?,
         None => patches,
     };
-    coder.encode(dictionary.as_ref(), patches.as_ref(), par)
+    match coder {
+        Coder::General(g) => g.encode(dictionary.as_ref(), patches.as_ref(), par),
+        Coder::Encoder(e) => {
+            let dict = Dictionary::new(dictionary.as_ref())?;
+            Ok(e.encode(&dict, patches.as_ref(), &RunOptions::new(par))?)
+        }
+    }
 }
 
 impl SmtModel {
@@ -400,9 +453,32 @@ impl SmtModel {
         par: Par,
         on_progress: Option<&(dyn Fn(usize, usize) + Sync)>,
     ) -> Result<Mat<f64>> {
+        self.features_coded(images, None, par, on_progress)
+    }
+
+    /// [`features`](Self::features) of a model fitted with
+    /// [`ImageSmt::fit_with_encoder`], coding with the same `encoder`.
+    pub fn features_with_encoder(
+        &self,
+        images: MatRef<'_, f32>,
+        encoder: &dyn Encoder<f32>,
+        par: Par,
+        on_progress: Option<&(dyn Fn(usize, usize) + Sync)>,
+    ) -> Result<Mat<f64>> {
+        self.features_coded(images, Some(encoder), par, on_progress)
+    }
+
+    fn features_coded(
+        &self,
+        images: MatRef<'_, f32>,
+        encoder: Option<&dyn Encoder<f32>>,
+        par: Par,
+        on_progress: Option<&(dyn Fn(usize, usize) + Sync)>,
+    ) -> Result<Mat<f64>> {
         let ex = self.extractor()?;
         check_images(images, &ex)?;
-        let coder = GeneralCoding::new(self.threshold);
+        let general = GeneralCoding::new(self.threshold).max_active(self.max_active);
+        let coder = encoder.map_or(Coder::General(&general), Coder::Encoder);
         let (gr, gc) = ex.grid();
         let n = images.ncols();
         let f = self.embedding.dims() * self.pool * self.pool;
@@ -414,7 +490,7 @@ impl SmtModel {
             let codes = code_chunk(
                 &ex,
                 self.zca.as_ref(),
-                &coder,
+                coder,
                 &self.dictionary,
                 images,
                 done,

@@ -4,7 +4,7 @@
 //! Datasets: `dictionary` (`p² x m`), `embedding/p` (`dims x m`), `embedding/eigenvalues`,
 //! and, when whitened, `zca/mean` and `zca/matrix`; matrices in Fortran order so that numpy
 //! sees their own shapes. Attributes on `model`: `height`, `width`, `patch`, `mean_removal`
-//! (`none`, `patch` or `context`), `context`, `threshold`, `pool`.
+//! (`none`, `patch` or `context`), `context`, `threshold`, `pool`, `max_active` (0: no cap).
 
 use std::path::Path;
 
@@ -46,6 +46,10 @@ pub fn save_smt_model(path: impl AsRef<Path>, model: &SmtModel) -> Result<()> {
         ("context", AttrValue::I64(context as i64)),
         ("threshold", AttrValue::F64(model.threshold)),
         ("pool", AttrValue::I64(model.pool as i64)),
+        (
+            "max_active",
+            AttrValue::I64(model.max_active.map_or(0, |k| k as i64)),
+        ),
     ];
     for (k, v) in attrs {
         rec.set_attr("model", k, v);
@@ -111,6 +115,10 @@ pub fn load_smt_model(path: impl AsRef<Path>) -> Result<SmtModel> {
         zca,
         dictionary,
         threshold,
+        max_active: match rec.attr_i64("model", "max_active") {
+            Ok(k) if k > 0 => Some(k as usize),
+            _ => None,
+        },
         embedding: Embedding { p, eigenvalues },
         pool: count("pool")?,
     };
