@@ -209,6 +209,12 @@ pub(crate) struct FitArgs {
     /// grows with its square.
     #[arg(long)]
     max_active: Option<usize>,
+    /// Codes of the cosine similarity instead of 1.
+    #[arg(long)]
+    valued: bool,
+    /// Use these atoms (.npy, atoms x patch pixels as numpy writes it) instead of learning.
+    #[arg(long)]
+    dict_file: Option<PathBuf>,
     /// How the dictionary is built.
     #[arg(long, value_enum, default_value = "spherical")]
     dictionary: DictArg,
@@ -368,34 +374,42 @@ fn model_path(p: &Path) -> PathBuf {
 
 fn fit(a: &FitArgs) -> dictum::Result<()> {
     let img = a.images.load()?;
-    let params = ImageSmt::new(img.height, img.width, a.patch, a.atoms, a.dims)
-        .threshold(a.threshold)
-        .max_active(a.max_active)
-        .dictionary(match a.dictionary {
-            DictArg::Spherical => DictionaryKind::KMeans {
-                spherical: true,
-                iters: a.kmeans_iters,
-            },
-            DictArg::Kmeans => DictionaryKind::KMeans {
-                spherical: false,
-                iters: a.kmeans_iters,
-            },
-            DictArg::Greedy => DictionaryKind::Greedy {
-                threshold: a.dict_threshold,
-            },
-        })
-        .whiten_tol((!a.no_whiten).then_some(a.whiten_tol))
-        .mean_removal(a.context.map_or(MeanRemoval::Patch, MeanRemoval::Context))
-        .derivative(match a.derivative {
-            DerivArg::First => Derivative::First,
-            DerivArg::Second => Derivative::Second,
-        })
-        .radius(a.radius)
-        .drop_first(a.drop)
-        .pool(a.pool)
-        .sample(a.sample)
-        .chunk(a.chunk)
-        .seed(a.seed);
+    let params =
+        ImageSmt::new(img.height, img.width, a.patch, a.atoms, a.dims)
+            .threshold(a.threshold)
+            .max_active(a.max_active)
+            .binary(!a.valued)
+            .given_dictionary(match &a.dict_file {
+                Some(p) => Some(npy::read(p)?.to_mat::<f32>().ok_or_else(|| {
+                    bad("dict-file", p.display().to_string(), "a 2-D numeric .npy")
+                })?),
+                None => None,
+            })
+            .dictionary(match a.dictionary {
+                DictArg::Spherical => DictionaryKind::KMeans {
+                    spherical: true,
+                    iters: a.kmeans_iters,
+                },
+                DictArg::Kmeans => DictionaryKind::KMeans {
+                    spherical: false,
+                    iters: a.kmeans_iters,
+                },
+                DictArg::Greedy => DictionaryKind::Greedy {
+                    threshold: a.dict_threshold,
+                },
+            })
+            .whiten_tol((!a.no_whiten).then_some(a.whiten_tol))
+            .mean_removal(a.context.map_or(MeanRemoval::Patch, MeanRemoval::Context))
+            .derivative(match a.derivative {
+                DerivArg::First => Derivative::First,
+                DerivArg::Second => Derivative::Second,
+            })
+            .radius(a.radius)
+            .drop_first(a.drop)
+            .pool(a.pool)
+            .sample(a.sample)
+            .chunk(a.chunk)
+            .seed(a.seed);
     mkdir(&a.out)?;
     let n = img.x.ncols() as u64;
     let bar = progress_bar(

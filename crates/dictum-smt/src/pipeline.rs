@@ -65,6 +65,8 @@ pub struct ImageSmt {
     dictionary: DictionaryKind,
     threshold: f64,
     max_active: Option<usize>,
+    binary: bool,
+    given: Option<Mat<f32>>,
     dims: usize,
     drop: usize,
     derivative: Derivative,
@@ -94,6 +96,8 @@ pub struct SmtModel {
     pub threshold: f64,
     /// Cap on active atoms per patch.
     pub max_active: Option<usize>,
+    /// Binary codes (else cosine-valued).
+    pub binary: bool,
     /// The embedding.
     pub embedding: Embedding,
     /// Pooling regions per side.
@@ -119,6 +123,8 @@ impl ImageSmt {
             },
             threshold: 0.3,
             max_active: None,
+            binary: true,
+            given: None,
             dims,
             drop: 1,
             derivative: Derivative::Second,
@@ -158,6 +164,22 @@ impl ImageSmt {
     /// the sums, which grows with the square of the active atoms.
     pub fn max_active(mut self, k: Option<usize>) -> Self {
         self.max_active = k;
+        self
+    }
+
+    /// Codes of 1 (`true`, default) or of the cosine similarity.
+    pub fn binary(mut self, b: bool) -> Self {
+        self.binary = b;
+        self
+    }
+
+    /// Use these atoms (`p² x m`, normalized here) instead of learning a dictionary; the
+    /// atom count is theirs.
+    pub fn given_dictionary(mut self, atoms: Option<Mat<f32>>) -> Self {
+        if let Some(a) = &atoms {
+            self.atoms = a.ncols();
+        }
+        self.given = atoms;
         self
     }
 
@@ -321,18 +343,30 @@ impl ImageSmt {
         };
         // 2. The dictionary.
         report(Stage::Dictionary);
-        let dictionary = match self.dictionary {
-            DictionaryKind::KMeans { spherical, iters } => kmeans_atoms(
-                sample.as_ref(),
-                self.atoms,
-                spherical,
-                iters,
-                self.seed,
-                par,
-            )?,
-            DictionaryKind::Greedy { threshold } => {
-                greedy_patches(sample.as_ref(), self.atoms, threshold, self.seed, par)?
+        let dictionary = match (&self.given, self.dictionary) {
+            (Some(atoms), _) => {
+                if atoms.nrows() != ex.dim() {
+                    return Err(SmtError::ShapeMismatch {
+                        what: "given dictionary",
+                        expected: format!("{} rows (patch pixels)", ex.dim()),
+                        found: format!("{} rows", atoms.nrows()),
+                    });
+                }
+                crate::dictionary::normalized(atoms.as_ref())?
             }
+            (None, kind) => match kind {
+                DictionaryKind::KMeans { spherical, iters } => kmeans_atoms(
+                    sample.as_ref(),
+                    self.atoms,
+                    spherical,
+                    iters,
+                    self.seed,
+                    par,
+                )?,
+                DictionaryKind::Greedy { threshold } => {
+                    greedy_patches(sample.as_ref(), self.atoms, threshold, self.seed, par)?
+                }
+            },
         };
         let m = dictionary.ncols();
         if self.dims + self.drop >= m {
@@ -343,7 +377,9 @@ impl ImageSmt {
             ));
         }
         // 3–4. Codes and sums, chunk by chunk.
-        let general = GeneralCoding::new(self.threshold).max_active(self.max_active);
+        let general = GeneralCoding::new(self.threshold)
+            .max_active(self.max_active)
+            .binary(self.binary);
         let coder = encoder.map_or(Coder::General(&general), Coder::Encoder);
         let (gr, gc) = ex.grid();
         let op = DifferentialOperator::spatial(self.derivative, gr, gc, self.radius)?;
@@ -379,6 +415,7 @@ impl ImageSmt {
             dictionary,
             threshold: self.threshold,
             max_active: self.max_active,
+            binary: self.binary,
             embedding,
             pool: self.pool,
         })
@@ -477,7 +514,9 @@ impl SmtModel {
     ) -> Result<Mat<f64>> {
         let ex = self.extractor()?;
         check_images(images, &ex)?;
-        let general = GeneralCoding::new(self.threshold).max_active(self.max_active);
+        let general = GeneralCoding::new(self.threshold)
+            .max_active(self.max_active)
+            .binary(self.binary);
         let coder = encoder.map_or(Coder::General(&general), Coder::Encoder);
         let (gr, gc) = ex.grid();
         let n = images.ncols();

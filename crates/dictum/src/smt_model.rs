@@ -4,7 +4,7 @@
 //! Datasets: `dictionary` (`p² x m`), `embedding/p` (`dims x m`), `embedding/eigenvalues`,
 //! and, when whitened, `zca/mean` and `zca/matrix`; matrices in Fortran order so that numpy
 //! sees their own shapes. Attributes on `model`: `height`, `width`, `patch`, `mean_removal`
-//! (`none`, `patch` or `context`), `context`, `threshold`, `pool`, `max_active` (0: no cap).
+//! (`none`, `patch` or `context`), `context`, `threshold`, `pool`, `max_active` (0: no cap), `binary`.
 
 use std::path::Path;
 
@@ -50,6 +50,7 @@ pub fn save_smt_model(path: impl AsRef<Path>, model: &SmtModel) -> Result<()> {
             "max_active",
             AttrValue::I64(model.max_active.map_or(0, |k| k as i64)),
         ),
+        ("binary", AttrValue::I64(i64::from(model.binary))),
     ];
     for (k, v) in attrs {
         rec.set_attr("model", k, v);
@@ -119,6 +120,7 @@ pub fn load_smt_model(path: impl AsRef<Path>) -> Result<SmtModel> {
             Ok(k) if k > 0 => Some(k as usize),
             _ => None,
         },
+        binary: rec.attr_i64("model", "binary").map_or(true, |b| b != 0),
         embedding: Embedding { p, eigenvalues },
         pool: count("pool")?,
     };
