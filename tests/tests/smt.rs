@@ -265,3 +265,34 @@ fn any_encoder_can_make_the_codes() {
         .unwrap();
     assert!(s.top1 > 0.8, "VQ-coded SMT kNN top-1 {}", s.top1);
 }
+
+#[test]
+fn capped_codes_are_the_most_similar_atoms_of_the_uncapped_ones() {
+    use dictum::smt::GeneralCoding;
+    let mut rng = dictum_tests::Rng::new(31);
+    let (d, m, n) = (6, 400, 50);
+    let raw = Mat::<f64>::from_fn(d, m, |_, _| rng.uniform());
+    let dict = dictum::smt::dictionary::normalized(raw.as_ref()).unwrap();
+    let x = Mat::<f64>::from_fn(d, n, |_, _| rng.uniform());
+    let full = GeneralCoding::new(0.2)
+        .binary(false)
+        .encode(dict.as_ref(), x.as_ref(), Par::Seq)
+        .unwrap();
+    for k in [1, 3, 10] {
+        let capped = GeneralCoding::new(0.2)
+            .binary(false)
+            .max_active(Some(k))
+            .encode(dict.as_ref(), x.as_ref(), Par::rayon(2))
+            .unwrap();
+        for j in 0..n {
+            let (ri, rv) = full.col(j);
+            let mut all: Vec<(u32, f64)> = ri.iter().copied().zip(rv.iter().copied()).collect();
+            all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            all.truncate(k);
+            all.sort_by_key(|e| e.0);
+            let (ci, cv) = capped.col(j);
+            let got: Vec<(u32, f64)> = ci.iter().copied().zip(cv.iter().copied()).collect();
+            assert_eq!(got, all, "signal {j}, k = {k}");
+        }
+    }
+}

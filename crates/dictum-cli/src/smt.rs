@@ -416,16 +416,33 @@ fn fit(a: &FitArgs) -> dictum::Result<()> {
         n,
         "{spinner} smt {msg} [{bar:30}] {pos}/{len} images ({eta} left)",
     );
-    let report = |s: Stage| match s {
-        Stage::Sampling => bar.set_message("sampling patches"),
-        Stage::Dictionary => bar.set_message("dictionary"),
-        Stage::Accumulating { done, .. } => {
-            bar.set_message("coding + sums");
-            bar.set_position(done as u64);
-        }
-        Stage::Solving => bar.set_message("eigenproblem"),
-    };
     let start = Instant::now();
+    // Off a terminal the bar is hidden: log the stages with their times instead.
+    let log = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let last_tenth = std::sync::atomic::AtomicUsize::new(0);
+    let report = |s: Stage| {
+        let t = start.elapsed().as_secs_f64();
+        match s {
+            Stage::Sampling => bar.set_message("sampling patches"),
+            Stage::Dictionary => bar.set_message("dictionary"),
+            Stage::Accumulating { done, .. } => {
+                bar.set_message("coding + sums");
+                bar.set_position(done as u64);
+            }
+            Stage::Solving => bar.set_message("eigenproblem"),
+        }
+        if log {
+            match s {
+                Stage::Accumulating { done, total } => {
+                    let tenth = 10 * done / total.max(1);
+                    if tenth > last_tenth.swap(tenth, std::sync::atomic::Ordering::Relaxed) {
+                        eprintln!("[{t:8.1} s] coded and summed {done}/{total} images");
+                    }
+                }
+                other => eprintln!("[{t:8.1} s] {other:?}"),
+            }
+        }
+    };
     let model = crate::pool::with_threads("smt fit", a.threads, |par, _| {
         Ok(params.fit(img.x.as_ref(), par, Some(&report))?)
     })?;

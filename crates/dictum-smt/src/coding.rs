@@ -80,13 +80,18 @@ impl GeneralCoding {
         }
         let m = dict.ncols();
         let mut b = CscBuilder::with_capacity(m, x.ncols(), x.ncols() * 4);
-        const BLOCK: usize = 4096;
+        // Columns per GEMM: with 16 384 atoms a block's correlations are 32 MiB in f32;
+        // larger blocks spent their time in page faults.
+        const BLOCK: usize = 512;
         let mut start = 0;
+        // One buffer for every block: fresh 32 MiB allocations cost page faults each time.
+        let mut buf: Mat<T> = Mat::zeros(m, BLOCK.min(x.ncols()));
         while start < x.ncols() {
             let len = BLOCK.min(x.ncols() - start);
             let xb = x.subcols(start, len);
-            let corr: Mat<T> = gemm::gemm_tn(dict, xb, par)?;
-            for j in 0..len {
+            gemm::gemm_tn_into(buf.as_mut().subcols_mut(0, len), dict, xb, par)?;
+            let corr = buf.as_ref().subcols(0, len);
+            let active_of = |j: usize| -> Vec<(usize, f64)> {
                 let norm = xb
                     .col(j)
                     .iter()
@@ -94,20 +99,23 @@ impl GeneralCoding {
                     .sum::<f64>()
                     .sqrt();
                 if norm == 0.0 {
-                    b.push_column(std::iter::empty())?;
-                    continue;
+                    return Vec::new();
                 }
-                let c = corr.col(j);
-                let c = c.try_as_col_major().map(|c| c.as_slice());
-                let c: Vec<T> = match c {
-                    Some(s) => s.to_vec(),
-                    None => (0..m).map(|i| corr[(i, j)]).collect(),
+                let owned: Vec<T>;
+                let c: &[T] = match corr.col(j).try_as_col_major() {
+                    Some(s) => s.as_slice(),
+                    None => {
+                        owned = (0..m).map(|i| corr[(i, j)]).collect();
+                        &owned
+                    }
                 };
-                // Most atoms are far below the threshold: skip blocks whose maximum is, by a
-                // vectorized max before any per-atom work.
-                let bar = T::cast_f64(self.threshold * norm);
+                // Most atoms are far below the threshold: skip blocks whose maximum is, by
+                // a vectorized max before any per-atom work.
+                let mut bar = T::cast_f64(self.threshold * norm);
                 let mut active: Vec<(usize, f64)> = Vec::new();
                 const W: usize = 32;
+                let by_sim =
+                    |a: &(usize, f64), b: &(usize, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
                 for (b, chunk) in c.chunks(W).enumerate() {
                     let mx = chunk
                         .iter()
@@ -118,6 +126,21 @@ impl GeneralCoding {
                     for (k, &v) in chunk.iter().enumerate() {
                         if v >= bar {
                             active.push((b * W + k, v.into_f64() / norm));
+                        }
+                    }
+                    // With a cap, keep the best k so far and raise the bar to the k-th: later
+                    // blocks then mostly fail the cheap max test. What is dropped here can
+                    // never make the final k.
+                    if let Some(k) = self.max_active
+                        && active.len() >= 8 * k
+                    {
+                        active.select_nth_unstable_by(k - 1, by_sim);
+                        active.truncate(k);
+                        let kth = active.iter().fold(f64::INFINITY, |a, e| a.min(e.1));
+                        // A hair below the k-th, so rounding to T never skips a tie.
+                        let raised = T::cast_f64(kth * norm * (1.0 - 1e-6));
+                        if raised > bar {
+                            bar = raised;
                         }
                     }
                 }
@@ -132,11 +155,23 @@ impl GeneralCoding {
                 if let Some(k) = self.max_active
                     && active.len() > k
                 {
-                    active.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                    // The k most similar (ties: lower index), by selection, not a full sort.
+                    active.select_nth_unstable_by(k - 1, by_sim);
                     active.truncate(k);
-                    active.sort_by_key(|a| a.0);
+                    active.sort_unstable_by_key(|a| a.0);
                 }
-                let binary = self.binary;
+                active
+            };
+            // Columns are independent: scan them in parallel, push in order.
+            let actives: Vec<Vec<(usize, f64)>> = match par {
+                Par::Seq => (0..len).map(active_of).collect(),
+                Par::Rayon(_) => {
+                    use rayon::prelude::*;
+                    (0..len).into_par_iter().map(active_of).collect()
+                }
+            };
+            let binary = self.binary;
+            for active in actives {
                 b.push_column(
                     active
                         .into_iter()

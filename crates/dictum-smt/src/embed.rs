@@ -85,6 +85,53 @@ fn add_outer(buf: &mut [f64], m: usize, vecs: &[Sparse], par: Par) {
     }
 }
 
+/// Adds `Σ_k u_k·v_kᵀ` to the `m x m` row-major `buf`, in parallel over row blocks (rows
+/// come from `u_k`, columns from `v_k`).
+fn add_products(buf: &mut [f64], m: usize, pairs: &[(Sparse, Sparse)], par: Par) {
+    let threads = match par {
+        Par::Seq => 1,
+        Par::Rayon(n) => n.get(),
+    };
+    let rows_per = m.div_ceil(4 * threads).max(1);
+    let work = |(b, block): (usize, &mut [f64])| {
+        let r0 = b * rows_per;
+        let r1 = r0 + block.len() / m;
+        for ((ui, uv), (vi, vv)) in pairs {
+            let lo = ui.partition_point(|&i| (i as usize) < r0);
+            let hi = ui.partition_point(|&i| (i as usize) < r1);
+            for k in lo..hi {
+                let (i, x) = (ui[k] as usize, uv[k]);
+                let row = &mut block[(i - r0) * m..(i - r0 + 1) * m];
+                for (&j, &y) in vi.iter().zip(vv) {
+                    row[j as usize] += x * y;
+                }
+            }
+        }
+    };
+    if threads == 1 {
+        buf.chunks_mut(rows_per * m).enumerate().for_each(work);
+    } else {
+        buf.par_chunks_mut(rows_per * m).enumerate().for_each(work);
+    }
+}
+
+/// `L = D·Dᵀ` of one group from the operator's terms, by rows: `A·D·Dᵀ·Aᵀ = A·L·Aᵀ`, and
+/// `L` is narrow (neighbours of neighbours), so `Σ_p α_p·(Σ_q L_pq·α_q)ᵀ` touches far fewer
+/// entries than `Σ_t δ_t·δ_tᵀ` (each `δ_t` mixes a whole neighbourhood).
+fn laplacian(terms: &[Vec<(usize, f64)>], n: usize) -> Vec<Vec<(usize, f64)>> {
+    let mut rows: Vec<std::collections::BTreeMap<usize, f64>> = vec![Default::default(); n];
+    for t in terms {
+        for &(a, wa) in t {
+            for &(b, wb) in t {
+                *rows[a].entry(b).or_insert(0.0) += wa * wb;
+            }
+        }
+    }
+    rows.into_iter()
+        .map(|r| r.into_iter().filter(|e| e.1 != 0.0).collect())
+        .collect()
+}
+
 impl Covariances {
     /// Empty sums for `m` atoms (`2·m²` doubles of memory).
     pub fn new(m: usize) -> Result<Self> {
@@ -164,16 +211,22 @@ impl Covariances {
             });
         }
         let terms = op.terms(group_len);
+        let lap = laplacian(&terms, group_len);
         let groups = codes.ncols() / group_len;
         let cols: Vec<Sparse> = (0..codes.ncols()).map(|j| column(codes, j)).collect();
-        let deltas: Vec<Sparse> = (0..groups)
-            .flat_map(|g| terms.iter().map(move |t| (g, t)))
-            .map(|(g, t)| combine(codes, g * group_len, t))
-            .collect();
+        // Pairs (α_p, Σ_q L_pq·α_q) of every code.
+        let make = |j: usize| {
+            let (g, p) = (j / group_len, j % group_len);
+            (cols[j].clone(), combine(codes, g * group_len, &lap[p]))
+        };
+        let pairs: Vec<(Sparse, Sparse)> = match par {
+            Par::Seq => (0..codes.ncols()).map(make).collect(),
+            Par::Rayon(_) => (0..codes.ncols()).into_par_iter().map(make).collect(),
+        };
         add_outer(&mut self.aat, self.m, &cols, par);
-        add_outer(&mut self.cost, self.m, &deltas, par);
+        add_products(&mut self.cost, self.m, &pairs, par);
         self.codes += codes.ncols();
-        self.terms += deltas.len();
+        self.terms += terms.len() * groups;
         Ok(())
     }
 }
