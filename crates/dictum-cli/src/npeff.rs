@@ -89,13 +89,6 @@ impl DataArgs {
             value,
             hint,
         };
-        let parse_shape = |s: &str| -> dictum::Result<(usize, usize)> {
-            let (h, w) = s
-                .split_once('x')
-                .and_then(|(h, w)| Some((h.parse().ok()?, w.parse().ok()?)))
-                .ok_or_else(|| bad(s.to_string(), "an image shape is HEIGHTxWIDTH, e.g. 8x8"))?;
-            Ok((h, w))
-        };
         let mut ex = match (&self.data, &self.inputs) {
             (Some(name), _) if name == "digits" => {
                 let d = dictum::datasets::load_digits()?;
@@ -152,7 +145,10 @@ impl DataArgs {
             }
         };
         if let Some(s) = &self.image_shape {
-            ex.image = Some(parse_shape(s)?);
+            ex.image =
+                Some(crate::smt::image_shape(s).ok_or_else(|| {
+                    bad(s.to_string(), "an image shape is HEIGHTxWIDTH, e.g. 8x8")
+                })?);
         }
         Ok(ex)
     }

@@ -65,10 +65,14 @@ fn bad(name: &'static str, value: String, hint: &'static str) -> dictum::Error {
     dictum::smt::SmtError::InvalidParameter { name, value, hint }.into()
 }
 
-fn parse_shape(s: &str) -> dictum::Result<(usize, usize)> {
+/// `HxW` (e.g. `28x28`) as `(height, width)`; `None` when it is not that.
+pub(crate) fn image_shape(s: &str) -> Option<(usize, usize)> {
     s.split_once('x')
         .and_then(|(h, w)| Some((h.parse().ok()?, w.parse().ok()?)))
-        .ok_or_else(|| bad("shape", s.into(), "HEIGHTxWIDTH, e.g. 28x28"))
+}
+
+fn parse_shape(s: &str) -> dictum::Result<(usize, usize)> {
+    image_shape(s).ok_or_else(|| bad("shape", s.into(), "HEIGHTxWIDTH, e.g. 28x28"))
 }
 
 impl ImagesArgs {

@@ -3,6 +3,7 @@
 //! chosen so far (the unofficial implementation's default); atoms are unit-norm.
 
 use dictum_learn::dictionary::{KMeans, LearnOptions};
+use dictum_linalg::norms::normalize_columns;
 use dictum_linalg::{Mat, MatRef, Par, Real, gemm};
 
 use crate::error::{Result, SmtError, invalid};
@@ -43,14 +44,11 @@ pub fn greedy_patches<T: Real>(
         if atoms.len() >= n_atoms {
             break;
         }
-        let cand: Vec<Vec<T>> = block
-            .iter()
-            .filter_map(|&j| {
-                let col: Vec<T> = x.col(j).iter().copied().collect();
-                let n = col.iter().map(|v| v.into_f64().powi(2)).sum::<f64>().sqrt();
-                (n > 0.0 && n.is_finite())
-                    .then(|| col.iter().map(|&v| v / T::cast_f64(n)).collect())
-            })
+        let mut raw = Mat::<T>::from_fn(d, block.len(), |i, k| x[(i, block[k])]);
+        let zero = normalize_columns(raw.as_mut()).zero_columns;
+        let cand: Vec<Vec<T>> = (0..block.len())
+            .filter(|k| !zero.contains(k))
+            .map(|k| raw.col(k).iter().copied().collect())
             .collect();
         if cand.is_empty() {
             continue;
@@ -110,23 +108,12 @@ pub fn kmeans_atoms<T: Real>(
 /// `dict` with unit-norm columns; zero columns are an error naming the atom.
 pub fn normalized<T: Real>(dict: MatRef<'_, T>) -> Result<Mat<T>> {
     let mut out = dict.to_owned();
-    for j in 0..out.ncols() {
-        let n = out
-            .col(j)
-            .iter()
-            .map(|v| v.into_f64().powi(2))
-            .sum::<f64>()
-            .sqrt();
-        if !(n > 0.0 && n.is_finite()) {
-            return Err(invalid(
-                "dictionary",
-                format!("atom {j}"),
-                "every atom must be finite and non-zero",
-            ));
-        }
-        for i in 0..out.nrows() {
-            out[(i, j)] /= T::cast_f64(n);
-        }
+    if let Some(&j) = normalize_columns(out.as_mut()).zero_columns.first() {
+        return Err(invalid(
+            "dictionary",
+            format!("atom {j}"),
+            "every atom must be finite and non-zero",
+        ));
     }
     Ok(out)
 }

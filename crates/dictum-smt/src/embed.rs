@@ -8,6 +8,7 @@
 //! the two matrices (no per-thread copies of an `m x m` matrix), and every entry is summed in
 //! the same order whatever the thread count.
 
+use dictum_linalg::norms::normalize_columns;
 use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real, eigen};
 use rayon::prelude::*;
 
@@ -56,8 +57,15 @@ fn combine<T: Real>(codes: &CscMatrix<T>, first: usize, term: &[(usize, f64)]) -
     out
 }
 
-/// Adds `Σ_k v_k·v_kᵀ` to the `m x m` row-major `buf`, in parallel over row blocks.
-fn add_outer(buf: &mut [f64], m: usize, vecs: &[Sparse], par: Par) {
+/// Adds `Σ_k u_k·v_kᵀ` for `(u_k, v_k) = pair(k)`, `k < n`, to the `m x m` row-major `buf`, in
+/// parallel over row blocks (rows come from `u_k`, columns from `v_k`).
+fn add_products<'a>(
+    buf: &mut [f64],
+    m: usize,
+    n: usize,
+    pair: impl Fn(usize) -> (&'a Sparse, &'a Sparse) + Sync,
+    par: Par,
+) {
     let threads = match par {
         Par::Seq => 1,
         Par::Rayon(n) => n.get(),
@@ -66,41 +74,12 @@ fn add_outer(buf: &mut [f64], m: usize, vecs: &[Sparse], par: Par) {
     let work = |(b, block): (usize, &mut [f64])| {
         let r0 = b * rows_per;
         let r1 = r0 + block.len() / m;
-        for (idx, val) in vecs {
-            let lo = idx.partition_point(|&i| (i as usize) < r0);
-            let hi = idx.partition_point(|&i| (i as usize) < r1);
-            for k in lo..hi {
-                let (i, vi) = (idx[k] as usize, val[k]);
-                let row = &mut block[(i - r0) * m..(i - r0 + 1) * m];
-                for (&j, &vj) in idx.iter().zip(val) {
-                    row[j as usize] += vi * vj;
-                }
-            }
-        }
-    };
-    if threads == 1 {
-        buf.chunks_mut(rows_per * m).enumerate().for_each(work);
-    } else {
-        buf.par_chunks_mut(rows_per * m).enumerate().for_each(work);
-    }
-}
-
-/// Adds `Σ_k u_k·v_kᵀ` to the `m x m` row-major `buf`, in parallel over row blocks (rows
-/// come from `u_k`, columns from `v_k`).
-fn add_products(buf: &mut [f64], m: usize, pairs: &[(Sparse, Sparse)], par: Par) {
-    let threads = match par {
-        Par::Seq => 1,
-        Par::Rayon(n) => n.get(),
-    };
-    let rows_per = m.div_ceil(4 * threads).max(1);
-    let work = |(b, block): (usize, &mut [f64])| {
-        let r0 = b * rows_per;
-        let r1 = r0 + block.len() / m;
-        for ((ui, uv), (vi, vv)) in pairs {
+        for k in 0..n {
+            let ((ui, uv), (vi, vv)) = pair(k);
             let lo = ui.partition_point(|&i| (i as usize) < r0);
             let hi = ui.partition_point(|&i| (i as usize) < r1);
-            for k in lo..hi {
-                let (i, x) = (ui[k] as usize, uv[k]);
+            for t in lo..hi {
+                let (i, x) = (ui[t] as usize, uv[t]);
                 let row = &mut block[(i - r0) * m..(i - r0 + 1) * m];
                 for (&j, &y) in vi.iter().zip(vv) {
                     row[j as usize] += x * y;
@@ -214,17 +193,26 @@ impl Covariances {
         let lap = laplacian(&terms, group_len);
         let groups = codes.ncols() / group_len;
         let cols: Vec<Sparse> = (0..codes.ncols()).map(|j| column(codes, j)).collect();
-        // Pairs (α_p, Σ_q L_pq·α_q) of every code.
-        let make = |j: usize| {
-            let (g, p) = (j / group_len, j % group_len);
-            (cols[j].clone(), combine(codes, g * group_len, &lap[p]))
+        // Σ_q L_pq·α_q for every code α_p: C gets α_p·(Σ_q L_pq·α_q)ᵀ.
+        let mixed = |j: usize| combine(codes, (j / group_len) * group_len, &lap[j % group_len]);
+        let ys: Vec<Sparse> = match par {
+            Par::Seq => (0..codes.ncols()).map(mixed).collect(),
+            Par::Rayon(_) => (0..codes.ncols()).into_par_iter().map(mixed).collect(),
         };
-        let pairs: Vec<(Sparse, Sparse)> = match par {
-            Par::Seq => (0..codes.ncols()).map(make).collect(),
-            Par::Rayon(_) => (0..codes.ncols()).into_par_iter().map(make).collect(),
-        };
-        add_outer(&mut self.aat, self.m, &cols, par);
-        add_products(&mut self.cost, self.m, &pairs, par);
+        add_products(
+            &mut self.aat,
+            self.m,
+            cols.len(),
+            |k| (&cols[k], &cols[k]),
+            par,
+        );
+        add_products(
+            &mut self.cost,
+            self.m,
+            cols.len(),
+            |k| (&cols[k], &ys[k]),
+            par,
+        );
         self.codes += codes.ncols();
         self.terms += terms.len() * groups;
         Ok(())
@@ -419,14 +407,10 @@ impl Embedding {
                     out[(k, j)] += x * self.p[(k, i as usize)];
                 }
             }
-            if normalize {
-                let n = out.col(j).iter().map(|v| v * v).sum::<f64>().sqrt();
-                if n > 0.0 {
-                    for k in 0..f {
-                        out[(k, j)] /= n;
-                    }
-                }
-            }
+        }
+        if normalize {
+            // Zero columns are reported and left zero.
+            normalize_columns(out.as_mut());
         }
         Ok(out)
     }

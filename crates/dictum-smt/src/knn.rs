@@ -2,6 +2,7 @@
 //! neighbour classifier the SMT papers evaluate with (soft voting with a temperature, as in
 //! Wu et al. 2018 and Chen et al. 2023).
 
+use dictum_linalg::norms::normalize_columns;
 use dictum_linalg::{Mat, MatRef, Par, gemm};
 
 use crate::error::{Result, SmtError, invalid};
@@ -43,13 +44,8 @@ pub fn pool_images(
                 }
             }
         }
-        let n = out.col(img).iter().map(|v| v * v).sum::<f64>().sqrt();
-        if n > 0.0 {
-            for k in 0..f * pool * pool {
-                out[(k, img)] /= n;
-            }
-        }
     }
+    normalize_columns(out.as_mut());
     Ok(out)
 }
 
@@ -126,14 +122,7 @@ impl Knn {
         }
         let unit = |m: MatRef<'_, f64>| {
             let mut o = m.to_owned();
-            for j in 0..o.ncols() {
-                let n = o.col(j).iter().map(|v| v * v).sum::<f64>().sqrt();
-                if n > 0.0 {
-                    for i in 0..o.nrows() {
-                        o[(i, j)] /= n;
-                    }
-                }
-            }
+            normalize_columns(o.as_mut());
             o
         };
         let (tr, q) = (unit(train), unit(query));
