@@ -35,6 +35,8 @@
 // for NaN, which must take the degenerate branch.
 #![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)]
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod dictionary;
 mod encoder;
 mod error;

@@ -168,6 +168,105 @@ pub(crate) fn new_direction<T: Real>(
     best
 }
 
+/// Whether [`new_direction_tracked`] runs its fast kernel here for `m` atoms of `T` (AVX-512F;
+/// float indices of the tracked maximum are exact below 2^24).
+#[inline(always)]
+pub(crate) fn tracked_is_fast<T: Real>(m: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        crate::avx512::available() && m < 1 << 24 && (T::NAME == "f64" || T::NAME == "f32")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = m;
+        false
+    }
+}
+
+/// The inputs of [`new_direction`]: `u = (base − Σ_t coef[t]·rows[t]) · inv`, then
+/// `alpha −= z·u`; `rows` holds `coef.len()` rows of length `m`.
+#[derive(Clone, Copy)]
+pub(crate) struct Terms<'a, T> {
+    pub(crate) base: &'a [T],
+    pub(crate) rows: &'a [T],
+    pub(crate) coef: &'a [T],
+    pub(crate) inv: T,
+    pub(crate) z: T,
+}
+
+/// [`new_direction`] that also says where the maximum is, and reads the correlations from
+/// `from` when given (else from `alpha`). Returns `(max |alpha_i|, the first i holding it)`,
+/// `(0, 0)` when all are zero.
+///
+/// It runs [`crate::avx512`]'s kernels where [`tracked_is_fast`]; elsewhere it composes the
+/// generic passes (the reference the kernels are tested against).
+#[inline(always)]
+pub(crate) fn new_direction_tracked<T: Real>(
+    u: &mut [T],
+    terms: &Terms<'_, T>,
+    from: Option<&[T]>,
+    alpha: &mut [T],
+) -> (T, usize) {
+    let m = u.len();
+    #[cfg(target_arch = "x86_64")]
+    if tracked_is_fast::<T>(m) {
+        use bytemuck::{cast_slice, cast_slice_mut};
+        // Each arm casts to the type it names, which `T` is (a cast to another type would
+        // fail on the element size, never reinterpret).
+        if T::NAME == "f64" {
+            let cast = Terms {
+                base: cast_slice(terms.base),
+                rows: cast_slice(terms.rows),
+                coef: cast_slice(terms.coef),
+                inv: terms.inv.into_f64(),
+                z: terms.z.into_f64(),
+            };
+            // SAFETY: `tracked_is_fast` detected AVX-512F.
+            let (mx, at) = unsafe {
+                crate::avx512::direction_f64(
+                    cast_slice_mut(u),
+                    &cast,
+                    from.map(cast_slice),
+                    cast_slice_mut(alpha),
+                )
+            };
+            return (T::cast_f64(mx), at);
+        }
+        let cast = Terms {
+            base: cast_slice(terms.base),
+            rows: cast_slice(terms.rows),
+            coef: cast_slice(terms.coef),
+            inv: terms.inv.into_f64() as f32,
+            z: terms.z.into_f64() as f32,
+        };
+        // SAFETY: `tracked_is_fast` detected AVX-512F.
+        let (mx, at) = unsafe {
+            crate::avx512::direction_f32(
+                cast_slice_mut(u),
+                &cast,
+                from.map(cast_slice),
+                cast_slice_mut(alpha),
+            )
+        };
+        return (T::cast_f64(f64::from(mx)), at);
+    }
+    if let Some(f) = from {
+        alpha[..m].copy_from_slice(&f[..m]);
+    }
+    let Terms {
+        base,
+        rows,
+        coef,
+        inv,
+        z,
+    } = *terms;
+    let mx = new_direction(u, base, rows, coef, inv, z, alpha);
+    match first_abs_equal(&alpha[..m], mx) {
+        Some(at) if mx > T::zero() => (mx, at),
+        _ => (T::zero(), 0),
+    }
+}
+
 /// Largest `|x_i|` (0 for an empty slice).
 #[inline(always)]
 pub(crate) fn max_abs<T: Real>(x: &[T]) -> T {

@@ -8,7 +8,8 @@ use crate::error::Result;
 use crate::packed::solve_upper_in_place;
 use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, block_correlations, run_blocks};
 use crate::vector::{
-    Columns, argmax_abs, dot, first_abs_equal, new_direction, sub_rows, with_simd,
+    Columns, Terms, argmax_abs, dot, first_abs_equal, new_direction, new_direction_tracked,
+    sub_rows, tracked_is_fast, with_simd,
 };
 
 pub(super) fn encode<T: Real>(
@@ -18,6 +19,20 @@ pub(super) fn encode<T: Real>(
     tol: Option<T>,
     selection: Selection,
     opts: &RunOptions<'_>,
+) -> Result<CscMatrix<T>> {
+    encode_with(dict, signals, kmax, tol, selection, opts, true)
+}
+
+/// [`encode`], where `fast = false` keeps OMP off the tracked kernel (to test one against
+/// the other).
+fn encode_with<T: Real>(
+    dict: &Dictionary<'_, T>,
+    signals: MatRef<'_, T>,
+    kmax: usize,
+    tol: Option<T>,
+    selection: Selection,
+    opts: &RunOptions<'_>,
+    fast: bool,
 ) -> Result<CscMatrix<T>> {
     let mut slot = None;
     let gram = dict.gram_or_compute(&mut slot, opts.par())?;
@@ -30,6 +45,7 @@ pub(super) fn encode<T: Real>(
         kmax,
         tol,
         selection,
+        tracked: fast && selection == Selection::Omp && tracked_is_fast::<T>(dict.n_atoms()),
     };
     run_blocks(&kernel, dict.n_atoms(), signals, opts)
 }
@@ -41,6 +57,8 @@ struct Kernel<'a, T> {
     kmax: usize,
     tol: Option<T>,
     selection: Selection,
+    /// OMP runs [`new_direction_tracked`]'s fast kernel (see [`SignalState::tracked`]).
+    tracked: bool,
 }
 
 pub(crate) struct Work<T> {
@@ -85,13 +103,21 @@ pub(crate) struct SignalState<T> {
     noise: T,
     /// Whether the signal still takes steps.
     active: bool,
-    /// `max |α|`, when the last update computed it on the way (OMP only): the next step then
-    /// only looks for where it is.
-    alpha_max: Option<T>,
+    /// `max |α|`, when the last update computed it on the way (OMP only), and where it is
+    /// when the update tracked that too: the next step then searches less or not at all.
+    alpha_max: Option<(T, Option<usize>)>,
+    /// OMP through [`new_direction_tracked`]'s fast kernel: the first step reads `α0` in
+    /// place, and every update says where its maximum is. The support and refused atoms
+    /// keep their rounding residue in `α` (zeroing them by scalar stores stalled the next
+    /// pass's vector loads); only when one of them holds the maximum are they zeroed and
+    /// the maximum searched again.
+    tracked: bool,
+    /// `α` still equals `α0` and has not been copied (tracked mode only).
+    fresh: bool,
 }
 
 impl<T: Real> SignalState<T> {
-    pub(crate) fn new(m: usize, kmax: usize) -> Self {
+    pub(crate) fn new(m: usize, kmax: usize, tracked: bool) -> Self {
         Self {
             alpha: vec![T::zero(); m],
             nu: vec![T::zero(); m],
@@ -107,6 +133,8 @@ impl<T: Real> SignalState<T> {
             noise: T::zero(),
             active: false,
             alpha_max: None,
+            tracked,
+            fresh: false,
         }
     }
 
@@ -121,7 +149,11 @@ impl<T: Real> SignalState<T> {
     /// [`finish`](Self::finish).
     #[inline(always)]
     fn begin(&mut self, diag: &[T], a0: &[T], ynorm2: T, tol: Option<T>, selection: Selection) {
-        self.alpha.copy_from_slice(a0);
+        if self.tracked {
+            self.fresh = true;
+        } else {
+            self.alpha.copy_from_slice(a0);
+        }
         if selection == Selection::Ormp {
             self.nu.copy_from_slice(diag);
         }
@@ -165,8 +197,12 @@ impl<T: Real> SignalState<T> {
             (j, self.nu[j])
         } else {
             let cached = self.alpha_max.take();
-            let found = cached.and_then(|mx| Some((first_abs_equal(&self.alpha, mx)?, mx)));
-            let (j, amax) = found.unwrap_or_else(|| argmax_abs(&self.alpha));
+            let found = cached.and_then(|(mx, at)| match at {
+                Some(j) => Some((j, mx)),
+                None => Some((first_abs_equal(&self.alpha, mx)?, mx)),
+            });
+            let alpha = if self.fresh { a0 } else { &self.alpha };
+            let (j, amax) = found.unwrap_or_else(|| argmax_abs(alpha));
             if amax <= noise {
                 self.active = false;
                 return;
@@ -179,6 +215,13 @@ impl<T: Real> SignalState<T> {
             if !(p2 > floor * diag[j]) {
                 // Refuse it and look at the next best atom.
                 self.banned.push(j as u32);
+                if self.fresh {
+                    self.alpha.copy_from_slice(a0);
+                    self.fresh = false;
+                }
+                // The search the next step falls back on must not see the residue the
+                // tracked updates leave at the support.
+                self.clear_chosen();
                 self.alpha[j] = T::zero();
                 return;
             }
@@ -194,34 +237,63 @@ impl<T: Real> SignalState<T> {
         self.l[row + s] = pivot;
         let zs = (a0[j] - dot(&self.l[row..row + s], &self.z[..s])) * inv;
         self.z[s] = zs;
+        if s + 1 == kmax {
+            // The last atom: γ needs only L and z, so its direction and the correlations it
+            // would update are never used (the step that builds them is the costliest).
+            self.support.push(j as u32);
+            self.active = false;
+            self.resid2 -= zs * zs;
+            return;
+        }
         // u_s = (G[:, j] − Σ_t L[s,t]·u_t) / pivot, then α −= z_s·u_s (and ν −= u_s²).
         let (done, rest) = self.u.split_at_mut(s * m);
         let us = &mut rest[..m];
         let coef = &self.l[row..row + s];
-        if !ormp {
-            let mx = new_direction(us, gram.col(j), done, coef, inv, zs, &mut self.alpha);
-            self.alpha_max = Some(mx);
-        } else {
-            sub_rows(us, gram.col(j), done, m, coef);
-            for ((a, nu), al) in us
-                .iter_mut()
-                .zip(self.nu.iter_mut())
-                .zip(self.alpha.iter_mut())
-            {
-                *a *= inv;
-                *nu -= *a * *a;
-                *al -= zs * *a;
-            }
-        }
-        self.support.push(j as u32);
-        // Rounding leaves tiny values for chosen and refused atoms; they must not be
-        // picked again (nor hold the cached maximum).
-        for &i in self.support.iter().chain(self.banned.iter()) {
-            let a = &mut self.alpha[i as usize];
-            if self.alpha_max.is_some_and(|mx| a.abs() >= mx) {
+        if self.tracked {
+            let from = self.fresh.then_some(a0);
+            let terms = Terms {
+                base: gram.col(j),
+                rows: done,
+                coef,
+                inv,
+                z: zs,
+            };
+            let (mx, at) = new_direction_tracked(us, &terms, from, &mut self.alpha);
+            self.fresh = false;
+            self.support.push(j as u32);
+            let chosen = |i: &u32| *i as usize == at;
+            if self.support.iter().any(chosen) || self.banned.iter().any(chosen) {
+                self.clear_chosen();
                 self.alpha_max = None;
+            } else {
+                self.alpha_max = Some((mx, Some(at)));
             }
-            *a = T::zero();
+        } else {
+            if !ormp {
+                let mx = new_direction(us, gram.col(j), done, coef, inv, zs, &mut self.alpha);
+                self.alpha_max = Some((mx, None));
+            } else {
+                sub_rows(us, gram.col(j), done, m, coef);
+                for ((a, nu), al) in us
+                    .iter_mut()
+                    .zip(self.nu.iter_mut())
+                    .zip(self.alpha.iter_mut())
+                {
+                    *a *= inv;
+                    *nu -= *a * *a;
+                    *al -= zs * *a;
+                }
+            }
+            self.support.push(j as u32);
+            // Rounding leaves tiny values for chosen and refused atoms; they must not be
+            // picked again (nor hold the cached maximum).
+            for &i in self.support.iter().chain(self.banned.iter()) {
+                let a = &mut self.alpha[i as usize];
+                if self.alpha_max.is_some_and(|(mx, _)| a.abs() >= mx) {
+                    self.alpha_max = None;
+                }
+                *a = T::zero();
+            }
         }
         if s + 1 == kmax {
             self.active = false;
@@ -232,6 +304,14 @@ impl<T: Real> SignalState<T> {
             if self.resid2 <= t {
                 self.active = false;
             }
+        }
+    }
+
+    /// Zeroes `α` at the support and refused atoms.
+    #[inline(always)]
+    fn clear_chosen(&mut self) {
+        for &i in self.support.iter().chain(self.banned.iter()) {
+            self.alpha[i as usize] = T::zero();
         }
     }
 
@@ -250,7 +330,9 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
     fn workspace(&self) -> Work<T> {
         Work {
             corr: Mat::zeros(self.atoms.ncols(), BLOCK),
-            states: std::array::from_fn(|_| SignalState::new(self.atoms.ncols(), self.kmax)),
+            states: std::array::from_fn(|_| {
+                SignalState::new(self.atoms.ncols(), self.kmax, self.tracked)
+            }),
         }
     }
 
@@ -305,5 +387,105 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
                 }
             },
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use dictum_linalg::{Mat, Par, Real};
+
+    use super::{Selection, encode_with};
+    use crate::dictionary::Dictionary;
+    use crate::run::RunOptions;
+
+    /// Uniform values in [-1, 1) from a xorshift sequence.
+    fn uniform(seed: u64) -> impl FnMut() -> f64 {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 52) as f64 * 2.0 - 1.0
+        }
+    }
+
+    /// The tracked kernel and the generic passes give the same codes, bit for bit, on
+    /// random signals and on the degenerate ones that take the fallbacks: duplicate and
+    /// opposite atoms, signals in the span of two atoms with k = 6 (the maximum falls on
+    /// support residue), supports that fill the space (atoms refused), zero signals, and
+    /// error-constrained stopping.
+    fn tracked_matches_generic<T: Real>(d: usize, m: usize) {
+        let n = 60;
+        let mut r = uniform(7);
+        let mut atoms = Mat::from_fn(d, m, |_, _| T::cast_f64(r()));
+        for i in 0..d {
+            atoms[(i, 5)] = atoms[(i, 3)];
+            atoms[(i, 9)] = -atoms[(i, 2)];
+        }
+        let (atoms, _) = Dictionary::normalized(atoms.as_ref()).unwrap();
+        let dict = Dictionary::new(atoms.as_ref()).unwrap();
+        let signals = Mat::from_fn(d, n, |i, c| {
+            let col = |j: usize| atoms[(i, j)];
+            match c % 4 {
+                0 => T::cast_f64(r()),
+                1 => col(3) * T::cast_f64(0.8) - col(2) * T::cast_f64(0.3),
+                2 if c % 8 == 2 => T::zero(),
+                _ => col(c % m) + col((c * 7) % m) * T::cast_f64(0.5),
+            }
+        });
+        let opts = RunOptions::new(Par::Seq);
+        for (k, tol) in [(6, None), (3, None), (10, Some(T::cast_f64(1e-3)))] {
+            let run = |fast| {
+                let x = encode_with(&dict, signals.as_ref(), k, tol, Selection::Omp, &opts, fast);
+                x.unwrap()
+            };
+            let (a, b) = (run(true), run(false));
+            for c in 0..n {
+                let ((ra, va), (rb, vb)) = (a.col(c), b.col(c));
+                assert_eq!(ra, rb, "support of signal {c}, k = {k}");
+                let bits = |v: &[T]| v.iter().map(|x| x.into_f64().to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(va), bits(vb), "values of signal {c}, k = {k}");
+            }
+        }
+    }
+
+    /// `D = [e1, e2, b]` with `b` within 1e-8 of `e1`, `y = e1 + e2 + e3/2`: `b` correlates
+    /// best (by 5e-9), then `e2`; the residual then correlates only with `e1`, which is refused
+    /// as numerically in the span of the support, and both paths stop with `{e2, b}`.
+    fn refused_atom<T: Real>() {
+        let eps: f64 = 1e-8;
+        let atoms = Mat::from_fn(3, 3, |i, j| match (i, j) {
+            (0, 0) | (1, 1) => T::one(),
+            (0, 2) => T::cast_f64(1.0 / (1.0 + eps * eps).sqrt()),
+            (2, 2) => T::cast_f64(eps / (1.0 + eps * eps).sqrt()),
+            _ => T::zero(),
+        });
+        let dict = Dictionary::new(atoms.as_ref()).unwrap();
+        let y = Mat::from_fn(3, 1, |i, _| T::cast_f64([1.0, 1.0, 0.5][i]));
+        let opts = RunOptions::new(Par::Seq);
+        for fast in [true, false] {
+            let x = encode_with(&dict, y.as_ref(), 3, None, Selection::Omp, &opts, fast).unwrap();
+            assert_eq!(x.col(0).0, &[1, 2], "fast = {fast}");
+        }
+    }
+
+    #[test]
+    fn refused_atom_f64() {
+        refused_atom::<f64>();
+    }
+
+    #[test]
+    fn tracked_kernel_matches_generic_f64() {
+        tracked_matches_generic::<f64>(12, 70);
+        // Three dimensions: supports fill the space and refusals happen.
+        tracked_matches_generic::<f64>(3, 16);
+    }
+
+    #[test]
+    fn tracked_kernel_matches_generic_f32() {
+        tracked_matches_generic::<f32>(12, 70);
+        tracked_matches_generic::<f32>(3, 16);
     }
 }
