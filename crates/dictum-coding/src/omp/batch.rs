@@ -5,7 +5,6 @@ use dictum_linalg::{CscMatrix, Mat, MatRef, Real};
 use super::Selection;
 use crate::dictionary::Dictionary;
 use crate::error::Result;
-use crate::packed::solve_upper_in_place;
 use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, block_correlations, run_blocks};
 use crate::vector::{
     Columns, Terms, argmax_abs, dot, first_abs_equal, new_direction, new_direction_tracked,
@@ -94,6 +93,8 @@ pub(crate) struct SignalState<T> {
     banned: Vec<u32>,
     /// Cholesky factor of `G_II`, row-major lower triangle, `kmax x kmax`.
     l: Vec<T>,
+    /// `1 / L[t, t]`, for the back substitution.
+    linv: Vec<T>,
     /// `L⁻¹·α0_I`: grows by one entry per step, earlier entries never change.
     z: Vec<T>,
     /// Coefficients on the support, `L⁻ᵀ·z`.
@@ -126,6 +127,7 @@ impl<T: Real> SignalState<T> {
             support: Vec::with_capacity(kmax),
             banned: Vec::new(),
             l: vec![T::zero(); kmax * kmax],
+            linv: vec![T::zero(); kmax],
             z: vec![T::zero(); kmax],
             gamma: vec![T::zero(); kmax],
             m,
@@ -235,6 +237,7 @@ impl<T: Real> SignalState<T> {
             self.l[row + t] = self.u[t * m + j];
         }
         self.l[row + s] = pivot;
+        self.linv[s] = inv;
         let zs = (a0[j] - dot(&self.l[row..row + s], &self.z[..s])) * inv;
         self.z[s] = zs;
         if s + 1 == kmax {
@@ -315,12 +318,22 @@ impl<T: Real> SignalState<T> {
         }
     }
 
-    /// `Lᵀ·γ = z` once, at the end.
+    /// `Lᵀ·γ = z` once, at the end, by columns of `Lᵀ` (rows of `L`, contiguous) and with
+    /// the pivots' reciprocals: the dependent chain per entry is a multiply and one update,
+    /// where dot products and divisions made it several times longer.
     #[inline(always)]
     fn finish(&mut self, kmax: usize) {
         let s = self.support.len();
-        self.gamma[..s].copy_from_slice(&self.z[..s]);
-        solve_upper_in_place(&self.l, kmax, &mut self.gamma[..s]);
+        let g = &mut self.gamma[..s];
+        g.copy_from_slice(&self.z[..s]);
+        for t in (0..s).rev() {
+            let x = g[t] * self.linv[t];
+            g[t] = x;
+            let row = &self.l[t * kmax..t * kmax + t];
+            for (gu, &l) in g[..t].iter_mut().zip(row) {
+                *gu -= l * x;
+            }
+        }
     }
 }
 
