@@ -102,7 +102,8 @@ impl<T: Real> ColumnSink<T> {
     }
 
     /// Appends one column from unsorted `(row, value)` pairs; exact zeros are dropped.
-    #[inline]
+    /// (Inlined so that it is compiled for the coders' instruction set, see `with_simd`.)
+    #[inline(always)]
     pub(crate) fn push(&mut self, rows: &[u32], vals: &[T]) {
         const SHORT: usize = 16;
         let start = self.rows.len();
