@@ -625,6 +625,33 @@ fn bad_input_is_a_clear_error() {
     );
 }
 
+/// Signals are checked for NaN and infinity block by block, on every thread: the error names
+/// the first bad entry of the whole matrix, whatever the coder and the thread count.
+#[test]
+fn the_first_non_finite_signal_is_reported() {
+    let (d, mut y) = problem(5, 8, 16, 1000);
+    y[(5, 900)] = f64::INFINITY;
+    y[(3, 700)] = f64::NAN;
+    y[(6, 700)] = f64::NAN;
+    let dict = Dictionary::new(d.as_ref()).unwrap();
+    let two = RunOptions::new(Par::Rayon(std::num::NonZeroUsize::new(2).unwrap()));
+    for opts in [seq(), two] {
+        for coder in [
+            Method::Omp(Omp::new().n_nonzero_coefs(2)),
+            Method::Mp(MatchingPursuit::new().n_nonzero_coefs(2)),
+            Method::Lars(Lars::new(0.1)),
+            Method::Fista(Fista::new(0.1)),
+            Method::Threshold(Threshold::top_k(2)),
+        ] {
+            let e = coder
+                .encode(&dict, y.as_ref(), &opts)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("row 3, column 700"), "{e}");
+        }
+    }
+}
+
 /// A Gram matrix given by the caller is used as is, and checked for shape.
 #[test]
 fn given_gram_is_used_and_checked() {

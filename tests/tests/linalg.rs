@@ -526,3 +526,28 @@ fn subspace_iteration_finds_the_smallest_generalized_eigenpairs() {
         assert!((vbw.abs() - 1.0).abs() < 1e-6, "pair {i}: vᵀBw = {vbw}");
     }
 }
+
+/// Large matrices are checked in parallel first; an unsorted column still gets sorted and a
+/// bad row index still names its column.
+#[test]
+fn large_csc_is_checked_like_a_small_one() {
+    let (ncols, per) = (20_000, 4);
+    let ptr: Vec<usize> = (0..=ncols).map(|j| j * per).collect();
+    let rows: Vec<u32> = (0..ncols * per).map(|i| (i % per) as u32 * 3).collect();
+    let vals: Vec<f64> = (0..ncols * per).map(|i| i as f64).collect();
+    let ok = CscMatrix::try_new(12, ncols, ptr.clone(), rows.clone(), vals.clone()).unwrap();
+    assert_eq!(ok.col(7).0, &[0, 3, 6, 9]);
+    let mut swapped = rows.clone();
+    swapped.swap(per * 15_000, per * 15_000 + 1);
+    let fixed = CscMatrix::try_new(12, ncols, ptr.clone(), swapped, vals.clone()).unwrap();
+    let b = (per * 15_000) as f64;
+    assert_eq!(fixed.col(15_000).0, &[0, 3, 6, 9]);
+    assert_eq!(fixed.col(15_000).1, &[b + 1.0, b, b + 2.0, b + 3.0]);
+    assert!(fixed.col(14_999) == ok.col(14_999));
+    let mut far = rows;
+    far[per * 12_345 + 2] = 40;
+    let e = CscMatrix::try_new(12, ncols, ptr, far, vals)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("column 12345"), "{e}");
+}

@@ -133,6 +133,17 @@ impl<'a, T: Real> Dictionary<'a, T> {
 
     /// Checks that `signals` is `d x N` for this dictionary, with `N ≥ 1`, and finite.
     pub(crate) fn check_signals(&self, method: &'static str, signals: MatRef<'_, T>) -> Result<()> {
+        self.check_signal_shape(method, signals)?;
+        Ok(check_finite("signals", signals)?)
+    }
+
+    /// Checks that `signals` is `d x N` for this dictionary, with `N ≥ 1`: what coders that
+    /// run through `run_blocks` check first (it checks finiteness block by block).
+    pub(crate) fn check_signal_shape(
+        &self,
+        method: &'static str,
+        signals: MatRef<'_, T>,
+    ) -> Result<()> {
         if signals.ncols() == 0 {
             return Err(CodingError::Empty {
                 what: "signals",
@@ -149,7 +160,7 @@ impl<'a, T: Real> Dictionary<'a, T> {
                 hint: "signals are columns: pass Y as d x N (a C-order N x d .npy reads as d x N)",
             });
         }
-        Ok(check_finite("signals", signals)?)
+        Ok(())
     }
 }
 

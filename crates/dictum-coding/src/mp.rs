@@ -105,7 +105,7 @@ impl<T: Real> Encoder<T> for MatchingPursuit {
         opts: &RunOptions<'_>,
     ) -> Result<CscMatrix<T>> {
         self.validate()?;
-        dict.check_signals("mp", signals)?;
+        dict.check_signal_shape("mp", signals)?;
         let m = dict.n_atoms();
         let k = self.n_nonzero_coefs.unwrap_or(m);
         if k > m {

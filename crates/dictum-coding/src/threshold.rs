@@ -143,7 +143,7 @@ impl<T: Real> Encoder<T> for Threshold {
         opts: &RunOptions<'_>,
     ) -> Result<CscMatrix<T>> {
         self.validate()?;
-        dict.check_signals("threshold", signals)?;
+        dict.check_signal_shape("threshold", signals)?;
         let m = dict.n_atoms();
         if let ThresholdRule::TopK(k) = self.rule
             && k > m

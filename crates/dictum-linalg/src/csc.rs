@@ -100,6 +100,31 @@ impl<T: Real> CscMatrix<T> {
                 col_ptr[ncols]
             )));
         }
+        // The common case, every column already valid and sorted, is checked in parallel;
+        // otherwise the loop below sorts columns or reports the first problem.
+        let sorted = |j: usize| {
+            let (a, b) = (col_ptr[j], col_ptr[j + 1]);
+            a <= b
+                && b <= row_indices.len()
+                && row_indices[a..b].windows(2).all(|w| w[0] < w[1])
+                && row_indices[a..b]
+                    .last()
+                    .is_none_or(|&r| (r as usize) < nrows)
+        };
+        let all_sorted = if values.len() >= 1 << 16 {
+            (0..ncols).into_par_iter().with_min_len(1024).all(sorted)
+        } else {
+            (0..ncols).all(sorted)
+        };
+        if all_sorted {
+            return Ok(Self {
+                nrows,
+                ncols,
+                col_ptr,
+                row_indices,
+                values,
+            });
+        }
         for j in 0..ncols {
             let (a, b) = (col_ptr[j], col_ptr[j + 1]);
             if a > b {

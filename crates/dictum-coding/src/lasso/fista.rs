@@ -151,7 +151,7 @@ impl Fista {
         opts: &RunOptions<'_>,
     ) -> Result<CscMatrix<T>> {
         self.validate()?;
-        dict.check_signals("fista", signals)?;
+        dict.check_signal_shape("fista", signals)?;
         let mut slot = None;
         let gram = dict.gram_or_compute(&mut slot, opts.par())?;
         let top =

@@ -104,7 +104,7 @@ impl<T: Real> Encoder<T> for Lars {
         opts: &RunOptions<'_>,
     ) -> Result<CscMatrix<T>> {
         self.validate()?;
-        dict.check_signals("lars", signals)?;
+        dict.check_signal_shape("lars", signals)?;
         let mut slot = None;
         let gram = dict.gram_or_compute(&mut slot, opts.par())?;
         let kernel = Kernel {

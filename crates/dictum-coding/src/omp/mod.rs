@@ -171,7 +171,7 @@ impl<T: Real> Encoder<T> for Omp {
         opts: &RunOptions<'_>,
     ) -> Result<CscMatrix<T>> {
         self.validate()?;
-        dict.check_signals("omp", signals)?;
+        dict.check_signal_shape("omp", signals)?;
         let kmax = self.max_support(dict.n_atoms(), dict.dim())?;
         let tol = self.tol.map(T::cast_f64);
         if self.positive {
