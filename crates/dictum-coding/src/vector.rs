@@ -267,6 +267,130 @@ pub(crate) fn new_direction_tracked<T: Real>(
     }
 }
 
+/// Batch-ORMP's pass, as [`new_direction`] with `ν −= u²` beside `α −= z·u`:
+/// `u = (base − Σ_t coef[t]·rows[t]) · inv`, `alpha −= z·u`, `nu −= u·u`, each entry's terms
+/// subtracted in order (the order [`crate::avx512`]'s ORMP kernel keeps).
+#[inline(always)]
+pub(crate) fn ormp_direction<T: Real>(
+    u: &mut [T],
+    terms: &Terms<'_, T>,
+    alpha: &mut [T],
+    nu: &mut [T],
+) {
+    const LANES: usize = 16;
+    let Terms {
+        base,
+        rows,
+        coef,
+        inv,
+        z,
+    } = *terms;
+    let m = u.len();
+    let (base, alpha, nu) = (&base[..m], &mut alpha[..m], &mut nu[..m]);
+    let rows = &rows[..coef.len() * m];
+    let mut i = 0;
+    while i < m {
+        let w = LANES.min(m - i);
+        let mut acc = [T::zero(); LANES];
+        acc[..w].copy_from_slice(&base[i..i + w]);
+        for (row, &c) in rows.chunks_exact(m).zip(coef) {
+            let r = &row[i..i + w];
+            for l in 0..w {
+                acc[l] -= c * r[l];
+            }
+        }
+        for l in 0..w {
+            let v = acc[l] * inv;
+            u[i + l] = v;
+            nu[i + l] -= v * v;
+            alpha[i + l] -= z * v;
+        }
+        i += w;
+    }
+}
+
+/// ORMP's selection scores: `α_i² / ν_i` where `ν_i > floor`, else 0.
+#[inline(always)]
+pub(crate) fn ormp_scores<T: Real>(score: &mut [T], alpha: &[T], nu: &[T], floor: T) {
+    for ((sc, &a), &n) in score.iter_mut().zip(alpha).zip(nu) {
+        *sc = if n > floor { a * a / n } else { T::zero() };
+    }
+}
+
+/// [`ormp_direction`] that also scores every atom for the next step ([`ormp_scores`] with
+/// `floor`) and says where the best is: returns `(best score, the first i holding it)`,
+/// `(0, 0)` when all are zero. `α` and `ν` are read from `from` when given (`α0` and the
+/// Gram diagonal at the first step), else from `alpha` and `nu`; `score` is scratch.
+///
+/// It runs [`crate::avx512`]'s kernels where [`tracked_is_fast`]; elsewhere it composes the
+/// generic passes.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn ormp_direction_tracked<T: Real>(
+    u: &mut [T],
+    terms: &Terms<'_, T>,
+    from: Option<(&[T], &[T])>,
+    alpha: &mut [T],
+    nu: &mut [T],
+    floor: T,
+    score: &mut [T],
+) -> (T, usize) {
+    let m = u.len();
+    #[cfg(target_arch = "x86_64")]
+    if tracked_is_fast::<T>(m) {
+        use bytemuck::{cast_slice, cast_slice_mut};
+        // Each arm casts to the type it names, which `T` is.
+        if T::NAME == "f64" {
+            let cast = Terms {
+                base: cast_slice(terms.base),
+                rows: cast_slice(terms.rows),
+                coef: cast_slice(terms.coef),
+                inv: terms.inv.into_f64(),
+                z: terms.z.into_f64(),
+            };
+            // SAFETY: `tracked_is_fast` detected AVX-512F.
+            let (best, at) = unsafe {
+                crate::avx512::ormp_direction_f64(
+                    cast_slice_mut(u),
+                    &cast,
+                    from.map(|(a, n)| (cast_slice(a), cast_slice(n))),
+                    cast_slice_mut(alpha),
+                    cast_slice_mut(nu),
+                    floor.into_f64(),
+                )
+            };
+            return (T::cast_f64(best), at);
+        }
+        let cast = Terms {
+            base: cast_slice(terms.base),
+            rows: cast_slice(terms.rows),
+            coef: cast_slice(terms.coef),
+            inv: terms.inv.into_f64() as f32,
+            z: terms.z.into_f64() as f32,
+        };
+        // SAFETY: `tracked_is_fast` detected AVX-512F.
+        let (best, at) = unsafe {
+            crate::avx512::ormp_direction_f32(
+                cast_slice_mut(u),
+                &cast,
+                from.map(|(a, n)| (cast_slice(a), cast_slice(n))),
+                cast_slice_mut(alpha),
+                cast_slice_mut(nu),
+                floor.into_f64() as f32,
+            )
+        };
+        return (T::cast_f64(f64::from(best)), at);
+    }
+    if let Some((a, n)) = from {
+        alpha[..m].copy_from_slice(&a[..m]);
+        nu[..m].copy_from_slice(&n[..m]);
+    }
+    ormp_direction(u, terms, alpha, nu);
+    ormp_scores(&mut score[..m], &alpha[..m], &nu[..m], floor);
+    let (at, best) = argmax_abs(&score[..m]);
+    (best, at)
+}
+
 /// Largest `|x_i|` (0 for an empty slice).
 #[inline(always)]
 pub(crate) fn max_abs<T: Real>(x: &[T]) -> T {
@@ -341,14 +465,6 @@ pub(crate) fn sub_combination<T: Real>(
 ) {
     out.copy_from_slice(base);
     update_terms::<T, true>(out, coef, |t| cols.col(idx[t] as usize));
-}
-
-/// `out = base − Σ_t coef[t] · rows[t]`, where row `t` is `rows[t·n .. (t+1)·n]`.
-#[inline(always)]
-pub(crate) fn sub_rows<T: Real>(out: &mut [T], base: &[T], rows: &[T], n: usize, coef: &[T]) {
-    let out = &mut out[..n];
-    out.copy_from_slice(&base[..n]);
-    update_terms::<T, true>(out, coef, |t| &rows[t * n..(t + 1) * n]);
 }
 
 /// `out −= Σ_t coef[t] · col(t)` (`SUB`) or `out += Σ_t coef[t] · col(t)`, four terms per pass

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, block_correlations, run_blocks};
 use crate::vector::{
     Columns, Terms, argmax_abs, dot, first_abs_equal, new_direction, new_direction_tracked,
-    sub_rows, tracked_is_fast, with_simd,
+    ormp_direction, ormp_direction_tracked, ormp_scores, tracked_is_fast, with_simd,
 };
 
 pub(super) fn encode<T: Real>(
@@ -44,7 +44,7 @@ fn encode_with<T: Real>(
         kmax,
         tol,
         selection,
-        tracked: fast && selection == Selection::Omp && tracked_is_fast::<T>(dict.n_atoms()),
+        tracked: fast && tracked_is_fast::<T>(dict.n_atoms()),
     };
     run_blocks(&kernel, dict.n_atoms(), signals, opts)
 }
@@ -155,9 +155,9 @@ impl<T: Real> SignalState<T> {
             self.fresh = true;
         } else {
             self.alpha.copy_from_slice(a0);
-        }
-        if selection == Selection::Ormp {
-            self.nu.copy_from_slice(diag);
+            if selection == Selection::Ormp {
+                self.nu.copy_from_slice(diag);
+            }
         }
         self.support.clear();
         self.banned.clear();
@@ -188,15 +188,23 @@ impl<T: Real> SignalState<T> {
         let floor = T::epsilon() * T::cast_usize(100 * (s + 1));
         let ormp = selection == Selection::Ormp;
         let (j, pivot2) = if ormp {
-            for ((sc, &a), &nu) in self.score.iter_mut().zip(&self.alpha).zip(&self.nu) {
-                *sc = if nu > floor { a * a / nu } else { T::zero() };
-            }
-            let (j, best) = argmax_abs(&self.score);
+            let (j, best) = match self.alpha_max.take() {
+                Some((best, Some(j))) => (j, best),
+                _ => {
+                    let (alpha, nu) = if self.fresh {
+                        (a0, diag)
+                    } else {
+                        (&self.alpha[..], &self.nu[..])
+                    };
+                    ormp_scores(&mut self.score, alpha, nu, floor);
+                    argmax_abs(&self.score)
+                }
+            };
             if best <= noise * noise {
                 self.active = false;
                 return;
             }
-            (j, self.nu[j])
+            (j, if self.fresh { diag[j] } else { self.nu[j] })
         } else {
             let cached = self.alpha_max.take();
             let found = cached.and_then(|(mx, at)| match at {
@@ -252,15 +260,31 @@ impl<T: Real> SignalState<T> {
         let (done, rest) = self.u.split_at_mut(s * m);
         let us = &mut rest[..m];
         let coef = &self.l[row..row + s];
-        if self.tracked {
+        let terms = Terms {
+            base: gram.col(j),
+            rows: done,
+            coef,
+            inv,
+            z: zs,
+        };
+        if self.tracked && ormp {
+            let from = self.fresh.then_some((a0, diag));
+            // The next step's floor, for the scores the pass computes on the way.
+            let floor = T::epsilon() * T::cast_usize(100 * (s + 2));
+            let (best, at) = ormp_direction_tracked(
+                us,
+                &terms,
+                from,
+                &mut self.alpha,
+                &mut self.nu,
+                floor,
+                &mut self.score,
+            );
+            self.fresh = false;
+            self.support.push(j as u32);
+            self.alpha_max = Some((best, Some(at)));
+        } else if self.tracked {
             let from = self.fresh.then_some(a0);
-            let terms = Terms {
-                base: gram.col(j),
-                rows: done,
-                coef,
-                inv,
-                z: zs,
-            };
             let (mx, at) = new_direction_tracked(us, &terms, from, &mut self.alpha);
             self.fresh = false;
             self.support.push(j as u32);
@@ -272,20 +296,11 @@ impl<T: Real> SignalState<T> {
                 self.alpha_max = Some((mx, Some(at)));
             }
         } else {
-            if !ormp {
+            if ormp {
+                ormp_direction(us, &terms, &mut self.alpha, &mut self.nu);
+            } else {
                 let mx = new_direction(us, gram.col(j), done, coef, inv, zs, &mut self.alpha);
                 self.alpha_max = Some((mx, None));
-            } else {
-                sub_rows(us, gram.col(j), done, m, coef);
-                for ((a, nu), al) in us
-                    .iter_mut()
-                    .zip(self.nu.iter_mut())
-                    .zip(self.alpha.iter_mut())
-                {
-                    *a *= inv;
-                    *nu -= *a * *a;
-                    *al -= zs * *a;
-                }
             }
             self.support.push(j as u32);
             // Rounding leaves tiny values for chosen and refused atoms; they must not be
@@ -449,9 +464,13 @@ mod tests {
             }
         });
         let opts = RunOptions::new(Par::Seq);
-        for (k, tol) in [(6, None), (3, None), (10, Some(T::cast_f64(1e-3)))] {
+        let cases = [(6, None), (3, None), (10, Some(T::cast_f64(1e-3)))];
+        for ((k, tol), sel) in cases
+            .into_iter()
+            .flat_map(|c| [(c, Selection::Omp), (c, Selection::Ormp)])
+        {
             let run = |fast| {
-                let x = encode_with(&dict, signals.as_ref(), k, tol, Selection::Omp, &opts, fast);
+                let x = encode_with(&dict, signals.as_ref(), k, tol, sel, &opts, fast);
                 x.unwrap()
             };
             let (a, b) = (run(true), run(false));
