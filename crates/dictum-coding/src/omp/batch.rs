@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, block_correlations, run_blocks};
 use crate::vector::{
     Columns, Terms, argmax_abs, dot, first_abs_equal, new_direction, new_direction_tracked,
-    ormp_direction, ormp_direction_tracked, ormp_scores, tracked_is_fast, with_simd,
+    ormp_direction, ormp_direction_tracked, ormp_scores, prefetch, tracked_is_fast, with_simd,
 };
 
 pub(super) fn encode<T: Real>(
@@ -204,6 +204,7 @@ impl<T: Real> SignalState<T> {
                 self.active = false;
                 return;
             }
+            prefetch(gram.col(j));
             (j, if self.fresh { diag[j] } else { self.nu[j] })
         } else {
             let cached = self.alpha_max.take();
@@ -217,6 +218,7 @@ impl<T: Real> SignalState<T> {
                 self.active = false;
                 return;
             }
+            prefetch(gram.col(j));
             let mut p2 = diag[j];
             for t in 0..s {
                 let w = self.u[t * m + j];
