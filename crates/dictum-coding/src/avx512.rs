@@ -1,16 +1,16 @@
-//! AVX-512 forms of the Batch-OMP direction pass ([`crate::vector::new_direction`]), written
-//! with intrinsics.
+//! AVX-512 forms of Batch-OMP's and Batch-ORMP's passes ([`crate::vector::new_direction`],
+//! [`crate::vector::ormp_direction`]), written with intrinsics.
 //!
-//! The generic loop is left to LLVM's vectorizer, whose register allocation for it changed
-//! from build to build (row pointers spilled, bounds checks per chunk, the lane maxima folded
-//! one by one at the end of the pass, on the critical path of every step). Here eight
-//! vectors of the new direction stay in registers across the terms, the largest `|α|` and
-//! where it is are tracked per lane on the way (so the next step needs no search), and the
-//! lanes are folded as a tree.
+//! The generic loops are left to LLVM's vectorizer, whose register allocation for them
+//! changed from build to build (row pointers spilled, bounds checks per chunk, the lane
+//! maxima folded one by one at the end of the pass, on the critical path of every step).
+//! Here a chunk of the new direction stays in registers across the terms, the best score
+//! (`|α|`, or ORMP's `α²/ν`) and where it is are tracked per lane on the way, so the next
+//! step needs no search, and the lanes are folded as a tree.
 //!
-//! The arithmetic is the generic loop's, operation for operation (multiply then subtract, in
-//! the same order, no fused multiply-add), so both give bit-identical directions and
-//! correlations; a test checks it.
+//! The arithmetic is the generic loops', operation for operation (multiply then subtract, in
+//! the same order, no fused multiply-add), so both give bit-identical results; tests check
+//! it.
 
 use crate::vector::Terms;
 use std::arch::x86_64::{
@@ -74,9 +74,10 @@ macro_rules! direction_kernel {
             alpha: &mut [$t],
         ) -> ($t, usize) {
             let Terms { base, rows, coef, inv, z } = *terms;
-            // Eight vectors per pass: each term is one dependent subtraction per vector, so
-            // eight independent chains hide its latency (four left the FP units half idle).
-            const NV: usize = 8;
+            // Four vectors per chunk, four slots of maxima: eight measured the same for f64
+            // and slower for f32, whose passes are short enough for the final fold of the
+            // slots to count.
+            const NV: usize = 4;
             const CHUNK: usize = NV * $lanes;
             let m = lengths(u, base, rows, coef, from, alpha);
             let s = coef.len();
