@@ -104,9 +104,10 @@ pub(crate) struct SignalState<T> {
     noise: T,
     /// Whether the signal still takes steps.
     active: bool,
-    /// `max |α|`, when the last update computed it on the way (OMP only), and where it is
-    /// when the update tracked that too: the next step then searches less or not at all.
-    alpha_max: Option<(T, Option<usize>)>,
+    /// The next step's best score (`max |α|` for OMP, `max α²/ν` for ORMP) when the last
+    /// update computed it on the way, and where it is when the update tracked that too: the
+    /// next step then searches less or not at all.
+    next_best: Option<(T, Option<usize>)>,
     /// OMP through [`new_direction_tracked`]'s fast kernel: the first step reads `α0` in
     /// place, and every update says where its maximum is. The support and refused atoms
     /// keep their rounding residue in `α` (zeroing them by scalar stores stalled the next
@@ -134,7 +135,7 @@ impl<T: Real> SignalState<T> {
             resid2: T::zero(),
             noise: T::zero(),
             active: false,
-            alpha_max: None,
+            next_best: None,
             tracked,
             fresh: false,
         }
@@ -165,7 +166,7 @@ impl<T: Real> SignalState<T> {
         // Correlations below this are rounding noise of a residual that is already zero.
         self.noise = T::epsilon() * T::cast_f64(4.0) * ynorm2.sqrt();
         self.active = !tol.is_some_and(|t| ynorm2 <= t);
-        self.alpha_max = None;
+        self.next_best = None;
     }
 
     /// One selection: adds an atom to the support, or refuses a collinear one, or ends the
@@ -188,7 +189,7 @@ impl<T: Real> SignalState<T> {
         let floor = T::epsilon() * T::cast_usize(100 * (s + 1));
         let ormp = selection == Selection::Ormp;
         let (j, pivot2) = if ormp {
-            let (j, best) = match self.alpha_max.take() {
+            let (j, best) = match self.next_best.take() {
                 Some((best, Some(j))) => (j, best),
                 _ => {
                     let (alpha, nu) = if self.fresh {
@@ -207,7 +208,7 @@ impl<T: Real> SignalState<T> {
             prefetch(gram.col(j));
             (j, if self.fresh { diag[j] } else { self.nu[j] })
         } else {
-            let cached = self.alpha_max.take();
+            let cached = self.next_best.take();
             let found = cached.and_then(|(mx, at)| match at {
                 Some(j) => Some((j, mx)),
                 None => Some((first_abs_equal(&self.alpha, mx)?, mx)),
@@ -284,7 +285,7 @@ impl<T: Real> SignalState<T> {
             );
             self.fresh = false;
             self.support.push(j as u32);
-            self.alpha_max = Some((best, Some(at)));
+            self.next_best = Some((best, Some(at)));
         } else if self.tracked {
             let from = self.fresh.then_some(a0);
             let (mx, at) = new_direction_tracked(us, &terms, from, &mut self.alpha);
@@ -293,24 +294,24 @@ impl<T: Real> SignalState<T> {
             let chosen = |i: &u32| *i as usize == at;
             if self.support.iter().any(chosen) || self.banned.iter().any(chosen) {
                 self.clear_chosen();
-                self.alpha_max = None;
+                self.next_best = None;
             } else {
-                self.alpha_max = Some((mx, Some(at)));
+                self.next_best = Some((mx, Some(at)));
             }
         } else {
             if ormp {
                 ormp_direction(us, &terms, &mut self.alpha, &mut self.nu);
             } else {
                 let mx = new_direction(us, gram.col(j), done, coef, inv, zs, &mut self.alpha);
-                self.alpha_max = Some((mx, None));
+                self.next_best = Some((mx, None));
             }
             self.support.push(j as u32);
             // Rounding leaves tiny values for chosen and refused atoms; they must not be
             // picked again (nor hold the cached maximum).
             for &i in self.support.iter().chain(self.banned.iter()) {
                 let a = &mut self.alpha[i as usize];
-                if self.alpha_max.is_some_and(|(mx, _)| a.abs() >= mx) {
-                    self.alpha_max = None;
+                if self.next_best.is_some_and(|(mx, _)| a.abs() >= mx) {
+                    self.next_best = None;
                 }
                 *a = T::zero();
             }
