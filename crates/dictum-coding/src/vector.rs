@@ -108,9 +108,9 @@ fn first_index_of<T: Real>(x: &[T], best: T, key: impl Fn(T) -> T) -> Option<usi
 /// `|alpha_i|` after the update. `rows` holds `coef.len()` rows of length `u.len()`.
 ///
 /// One pass instead of three (combination, scaling, update) plus the next step's max pass:
-/// each chunk of `u` stays in registers across the terms. (Tracking the index of the maximum
-/// here as well doubled the time of the pass: the caller finds it with
-/// [`first_abs_equal`].)
+/// each chunk of `u` stays in registers across the terms. This generic form leaves where the
+/// maximum is to [`first_abs_equal`] (tracking it here doubled the time of LLVM's code);
+/// [`new_direction_tracked`]'s AVX-512 kernel tracks it.
 #[inline(always)]
 pub(crate) fn new_direction<T: Real>(
     u: &mut [T],

@@ -22,8 +22,8 @@ pub(super) fn encode<T: Real>(
     encode_with(dict, signals, kmax, tol, selection, opts, true)
 }
 
-/// [`encode`], where `fast = false` keeps OMP off the tracked kernel (to test one against
-/// the other).
+/// [`encode`], where `fast = false` keeps the steps off the tracked kernels (to test one
+/// against the other).
 fn encode_with<T: Real>(
     dict: &Dictionary<'_, T>,
     signals: MatRef<'_, T>,
@@ -56,7 +56,7 @@ struct Kernel<'a, T> {
     kmax: usize,
     tol: Option<T>,
     selection: Selection,
-    /// OMP runs [`new_direction_tracked`]'s fast kernel (see [`SignalState::tracked`]).
+    /// Steps run the tracked fast kernels (see [`SignalState::tracked`]).
     tracked: bool,
 }
 
@@ -108,13 +108,15 @@ pub(crate) struct SignalState<T> {
     /// update computed it on the way, and where it is when the update tracked that too: the
     /// next step then searches less or not at all.
     next_best: Option<(T, Option<usize>)>,
-    /// OMP through [`new_direction_tracked`]'s fast kernel: the first step reads `α0` in
-    /// place, and every update says where its maximum is. The support and refused atoms
-    /// keep their rounding residue in `α` (zeroing them by scalar stores stalled the next
-    /// pass's vector loads); only when one of them holds the maximum are they zeroed and
-    /// the maximum searched again.
+    /// Steps through the fast kernels ([`new_direction_tracked`], [`ormp_direction_tracked`]):
+    /// the first step reads `α0` (and ORMP's `ν`, the Gram diagonal) in place, and every
+    /// update says where the next best atom is. For OMP the support and refused atoms keep
+    /// their rounding residue in `α` (zeroing them by scalar stores stalled the next pass's
+    /// vector loads); only when one of them holds the maximum are they zeroed and the
+    /// maximum searched again. ORMP's scores leave them out by their `ν`.
     tracked: bool,
-    /// `α` still equals `α0` and has not been copied (tracked mode only).
+    /// `α` (and `ν`) still equal their starting values and were not copied (tracked mode
+    /// only).
     fresh: bool,
 }
 
