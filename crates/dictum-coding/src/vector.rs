@@ -194,6 +194,24 @@ pub(crate) struct Terms<'a, T> {
     pub(crate) z: T,
 }
 
+impl<'a, T: Real> Terms<'a, T> {
+    /// The same terms seen as `U`, which must be `T` itself (the kernels of
+    /// [`crate::avx512`] take concrete types): a cast to another type fails on the element
+    /// size rather than reinterpreting.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn as_type<U: Real>(&self) -> Terms<'a, U> {
+        use bytemuck::cast_slice;
+        Terms {
+            base: cast_slice(self.base),
+            rows: cast_slice(self.rows),
+            coef: cast_slice(self.coef),
+            inv: U::cast_f64(self.inv.into_f64()),
+            z: U::cast_f64(self.z.into_f64()),
+        }
+    }
+}
+
 /// [`new_direction`] that also says where the maximum is, and reads the correlations from
 /// `from` when given (else from `alpha`). Returns `(max |alpha_i|, the first i holding it)`,
 /// `(0, 0)` when all are zero.
@@ -214,13 +232,7 @@ pub(crate) fn new_direction_tracked<T: Real>(
         // Each arm casts to the type it names, which `T` is (a cast to another type would
         // fail on the element size, never reinterpret).
         if T::NAME == "f64" {
-            let cast = Terms {
-                base: cast_slice(terms.base),
-                rows: cast_slice(terms.rows),
-                coef: cast_slice(terms.coef),
-                inv: terms.inv.into_f64(),
-                z: terms.z.into_f64(),
-            };
+            let cast = terms.as_type::<f64>();
             // SAFETY: `tracked_is_fast` detected AVX-512F.
             let (mx, at) = unsafe {
                 crate::avx512::direction_f64(
@@ -232,13 +244,7 @@ pub(crate) fn new_direction_tracked<T: Real>(
             };
             return (T::cast_f64(mx), at);
         }
-        let cast = Terms {
-            base: cast_slice(terms.base),
-            rows: cast_slice(terms.rows),
-            coef: cast_slice(terms.coef),
-            inv: terms.inv.into_f64() as f32,
-            z: terms.z.into_f64() as f32,
-        };
+        let cast = terms.as_type::<f32>();
         // SAFETY: `tracked_is_fast` detected AVX-512F.
         let (mx, at) = unsafe {
             crate::avx512::direction_f32(
@@ -341,13 +347,7 @@ pub(crate) fn ormp_direction_tracked<T: Real>(
         use bytemuck::{cast_slice, cast_slice_mut};
         // Each arm casts to the type it names, which `T` is.
         if T::NAME == "f64" {
-            let cast = Terms {
-                base: cast_slice(terms.base),
-                rows: cast_slice(terms.rows),
-                coef: cast_slice(terms.coef),
-                inv: terms.inv.into_f64(),
-                z: terms.z.into_f64(),
-            };
+            let cast = terms.as_type::<f64>();
             // SAFETY: `tracked_is_fast` detected AVX-512F.
             let (best, at) = unsafe {
                 crate::avx512::ormp_direction_f64(
@@ -361,13 +361,7 @@ pub(crate) fn ormp_direction_tracked<T: Real>(
             };
             return (T::cast_f64(best), at);
         }
-        let cast = Terms {
-            base: cast_slice(terms.base),
-            rows: cast_slice(terms.rows),
-            coef: cast_slice(terms.coef),
-            inv: terms.inv.into_f64() as f32,
-            z: terms.z.into_f64() as f32,
-        };
+        let cast = terms.as_type::<f32>();
         // SAFETY: `tracked_is_fast` detected AVX-512F.
         let (best, at) = unsafe {
             crate::avx512::ormp_direction_f32(
