@@ -67,6 +67,18 @@ pub fn samples_as_rows<T: Real>(
 
 /// Returns an error naming the first NaN or infinite entry of `a` (scanned column by column).
 pub fn check_finite<T: Real>(op: &'static str, a: MatRef<'_, T>) -> Result<()> {
+    // Contiguous columns are checked first by a branch-free OR, which vectorizes where the
+    // early exit below does not; the exit then only runs to name the entry.
+    let all_finite = (0..a.ncols()).all(|j| match a.col(j).try_as_col_major() {
+        Some(col) => !col
+            .as_slice()
+            .iter()
+            .fold(false, |bad, v| bad | !num_traits::Float::is_finite(*v)),
+        None => false,
+    });
+    if all_finite {
+        return Ok(());
+    }
     for j in 0..a.ncols() {
         for i in 0..a.nrows() {
             let v = a[(i, j)];
