@@ -89,3 +89,83 @@ pub fn python_has(modules: &str) -> bool {
         .map(|o| o.status.success())
         .unwrap_or(false)
 }
+
+/// A 64-bit FNV-1a fingerprint of numbers' exact bits, for tests that pin outputs bit for bit.
+#[derive(Debug, Clone, Copy)]
+pub struct Fingerprint(u64);
+
+impl Default for Fingerprint {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fingerprint {
+    /// Folds in the bytes of `v`.
+    pub fn word(&mut self, v: u64) -> &mut Self {
+        for b in v.to_le_bytes() {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        self
+    }
+
+    /// Folds in every value's bits, as `f64`.
+    pub fn values<T: Real>(&mut self, v: &[T]) -> &mut Self {
+        for x in v {
+            self.word(x.into_f64().to_bits());
+        }
+        self
+    }
+
+    /// Folds in a dense matrix: its shape, then its entries column by column.
+    pub fn mat<T: Real>(&mut self, m: MatRef<'_, T>) -> &mut Self {
+        self.word(m.nrows() as u64).word(m.ncols() as u64);
+        for j in 0..m.ncols() {
+            for i in 0..m.nrows() {
+                self.word(m[(i, j)].into_f64().to_bits());
+            }
+        }
+        self
+    }
+
+    /// Folds in a sparse matrix: shape, pattern and values.
+    pub fn csc<T: Real>(&mut self, x: &dictum::CscMatrix<T>) -> &mut Self {
+        self.word(x.nrows() as u64).word(x.ncols() as u64);
+        for &p in x.col_ptr() {
+            self.word(p as u64);
+        }
+        for &r in x.row_indices() {
+            self.word(u64::from(r));
+        }
+        self.values(x.values())
+    }
+
+    /// The fingerprint so far.
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The instruction sets the CPU kernels dispatch on (faer's GEMM and dictum's own SIMD paths):
+/// pinned bit patterns hold only on the class of CPU they were recorded on.
+pub fn cpu_class() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512dq")
+            && std::is_x86_feature_detected!("fma")
+        {
+            return "x86_64-avx512";
+        }
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            return "x86_64-avx2";
+        }
+        "x86_64"
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        std::env::consts::ARCH
+    }
+}

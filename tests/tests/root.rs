@@ -14,4 +14,5 @@ mod learn;
 mod linalg;
 mod nmf;
 mod npeff;
+mod pinned;
 mod smt;
