@@ -5,7 +5,8 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use dictum::coding::{Dictionary, Encoder, Fista, Lars, Omp, RunOptions, Selection, Threshold};
+use dictum::Exec;
+use dictum::coding::{Dictionary, Encoder, Fista, Lars, Omp, Selection, Threshold};
 use dictum::{Mat, Par, Real};
 
 fn problem<T: Real>(d: usize, m: usize, n: usize, k: usize) -> (Mat<T>, Mat<T>) {
@@ -42,27 +43,42 @@ fn group<T: Real>(c: &mut Criterion) {
     let mut g = c.benchmark_group(format!("coding_{}", T::NAME));
     g.throughput(Throughput::Elements(y.ncols() as u64));
     let coders: Vec<(&str, Box<dyn Encoder<T>>)> = vec![
-        ("batch-omp_k8", Box::new(Omp::new().n_nonzero_coefs(8))),
+        (
+            "batch-omp_k8",
+            Box::new(Omp::new().n_nonzero_coefs(8).check().expect("valid")),
+        ),
         (
             "batch-ormp_k8",
-            Box::new(Omp::new().n_nonzero_coefs(8).selection(Selection::Ormp)),
+            Box::new(
+                Omp::new()
+                    .n_nonzero_coefs(8)
+                    .selection(Selection::Ormp)
+                    .check()
+                    .expect("valid"),
+            ),
         ),
-        ("lars_lambda0.5", Box::new(Lars::new(0.5))),
-        ("threshold_top8", Box::new(Threshold::top_k(8))),
+        (
+            "lars_lambda0.5",
+            Box::new(Lars::new(0.5).check().expect("valid")),
+        ),
+        (
+            "threshold_top8",
+            Box::new(Threshold::top_k(8).check().expect("valid")),
+        ),
     ];
     for (name, coder) in &coders {
         for (p, par) in [("seq", Par::Seq), ("rayon", Par::rayon(0))] {
             g.bench_function(BenchmarkId::new(*name, p), |b| {
                 b.iter(|| {
                     coder
-                        .encode(&dict, black_box(y.as_ref()), &RunOptions::new(par))
+                        .encode(&dict, black_box(y.as_ref()), &Exec::new(par))
                         .expect("valid input")
                 })
             });
         }
     }
     // FISTA is iterative and much slower per signal: a 1000-signal slice.
-    let fista = Fista::new(0.5).tol(1e-6);
+    let fista = Fista::new(0.5).tol(1e-6).check().expect("valid");
     g.throughput(Throughput::Elements(1000));
     g.bench_function(BenchmarkId::new("fista_lambda0.5", "rayon"), |b| {
         b.iter(|| {
@@ -70,7 +86,7 @@ fn group<T: Real>(c: &mut Criterion) {
                 .encode(
                     &dict,
                     black_box(y.as_ref().subcols(0, 1000)),
-                    &RunOptions::new(Par::rayon(0)),
+                    &Exec::new(Par::rayon(0)),
                 )
                 .expect("valid input")
         })

@@ -3,11 +3,12 @@
 
 use approx::assert_relative_eq;
 use dictum::coding::{
-    CodingError, Dictionary, Encoder, Fista, GramUse, Lars, MatchingPursuit, Method, MethodSpec,
-    Omp, OmpVariant, Progress, RunOptions, Selection, Threshold, lars_path,
+    CodingError, Dictionary, Encoder, Fista, GramUse, Lars, MatchingPursuit, Method, Omp,
+    OmpVariant, Selection, Threshold, Valid, lars_path,
 };
 use dictum::io::npz::NpzReader;
-use dictum::{CscMatrix, Mat, MatRef, Par, Real};
+use dictum::linalg::exec::{Event, Progress};
+use dictum::{CscMatrix, Exec, Mat, MatRef, Par, Real};
 use dictum_tests::{Rng, fixture};
 use proptest::prelude::*;
 
@@ -15,8 +16,59 @@ fn npz_mat(r: &mut NpzReader, name: &str) -> Mat<f64> {
     r.read(name).unwrap().to_mat::<f64>().unwrap()
 }
 
-fn seq() -> RunOptions<'static> {
-    RunOptions::new(Par::Seq)
+fn seq() -> Exec<'static> {
+    Exec::new(Par::Seq)
+}
+
+/// Every coder, named as the command line names them, with `k` non-zeros (or the
+/// tolerance `tol`), weight `lambda` and relative threshold `threshold` where they apply.
+fn every_coder(
+    k: Option<usize>,
+    tol: Option<f64>,
+    lambda: f64,
+    threshold: Option<f64>,
+) -> Vec<(&'static str, Valid<Method>)> {
+    let omp = |variant, selection| {
+        let mut o = Omp::new().variant(variant).selection(selection);
+        if let Some(k) = k {
+            o = o.n_nonzero_coefs(k);
+        }
+        if let Some(t) = tol {
+            o = o.tol(t);
+        }
+        Method::Omp(o)
+    };
+    let mut mp = MatchingPursuit::new();
+    if let Some(k) = k {
+        mp = mp.n_nonzero_coefs(k);
+    }
+    if let Some(t) = tol {
+        mp = mp.tol(t);
+    }
+    let threshold = match (k, threshold) {
+        (Some(k), _) => Threshold::top_k(k),
+        (None, Some(t)) => Threshold::relative(t),
+        (None, None) => Threshold::top_k(1),
+    };
+    let mut lars = Lars::new(lambda);
+    if let Some(k) = k {
+        lars = lars.max_nonzero(k);
+    }
+    vec![
+        ("mp", Method::Mp(mp)),
+        ("omp", omp(OmpVariant::Reference, Selection::Omp)),
+        ("batch-omp", omp(OmpVariant::Batch, Selection::Omp)),
+        ("ormp", omp(OmpVariant::Reference, Selection::Ormp)),
+        ("batch-ormp", omp(OmpVariant::Batch, Selection::Ormp)),
+        ("lars", Method::Lars(lars)),
+        ("fista", Method::Fista(Fista::new(lambda))),
+        ("ista", Method::Fista(Fista::ista(lambda))),
+        ("threshold", Method::Threshold(threshold)),
+        ("soft-threshold", Method::Threshold(Threshold::soft(lambda))),
+    ]
+    .into_iter()
+    .map(|(name, m)| (name, m.check().unwrap()))
+    .collect()
 }
 
 /// A random `d x m` dictionary with unit-norm columns.
@@ -110,6 +162,8 @@ fn omp_matches_sklearn() {
         let x = Omp::new()
             .n_nonzero_coefs(4)
             .variant(variant)
+            .check()
+            .unwrap()
             .encode(&dict, y.as_ref(), &seq())
             .unwrap();
         assert!(
@@ -119,6 +173,8 @@ fn omp_matches_sklearn() {
         let x = Omp::new()
             .tol(0.05)
             .variant(variant)
+            .check()
+            .unwrap()
             .encode(&dict, y.as_ref(), &seq())
             .unwrap();
         assert!(
@@ -140,6 +196,8 @@ fn ormp_matches_spams() {
             .n_nonzero_coefs(4)
             .selection(Selection::Ormp)
             .variant(variant)
+            .check()
+            .unwrap()
             .encode(&dict, y.as_ref(), &seq())
             .unwrap();
         assert!(
@@ -156,17 +214,25 @@ fn lasso_matches_sklearn() {
     let lam = f.read("lam").unwrap().data.to_real_vec::<f64>().unwrap()[0];
     let dict = Dictionary::new(d.as_ref()).unwrap();
     let want = npz_mat(&mut f, "lasso");
-    let x = Lars::new(lam).encode(&dict, y.as_ref(), &seq()).unwrap();
+    let x = Lars::new(lam)
+        .check()
+        .unwrap()
+        .encode(&dict, y.as_ref(), &seq())
+        .unwrap();
     assert!(max_diff(dense(&x).as_ref(), want.as_ref()) < 1e-9);
     let x = Fista::new(lam)
         .tol(1e-12)
         .max_iter(20000)
+        .check()
+        .unwrap()
         .encode(&dict, y.as_ref(), &seq())
         .unwrap();
     assert!(max_diff(dense(&x).as_ref(), want.as_ref()) < 1e-5);
     let want = npz_mat(&mut f, "lasso_pos");
     let x = Lars::new(lam)
         .positive(true)
+        .check()
+        .unwrap()
         .encode(&dict, y.as_ref(), &seq())
         .unwrap();
     assert!(max_diff(dense(&x).as_ref(), want.as_ref()) < 1e-9);
@@ -174,6 +240,8 @@ fn lasso_matches_sklearn() {
         .positive(true)
         .tol(1e-12)
         .max_iter(20000)
+        .check()
+        .unwrap()
         .encode(&dict, y.as_ref(), &seq())
         .unwrap();
     assert!(max_diff(dense(&x).as_ref(), want.as_ref()) < 1e-5);
@@ -199,8 +267,8 @@ proptest! {
     fn omp_invariants(seed in 0u64..1_000_000, k in 1usize..8) {
         let (d, y) = problem(seed, 16, 32, 20);
         let dict = Dictionary::new(d.as_ref()).unwrap();
-        let fast = Omp::new().n_nonzero_coefs(k).encode(&dict, y.as_ref(), &seq()).unwrap();
-        let slow = Omp::new().n_nonzero_coefs(k).variant(OmpVariant::Reference).encode(&dict, y.as_ref(), &seq()).unwrap();
+        let fast = Omp::new().n_nonzero_coefs(k).check().unwrap().encode(&dict, y.as_ref(), &seq()).unwrap();
+        let slow = Omp::new().n_nonzero_coefs(k).variant(OmpVariant::Reference).check().unwrap().encode(&dict, y.as_ref(), &seq()).unwrap();
         let r = residual(d.as_ref(), y.as_ref(), &fast);
         for j in 0..y.ncols() {
             let (rows, vals) = fast.col(j);
@@ -223,9 +291,9 @@ proptest! {
     fn ormp_batch_equals_reference(seed in 0u64..1_000_000, k in 1usize..8) {
         let (d, y) = problem(seed, 16, 32, 20);
         let dict = Dictionary::new(d.as_ref()).unwrap();
-        let fast = Omp::new().n_nonzero_coefs(k).selection(Selection::Ormp).encode(&dict, y.as_ref(), &seq()).unwrap();
+        let fast = Omp::new().n_nonzero_coefs(k).selection(Selection::Ormp).check().unwrap().encode(&dict, y.as_ref(), &seq()).unwrap();
         let slow = Omp::new().n_nonzero_coefs(k).selection(Selection::Ormp).variant(OmpVariant::Reference)
-            .encode(&dict, y.as_ref(), &seq()).unwrap();
+            .check().unwrap().encode(&dict, y.as_ref(), &seq()).unwrap();
         let r = residual(d.as_ref(), y.as_ref(), &fast);
         for j in 0..y.ncols() {
             prop_assert_eq!(fast.col(j).0, slow.col(j).0);
@@ -244,7 +312,7 @@ proptest! {
     fn omp_tol_is_met(seed in 0u64..1_000_000, tol in 0.001f64..0.5) {
         let (d, y) = problem(seed, 16, 32, 20);
         let dict = Dictionary::new(d.as_ref()).unwrap();
-        let x = Omp::new().tol(tol).encode(&dict, y.as_ref(), &seq()).unwrap();
+        let x = Omp::new().tol(tol).check().unwrap().encode(&dict, y.as_ref(), &seq()).unwrap();
         let r = residual(d.as_ref(), y.as_ref(), &x);
         for j in 0..y.ncols() {
             // Either the tolerance is met or the support reached the dimension.
@@ -261,7 +329,7 @@ proptest! {
         let (d, y) = problem(seed, 16, 32, 12);
         let lam2 = if ridge { 0.1 } else { 0.0 };
         let dict = Dictionary::new(d.as_ref()).unwrap();
-        let x = Lars::new(lam).lambda2(lam2).positive(positive).encode(&dict, y.as_ref(), &seq()).unwrap();
+        let x = Lars::new(lam).lambda2(lam2).positive(positive).check().unwrap().encode(&dict, y.as_ref(), &seq()).unwrap();
         let r = residual(d.as_ref(), y.as_ref(), &x);
         let xd = dense(&x);
         for j in 0..y.ncols() {
@@ -279,7 +347,7 @@ proptest! {
             }
         }
         let f = Fista::new(lam).lambda2(lam2).positive(positive).tol(1e-9).max_iter(20000)
-            .encode(&dict, y.as_ref(), &seq()).unwrap();
+            .check().unwrap().encode(&dict, y.as_ref(), &seq()).unwrap();
         for j in 0..y.ncols() {
             let (a, b) = (objective(d.as_ref(), y.as_ref(), &x, j, lam, lam2), objective(d.as_ref(), y.as_ref(), &f, j, lam, lam2));
             prop_assert!((a - b).abs() <= 1e-6 * a.max(1e-12), "lars {a} fista {b}");
@@ -291,7 +359,7 @@ proptest! {
     fn nn_omp_is_nonnegative(seed in 0u64..1_000_000, k in 1usize..6) {
         let (d, y) = problem(seed, 16, 32, 20);
         let dict = Dictionary::new(d.as_ref()).unwrap();
-        let x = Omp::new().n_nonzero_coefs(k).positive(true).encode(&dict, y.as_ref(), &seq()).unwrap();
+        let x = Omp::new().n_nonzero_coefs(k).positive(true).check().unwrap().encode(&dict, y.as_ref(), &seq()).unwrap();
         let r = residual(d.as_ref(), y.as_ref(), &x);
         for j in 0..y.ncols() {
             prop_assert!(x.col(j).0.len() <= k);
@@ -305,8 +373,8 @@ proptest! {
     fn mp_invariants(seed in 0u64..1_000_000, k in 1usize..8) {
         let (d, y) = problem(seed, 16, 32, 20);
         let dict = Dictionary::new(d.as_ref()).unwrap();
-        let a = MatchingPursuit::new().n_nonzero_coefs(k).gram(GramUse::Always).encode(&dict, y.as_ref(), &seq()).unwrap();
-        let b = MatchingPursuit::new().n_nonzero_coefs(k).gram(GramUse::Never).encode(&dict, y.as_ref(), &seq()).unwrap();
+        let a = MatchingPursuit::new().n_nonzero_coefs(k).gram(GramUse::Always).check().unwrap().encode(&dict, y.as_ref(), &seq()).unwrap();
+        let b = MatchingPursuit::new().n_nonzero_coefs(k).gram(GramUse::Never).check().unwrap().encode(&dict, y.as_ref(), &seq()).unwrap();
         let r = residual(d.as_ref(), y.as_ref(), &a);
         for j in 0..y.ncols() {
             prop_assert!(a.col(j).0.len() <= k);
@@ -356,6 +424,8 @@ fn omp_recovers_planted_codes() {
             .n_nonzero_coefs(3)
             .tol(1e-20)
             .variant(variant)
+            .check()
+            .unwrap()
             .encode(&dict, y.as_ref(), &seq())
             .unwrap();
         assert!(
@@ -379,6 +449,7 @@ fn f32_agrees_with_f64() {
         (Method::Threshold(Threshold::top_k(3)), 0.97),
     ];
     for (coder, min_same) in coders {
+        let coder = coder.check().unwrap();
         let a = coder.encode(&dict64, y.as_ref(), &seq()).unwrap();
         let b = coder.encode(&dict32, y32.as_ref(), &seq()).unwrap();
         let mut same = 0;
@@ -407,25 +478,27 @@ fn threads_do_not_change_codes() {
     let (d, y) = problem(3, 16, 48, 700); // several blocks
     let dict = Dictionary::new(d.as_ref())
         .unwrap()
-        .with_gram(Par::Seq)
+        .with_gram(&seq())
         .unwrap();
     let calls = std::sync::atomic::AtomicUsize::new(0);
-    let last = std::sync::Mutex::new(Progress { done: 0, total: 0 });
-    let report = |p: Progress| {
-        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut l = last.lock().unwrap();
-        if p.done > l.done {
-            *l = p;
+    let last = std::sync::Mutex::new(Progress {
+        stage: "encode",
+        done: 0,
+        total: 0,
+    });
+    let report = |e: &Event<'_>| {
+        if let Event::Progress(p) = e {
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut l = last.lock().unwrap();
+            if p.done > l.done {
+                *l = *p;
+            }
         }
+        std::ops::ControlFlow::Continue(())
     };
-    let par = RunOptions::new(Par::rayon(2)).progress(&report);
-    for name in dictum::coding::METHOD_NAMES {
-        let spec = MethodSpec {
-            k: Some(4),
-            lambda: Some(0.1),
-            ..MethodSpec::default()
-        };
-        let coder = Method::from_spec(name, &spec).unwrap();
+    let par = Exec::new(Par::rayon(2)).with_observer(&report);
+    let coders = every_coder(Some(4), None, 0.1, None);
+    for (name, coder) in &coders {
         let a = coder.encode(&dict, y.as_ref(), &seq()).unwrap();
         let b = coder.encode(&dict, y.as_ref(), &par).unwrap();
         assert_eq!(a.col_ptr(), b.col_ptr(), "{name}");
@@ -435,13 +508,14 @@ fn threads_do_not_change_codes() {
     assert_eq!(
         *last.lock().unwrap(),
         Progress {
+            stage: "encode",
             done: 700,
             total: 700
         }
     );
     assert_eq!(
         calls.load(std::sync::atomic::Ordering::Relaxed),
-        700usize.div_ceil(dictum::coding::BLOCK) * dictum::coding::METHOD_NAMES.len()
+        700usize.div_ceil(dictum::coding::BLOCK) * coders.len()
     );
 }
 
@@ -451,13 +525,19 @@ fn thresholding_rules() {
     let dict = Dictionary::new(d.as_ref()).unwrap();
     let corr = d.transpose() * &y;
     let top1 = Threshold::top_k(1)
+        .check()
+        .unwrap()
         .encode(&dict, y.as_ref(), &seq())
         .unwrap();
     let rel = Threshold::relative(0.8)
+        .check()
+        .unwrap()
         .encode(&dict, y.as_ref(), &seq())
         .unwrap();
     let bin = Threshold::top_k(3)
         .binary(true)
+        .check()
+        .unwrap()
         .encode(&dict, y.as_ref(), &seq())
         .unwrap();
     for j in 0..y.ncols() {
@@ -479,9 +559,15 @@ fn thresholding_rules() {
         .u;
     let dict = Dictionary::new(q.as_ref()).unwrap();
     let soft = Threshold::soft(0.3)
+        .check()
+        .unwrap()
         .encode(&dict, y.as_ref(), &seq())
         .unwrap();
-    let lars = Lars::new(0.3).encode(&dict, y.as_ref(), &seq()).unwrap();
+    let lars = Lars::new(0.3)
+        .check()
+        .unwrap()
+        .encode(&dict, y.as_ref(), &seq())
+        .unwrap();
     assert!(max_diff(dense(&soft).as_ref(), dense(&lars).as_ref()) < 1e-10);
 }
 
@@ -489,11 +575,11 @@ fn thresholding_rules() {
 fn lars_path_ends_at_the_code_and_fista_warm_starts() {
     let (d, y) = problem(9, 16, 32, 5);
     let dict = Dictionary::new(d.as_ref()).unwrap();
-    let params = Lars::new(0.1);
+    let params = Lars::new(0.1).check().unwrap();
     let codes = params.encode(&dict, y.as_ref(), &seq()).unwrap();
     for j in 0..y.ncols() {
         let yj: Vec<f64> = (0..16).map(|i| y[(i, j)]).collect();
-        let path = lars_path(&dict, &yj, &params).unwrap();
+        let path = lars_path(&dict, &yj, &params, &seq()).unwrap();
         assert!(path.lambdas.windows(2).all(|w| w[0] >= w[1]));
         assert_relative_eq!(*path.lambdas.last().unwrap(), 0.1, epsilon = 1e-12);
         let mut last: Vec<(u32, f64)> = path
@@ -514,6 +600,8 @@ fn lars_path_ends_at_the_code_and_fista_warm_starts() {
     // Warm-started at the solution, FISTA stops at its first gap check, where it started.
     let warm = Fista::new(0.1)
         .check_every(1)
+        .check()
+        .unwrap()
         .encode_warm(&dict, y.as_ref(), &codes, &seq())
         .unwrap();
     assert!(max_diff(dense(&warm).as_ref(), dense(&codes).as_ref()) < 1e-6);
@@ -533,16 +621,8 @@ fn degenerate_inputs_give_finite_codes() {
         y[(i, 0)] = 0.0; // a zero signal
     }
     let dict = Dictionary::new(d.as_ref()).unwrap();
-    let spec = MethodSpec {
-        k: Some(10),
-        lambda: Some(0.01),
-        ..MethodSpec::default()
-    };
-    for name in dictum::coding::METHOD_NAMES {
-        let x = Method::from_spec(name, &spec)
-            .unwrap()
-            .encode(&dict, y.as_ref(), &seq())
-            .unwrap();
+    for (name, coder) in every_coder(Some(10), None, 0.01, None) {
+        let x = coder.encode(&dict, y.as_ref(), &seq()).unwrap();
         assert!(x.values().iter().all(|v| v.is_finite()), "{name}");
         assert_eq!(x.col(0).0.len(), 0, "{name}: zero signal");
         if name.contains("omp") {
@@ -560,43 +640,20 @@ fn bad_input_is_a_clear_error() {
     let (d, y) = problem(1, 8, 16, 4);
     let dict = Dictionary::new(d.as_ref()).unwrap();
     let err = |r: Result<CscMatrix<f64>, CodingError>| r.unwrap_err().to_string();
-    assert!(err(Omp::new().encode(&dict, y.as_ref(), &seq())).contains("no stopping rule"));
-    assert!(
-        err(Omp::new()
-            .n_nonzero_coefs(0)
-            .encode(&dict, y.as_ref(), &seq()))
-        .contains("at least 1")
-    );
-    assert!(
-        err(Omp::new()
-            .n_nonzero_coefs(17)
-            .encode(&dict, y.as_ref(), &seq()))
-        .contains("exceeds the number of atoms m = 16")
-    );
-    assert!(err(Lars::new(-1.0).encode(&dict, y.as_ref(), &seq())).contains("lambda"));
-    assert!(err(Threshold::top_k(17).encode(&dict, y.as_ref(), &seq())).contains("exceeds"));
+    let code = |m: Method, y: MatRef<'_, f64>| m.check()?.encode(&dict, y, &seq());
+    let omp = |k: usize| Method::Omp(Omp::new().n_nonzero_coefs(k));
+    assert!(err(code(Method::Omp(Omp::new()), y.as_ref())).contains("no stopping rule"));
+    assert!(err(code(omp(0), y.as_ref())).contains("at least 1"));
+    assert!(err(code(omp(17), y.as_ref())).contains("exceeds the number of atoms m = 16"));
+    assert!(err(code(Method::Lars(Lars::new(-1.0)), y.as_ref())).contains("lambda"));
+    assert!(err(code(Method::Threshold(Threshold::top_k(17)), y.as_ref())).contains("exceeds"));
     let none = Mat::<f64>::zeros(8, 0);
-    assert!(
-        err(Omp::new()
-            .n_nonzero_coefs(2)
-            .encode(&dict, none.as_ref(), &seq()))
-        .contains("signals is empty")
-    );
+    assert!(err(code(omp(2), none.as_ref())).contains("signals is empty"));
     let wrong = Mat::<f64>::zeros(7, 3);
-    assert!(
-        err(Omp::new()
-            .n_nonzero_coefs(2)
-            .encode(&dict, wrong.as_ref(), &seq()))
-        .contains("signals are columns")
-    );
+    assert!(err(code(omp(2), wrong.as_ref())).contains("signals are columns"));
     let mut nan = y.clone();
     nan[(2, 1)] = f64::NAN;
-    assert!(
-        err(Omp::new()
-            .n_nonzero_coefs(2)
-            .encode(&dict, nan.as_ref(), &seq()))
-        .contains("row 2, column 1")
-    );
+    assert!(err(code(omp(2), nan.as_ref())).contains("row 2, column 1"));
     let mut scaled = d.clone();
     scaled[(0, 3)] += 0.5;
     let e = Dictionary::new(scaled.as_ref()).unwrap_err().to_string();
@@ -611,18 +668,6 @@ fn bad_input_is_a_clear_error() {
             .to_string()
             .contains("atom 0 is zero")
     );
-    assert!(
-        Method::from_spec("nope", &MethodSpec::default())
-            .unwrap_err()
-            .to_string()
-            .contains("expected one of")
-    );
-    assert!(
-        Method::from_spec("lars", &MethodSpec::default())
-            .unwrap_err()
-            .to_string()
-            .contains("--lambda")
-    );
 }
 
 /// Signals are checked for NaN and infinity block by block, on every thread: the error names
@@ -634,7 +679,7 @@ fn the_first_non_finite_signal_is_reported() {
     y[(3, 700)] = f64::NAN;
     y[(6, 700)] = f64::NAN;
     let dict = Dictionary::new(d.as_ref()).unwrap();
-    let two = RunOptions::new(Par::Rayon(std::num::NonZeroUsize::new(2).unwrap()));
+    let two = Exec::new(Par::Rayon(std::num::NonZeroUsize::new(2).unwrap()));
     for opts in [seq(), two] {
         for coder in [
             Method::Omp(Omp::new().n_nonzero_coefs(2)),
@@ -644,6 +689,8 @@ fn the_first_non_finite_signal_is_reported() {
             Method::Threshold(Threshold::top_k(2)),
         ] {
             let e = coder
+                .check()
+                .unwrap()
                 .encode(&dict, y.as_ref(), &opts)
                 .unwrap_err()
                 .to_string();
@@ -666,6 +713,7 @@ fn given_gram_is_used_and_checked() {
         Method::Omp(Omp::new().n_nonzero_coefs(3)),
         Method::Lars(Lars::new(0.1)),
     ] {
+        let coder = coder.check().unwrap();
         let a = coder.encode(&plain, y.as_ref(), &seq()).unwrap();
         let b = coder.encode(&given, y.as_ref(), &seq()).unwrap();
         assert_eq!(a.values(), b.values());
@@ -687,27 +735,26 @@ fn ista_and_method_names() {
     let f = Fista::new(0.2)
         .tol(1e-10)
         .max_iter(50_000)
+        .check()
+        .unwrap()
         .encode(&dict, y.as_ref(), &seq())
         .unwrap();
     let i = Fista::ista(0.2)
         .tol(1e-10)
         .max_iter(50_000)
+        .check()
+        .unwrap()
         .encode(&dict, y.as_ref(), &seq())
         .unwrap();
     assert!(max_diff(dense(&f).as_ref(), dense(&i).as_ref()) < 1e-4);
-    let spec = MethodSpec {
-        lambda: Some(0.2),
-        tol: Some(0.01),
-        threshold: Some(0.5),
-        ..MethodSpec::default()
-    };
+    let coders = every_coder(None, Some(0.01), 0.2, Some(0.5));
     for (name, want) in [
         ("soft-threshold", "threshold"),
         ("mp", "mp"),
         ("threshold", "threshold"),
         ("ista", "ista"),
     ] {
-        let m = Method::from_spec(name, &spec).unwrap();
+        let m = &coders.iter().find(|c| c.0 == name).unwrap().1;
         assert_eq!(m.name(), want);
         let x = m.encode(&dict, y.as_ref(), &seq()).unwrap();
         assert_eq!(x.ncols(), 10);

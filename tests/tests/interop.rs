@@ -115,8 +115,9 @@ sp.save_npz("r.npz", sp.csr_matrix(want))
 
 #[test]
 fn numpy_and_scipy_read_a_saved_learning_run() {
+    use dictum::Learner;
     use dictum::coding::Omp;
-    use dictum::learn::dictionary::{Ksvd, LearnOptions};
+    use dictum::learn::dictionary::Ksvd;
     if !python_has("scipy") {
         println!("SKIP numpy_and_scipy_read_a_saved_learning_run: python3 with scipy not found");
         return;
@@ -124,9 +125,9 @@ fn numpy_and_scipy_read_a_saved_learning_run() {
     let y = Mat::<f64>::from_fn(6, 40, |i, j| {
         ((i * 3 + j * 7) % 5) as f64 - 2.0 + 0.1 * j as f64
     });
-    let learned = Ksvd::new(8, Omp::new().n_nonzero_coefs(2))
+    let learned = Ksvd::new(8, Omp::new().n_nonzero_coefs(2).check().unwrap())
         .max_iter(2)
-        .fit(y.as_ref(), &LearnOptions::default())
+        .fit(y.as_ref(), &dictum::Exec::default())
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     dictum::save_learned(dir.path().join("run.npz"), &learned).unwrap();
@@ -134,7 +135,7 @@ fn numpy_and_scipy_read_a_saved_learning_run() {
         learned.dictionary.as_ref(),
         y.as_ref(),
         &learned.codes,
-        dictum::Par::Seq,
+        &dictum::Exec::default(),
     )
     .unwrap();
     let script = format!(
@@ -143,7 +144,7 @@ fn numpy_and_scipy_read_a_saved_learning_run() {
          D = z['dictionary']; assert D.shape == (6, 8), D.shape\n\
          X = sp.csc_matrix((z['codes_data'], z['codes_indices'], z['codes_indptr']), shape=tuple(z['codes_shape']))\n\
          assert X.shape == (8, 40)\n\
-         assert z['history'].shape == (2, 6) and str(z['stop']) == 'max-iter'\n\
+         assert z['history'].shape == (2, 7) and str(z['stop']) == 'max-iter'\n\
          Y = np.array([[((i * 3 + j * 7) % 5) - 2.0 + 0.1 * j for j in range(40)] for i in range(6)])\n\
          e = np.linalg.norm(Y - D @ X.toarray()) / np.linalg.norm(Y)\n\
          assert abs(e - {err}) < 1e-12, e\n"

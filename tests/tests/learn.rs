@@ -1,18 +1,28 @@
 //! Dictionary learning: planted-dictionary recovery (Aharon, Elad & Bruckstein 2006, §V.A),
 //! monotone K-SVD sweeps, determinism, mini-batches, atom replacement and errors.
 
-use dictum::coding::{Dictionary, Encoder, Omp, RunOptions};
+use dictum::coding::{Dictionary, Encoder, Omp, Valid};
 use dictum::learn::LearnError;
 use dictum::learn::dictionary::{
-    AtomUpdate, Init, Ksvd, LearnOptions, Mod, Replacement, ResidualMode, StopReason,
-    relative_error,
+    AtomUpdate, Init, Ksvd, Mod, Replacement, ResidualMode, StopReason, Supervised,
 };
-use dictum::{Mat, MatRef, Par};
+use dictum::linalg::exec::Event;
+use dictum::{Exec, Learner, Mat, MatRef, Par};
 use dictum_tests::Rng;
 use proptest::prelude::*;
 
-fn seq() -> LearnOptions<'static> {
-    LearnOptions::new(Par::Seq)
+fn seq() -> Exec<'static> {
+    Exec::new(Par::Seq)
+}
+
+/// `‖Y − D·X‖_F / ‖Y‖_F`.
+fn relative_error(
+    y: MatRef<'_, f64>,
+    d: MatRef<'_, f64>,
+    x: &dictum::CscMatrix<f64>,
+    exec: &Exec<'_>,
+) -> f64 {
+    dictum::relative_error(d, y, x, exec).unwrap()
 }
 
 fn unit_columns(mut a: Mat<f64>) -> Mat<f64> {
@@ -68,8 +78,8 @@ fn recovered(truth: MatRef<'_, f64>, learned: MatRef<'_, f64>) -> f64 {
     found as f64 / truth.ncols() as f64
 }
 
-fn omp(k: usize) -> Omp {
-    Omp::new().n_nonzero_coefs(k)
+fn omp(k: usize) -> Valid<Omp> {
+    Omp::new().n_nonzero_coefs(k).check().unwrap()
 }
 
 #[test]
@@ -77,8 +87,7 @@ fn ksvd_recovers_a_planted_dictionary() {
     let (truth, y) = planted(1, 20, 50, 1500, 3, 20.0);
     let learned = Ksvd::new(50, omp(3))
         .max_iter(40)
-        .seed(3)
-        .fit(y.as_ref(), &seq())
+        .fit(y.as_ref(), &seq().with_seed(3))
         .unwrap();
     let rate = recovered(truth.as_ref(), learned.dictionary.as_ref());
     assert!(rate >= 0.9, "K-SVD recovered {rate}");
@@ -101,10 +110,9 @@ fn batched_ksvd_recovers_a_planted_dictionary() {
             .atoms_per_batch(8)
             .shuffle_atoms(true)
             .max_iter(40)
-            .seed(5)
             .fit(
                 y.as_ref(),
-                &LearnOptions::new(Par::Rayon(std::num::NonZero::new(2).unwrap())),
+                &Exec::new(Par::Rayon(std::num::NonZero::new(2).unwrap())).with_seed(5),
             )
             .unwrap()
     });
@@ -143,8 +151,7 @@ fn ksvd_planted_recovery_full_protocol() {
             let learned = Ksvd::new(50, omp(3))
                 .atoms_per_batch(batch)
                 .max_iter(80)
-                .seed(trial)
-                .fit(y.as_ref(), &seq())
+                .fit(y.as_ref(), &seq().with_seed(trial))
                 .unwrap();
             rates.push(recovered(truth.as_ref(), learned.dictionary.as_ref()));
         }
@@ -154,7 +161,7 @@ fn ksvd_planted_recovery_full_protocol() {
 }
 
 fn frob_error(y: MatRef<'_, f64>, d: MatRef<'_, f64>, x: &dictum::CscMatrix<f64>) -> f64 {
-    relative_error(y, d, x, Par::Seq)
+    relative_error(y, d, x, &seq())
 }
 
 proptest! {
@@ -167,21 +174,22 @@ proptest! {
         let mut rng = Rng::new(seed);
         let (d, m, n) = (10, 16, 60);
         let y = rng.mat::<f64>(d, n);
-        let mut dict = unit_columns(rng.mat::<f64>(d, m));
-        let mut x = omp(k).encode(&Dictionary::new(dict.as_ref()).unwrap(), y.as_ref(), &RunOptions::new(Par::Seq)).unwrap();
+        let d0 = unit_columns(rng.mat::<f64>(d, m));
+        let mut dict = Dictionary::owned(d0.as_ref()).unwrap();
+        let mut x = omp(k).encode(&dict, y.as_ref(), &Exec::new(Par::Seq)).unwrap();
         let mut dict2 = dict.clone();
         let mut x2 = x.clone();
-        let before = frob_error(y.as_ref(), dict.as_ref(), &x);
+        let before = frob_error(y.as_ref(), dict.atoms(), &x);
         let ksvd = Ksvd::new(m, omp(k));
-        ksvd.update_dictionary(y.as_ref(), &mut dict, &mut x, Par::Seq).unwrap();
-        let after = frob_error(y.as_ref(), dict.as_ref(), &x);
+        ksvd.update_dictionary(y.as_ref(), &mut dict, &mut x, &seq()).unwrap();
+        let after = frob_error(y.as_ref(), dict.atoms(), &x);
         prop_assert!(after <= before * (1.0 + 1e-12) + 1e-12, "{before} -> {after}");
         for a in 0..m {
-            prop_assert!((dict.col(a).norm_l2() - 1.0).abs() < 1e-9);
+            prop_assert!((dict.atoms().col(a).norm_l2() - 1.0).abs() < 1e-9);
         }
         ksvd.clone().residual(ResidualMode::OnTheFly)
-            .update_dictionary(y.as_ref(), &mut dict2, &mut x2, Par::Seq).unwrap();
-        let after2 = frob_error(y.as_ref(), dict2.as_ref(), &x2);
+            .update_dictionary(y.as_ref(), &mut dict2, &mut x2, &seq()).unwrap();
+        let after2 = frob_error(y.as_ref(), dict2.atoms(), &x2);
         prop_assert!((after - after2).abs() <= 1e-8 * before, "{after} vs {after2}");
     }
 }
@@ -192,10 +200,9 @@ fn same_seed_same_dictionary_whatever_the_threads() {
     let ksvd = Ksvd::new(32, omp(2))
         .atoms_per_batch(4)
         .shuffle_atoms(true)
-        .max_iter(5)
-        .seed(11);
-    let a = ksvd.fit(y.as_ref(), &seq()).unwrap();
-    let b = ksvd.fit(y.as_ref(), &seq()).unwrap();
+        .max_iter(5);
+    let a = ksvd.fit(y.as_ref(), &seq().with_seed(11)).unwrap();
+    let b = ksvd.fit(y.as_ref(), &seq().with_seed(11)).unwrap();
     assert_eq!(a.dictionary, b.dictionary);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
@@ -205,13 +212,13 @@ fn same_seed_same_dictionary_whatever_the_threads() {
         .install(|| {
             ksvd.fit(
                 y.as_ref(),
-                &LearnOptions::new(Par::Rayon(std::num::NonZero::new(2).unwrap())),
+                &Exec::new(Par::Rayon(std::num::NonZero::new(2).unwrap())).with_seed(11),
             )
         })
         .unwrap();
     assert_eq!(a.dictionary, c.dictionary);
     assert_eq!(a.codes.values(), c.codes.values());
-    let other = ksvd.clone().seed(12).fit(y.as_ref(), &seq()).unwrap();
+    let other = ksvd.fit(y.as_ref(), &seq().with_seed(12)).unwrap();
     assert_ne!(a.dictionary, other.dictionary);
 }
 
@@ -219,11 +226,16 @@ fn same_seed_same_dictionary_whatever_the_threads() {
 fn mini_batches_code_every_signal_at_the_end() {
     let (_, y) = planted(5, 16, 32, 800, 2, 30.0);
     let seen = std::sync::Mutex::new(Vec::new());
-    let record = |s: &dictum::learn::dictionary::IterationStats| seen.lock().unwrap().push(s.iter);
+    let record = |e: &Event<'_>| {
+        if let Event::Iteration(s) = e {
+            seen.lock().unwrap().push(s.iter);
+        }
+        std::ops::ControlFlow::Continue(())
+    };
     let learned = Ksvd::new(32, omp(2))
         .signals_per_iter(200)
         .max_iter(6)
-        .fit(y.as_ref(), &seq().on_iteration(&record))
+        .fit(y.as_ref(), &seq().with_observer(&record))
         .unwrap();
     assert_eq!(learned.codes.ncols(), 800);
     assert_eq!(*seen.lock().unwrap(), vec![1, 2, 3, 4, 5, 6]);
@@ -231,7 +243,7 @@ fn mini_batches_code_every_signal_at_the_end() {
         y.as_ref(),
         learned.dictionary.as_ref(),
         &learned.codes,
-        Par::Seq,
+        &seq(),
     );
     assert!(err < 0.5, "{err}");
 }
@@ -249,7 +261,7 @@ fn unused_and_duplicate_atoms_are_replaced() {
     }
     let learned = Ksvd::new(24, omp(2))
         .max_iter(4)
-        .fit_from(y.as_ref(), d0.as_ref(), &seq())
+        .fit_from(y.as_ref(), Some(d0.as_ref()), &seq())
         .unwrap();
     assert!(learned.history[1].replaced >= 4, "{:?}", learned.history);
     let g = learned.dictionary.transpose() * &learned.dictionary;
@@ -261,7 +273,7 @@ fn unused_and_duplicate_atoms_are_replaced() {
     let none = Ksvd::new(24, omp(2))
         .replacement(Replacement::none())
         .max_iter(2)
-        .fit_from(y.as_ref(), d0.as_ref(), &seq())
+        .fit_from(y.as_ref(), Some(d0.as_ref()), &seq())
         .unwrap();
     assert_eq!(none.history[1].replaced, 0);
 }
@@ -349,7 +361,7 @@ fn bad_input_gets_typed_errors() {
     assert!(matches!(e, LearnError::Coding(_)), "{e}");
     let d0 = Mat::<f64>::zeros(8, 3);
     let e = Ksvd::new(4, omp(2))
-        .fit_from(y.as_ref(), d0.as_ref(), &seq())
+        .fit_from(y.as_ref(), Some(d0.as_ref()), &seq())
         .unwrap_err();
     assert!(matches!(e, LearnError::ShapeMismatch { .. }), "{e}");
 }
@@ -430,12 +442,11 @@ fn online_learning_streams_from_a_memory_mapped_file() {
     let file = MappedNpy::open(&path).unwrap();
     // A zero-copy view of the mapping: pages are read as mini-batches touch them.
     let view = file.matrix::<f64>().unwrap();
-    let online = Online::new(32, Lars::new(0.1))
+    let online = Online::new(32, Lars::new(0.1).check().unwrap())
         .batch_size(50)
-        .max_iter(40)
-        .seed(3);
-    let mapped = online.fit(view, &seq()).unwrap();
-    let in_memory = online.fit(y.as_ref(), &seq()).unwrap();
+        .max_iter(40);
+    let mapped = online.fit(view, &seq().with_seed(3)).unwrap();
+    let in_memory = online.fit(y.as_ref(), &seq().with_seed(3)).unwrap();
     assert_eq!(mapped.dictionary, in_memory.dictionary);
 }
 
@@ -445,12 +456,12 @@ fn online_learning_decreases_its_surrogate_and_the_error() {
     use dictum::learn::dictionary::{Forgetting, Online};
     use dictum::learn::rng;
     let (truth, y) = planted(11, 20, 50, 3000, 3, 30.0);
-    let online = Online::new(50, Lars::new(0.15))
+    let lars = Lars::new(0.15).check().unwrap();
+    let online = Online::new(50, lars.clone())
         .batch_size(64)
         .max_iter(600)
-        .report_every(50)
-        .seed(2);
-    let learned = online.fit(y.as_ref(), &seq()).unwrap();
+        .report_every(50);
+    let learned = online.fit(y.as_ref(), &seq().with_seed(2)).unwrap();
     let h = &learned.history;
     assert_eq!(h.len(), 12);
     assert!(h.last().unwrap().rel_error < 0.9 * h[0].rel_error, "{h:?}");
@@ -468,9 +479,7 @@ fn online_learning_decreases_its_surrogate_and_the_error() {
         let mut r = rng::Rng::new(1);
         for s in 0..20 {
             let batch = y.as_ref().subcols(s * 64, 64);
-            let rep = state
-                .partial_fit(batch, &Lars::new(0.15), &mut r, Par::Seq)
-                .unwrap();
+            let rep = state.partial_fit(batch, &lars, &mut r, &seq()).unwrap();
             let (before, after) = rep.surrogate.unwrap();
             assert!(
                 after <= before + 1e-9 * before.abs(),
@@ -481,18 +490,18 @@ fn online_learning_decreases_its_surrogate_and_the_error() {
         let bad = Mat::<f64>::zeros(7, 3);
         assert!(
             state
-                .partial_fit(bad.as_ref(), &Lars::new(0.15), &mut r, Par::Seq)
+                .partial_fit(bad.as_ref(), &lars, &mut r, &seq())
                 .is_err()
         );
     }
     assert!(
-        Online::new(5, Lars::new(0.1))
+        Online::new(5, lars.clone())
             .batch_size(0)
             .validate()
             .is_err()
     );
     assert!(
-        Online::new(5, Lars::new(0.1))
+        Online::new(5, lars.clone())
             .forgetting(Forgetting::Factor(1.5))
             .validate()
             .is_err()
@@ -524,8 +533,7 @@ fn kmeans_finds_the_blobs_and_its_inertia_never_increases() {
     for init in [KMeansInit::PlusPlus, KMeansInit::Random] {
         let c = KMeans::new(3)
             .init(init)
-            .seed(4)
-            .fit(y.as_ref(), &seq())
+            .fit(y.as_ref(), &seq().with_seed(4))
             .unwrap();
         let h: Vec<f64> = c.history.iter().map(|s| s.rel_error).collect();
         assert!(h.windows(2).all(|w| w[1] <= w[0] * (1.0 + 1e-12)), "{h:?}");
@@ -551,10 +559,9 @@ fn kmeans_finds_the_blobs_and_its_inertia_never_increases() {
     let mb = KMeans::new(3)
         .batch_size(64)
         .max_iter(100)
-        .seed(1)
-        .fit(y.as_ref(), &seq())
+        .fit(y.as_ref(), &seq().with_seed(1))
         .unwrap();
-    let full = KMeans::new(3).seed(4).fit(y.as_ref(), &seq()).unwrap();
+    let full = KMeans::new(3).fit(y.as_ref(), &seq().with_seed(4)).unwrap();
     assert!(
         mb.inertia < 1.5 * full.inertia,
         "{} vs {}",
@@ -574,11 +581,11 @@ fn kmeans_finds_the_blobs_and_its_inertia_never_increases() {
     let two = std::num::NonZero::new(2).unwrap();
     let a = KMeans::new(3).fit_dictionary(y.as_ref(), &seq()).unwrap();
     let b = pool
-        .install(|| KMeans::new(3).fit_dictionary(y.as_ref(), &LearnOptions::new(Par::Rayon(two))))
+        .install(|| KMeans::new(3).fit_dictionary(y.as_ref(), &Exec::new(Par::Rayon(two))))
         .unwrap();
     assert_eq!(a.dictionary, b.dictionary);
     assert_eq!(a.codes.nnz(), 600);
-    assert!(relative_error(y.as_ref(), a.dictionary.as_ref(), &a.codes, Par::Seq) < 0.05);
+    assert!(relative_error(y.as_ref(), a.dictionary.as_ref(), &a.codes, &seq()) < 0.05);
     // Errors.
     assert!(matches!(
         KMeans::new(0).validate().unwrap_err(),
@@ -656,8 +663,7 @@ fn amortized_learning_finds_the_two_gaussians() {
         .epochs(60)
         .learning_rate(0.05)
         .temperature(0.1)
-        .seed(1)
-        .fit(y.as_ref(), &seq())
+        .fit(y.as_ref(), &seq().with_seed(1))
         .unwrap();
     let dict = &fit.model.dictionary;
     let near = |c: [f64; 2]| {
@@ -678,12 +684,12 @@ fn lasso_backward_matches_finite_differences() {
     let dict = unit_columns(rng.mat::<f64>(d, m));
     let y = rng.mat::<f64>(d, n);
     let g = rng.mat::<f64>(m, n);
-    let lars = Lars::new(0.05).lambda2(0.1);
+    let lars = Lars::new(0.05).lambda2(0.1).check().unwrap();
     let codes_of = |dd: &Mat<f64>, yy: &Mat<f64>| {
         lars.encode(
             &Dictionary::new(dd.as_ref()).unwrap(),
             yy.as_ref(),
-            &RunOptions::new(Par::Seq),
+            &Exec::new(Par::Seq),
         )
         .unwrap()
     };
@@ -806,10 +812,15 @@ fn task_driven_learning_lowers_the_task_loss() {
         .loss(TaskLoss::Logistic)
         .epochs(15)
         .learning_rate(0.5)
-        .seed(2)
-        .fit(y.as_ref(), labels.as_ref(), &seq())
+        .fit(
+            Supervised {
+                signals: y.as_ref(),
+                targets: labels.as_ref(),
+            },
+            &seq().with_seed(2),
+        )
         .unwrap();
-    let l = &fit.losses;
+    let l: Vec<f64> = fit.history.iter().map(|s| s.objective).collect();
     assert!(l.last().unwrap() < &(0.7 * l[0]), "losses {l:?}");
     let z = fit.model.predict(y.as_ref(), &seq()).unwrap();
     let correct = (0..n).filter(|&j| z[(0, j)] * labels[(0, j)] > 0.0).count();
@@ -819,12 +830,24 @@ fn task_driven_learning_lowers_the_task_loss() {
     let wrong = Mat::<f64>::from_fn(1, n, |_, _| 0.0);
     let e = TaskDriven::new(16, 0.05)
         .loss(TaskLoss::Logistic)
-        .fit(y.as_ref(), wrong.as_ref(), &seq())
+        .fit(
+            Supervised {
+                signals: y.as_ref(),
+                targets: wrong.as_ref(),
+            },
+            &seq(),
+        )
         .unwrap_err();
     assert!(matches!(e, LearnError::InvalidParameter { .. }), "{e}");
     let short = Mat::<f64>::zeros(1, 3);
     let e = TaskDriven::new(16, 0.05)
-        .fit(y.as_ref(), short.as_ref(), &seq())
+        .fit(
+            Supervised {
+                signals: y.as_ref(),
+                targets: short.as_ref(),
+            },
+            &seq(),
+        )
         .unwrap_err();
     assert!(matches!(e, LearnError::ShapeMismatch { .. }), "{e}");
 }
@@ -851,7 +874,7 @@ fn learned_results_save_and_load() {
 
 #[test]
 fn matryoshka_coding_makes_prefixes_good_dictionaries() {
-    use dictum::learn::dictionary::Matryoshka;
+    use dictum::coding::Matryoshka;
     let (_, y) = planted(13, 16, 48, 1200, 3, 30.0);
     let nested = Matryoshka::new(3).prefixes(vec![12, 24, 48]);
     assert_eq!(nested.stages(48).unwrap(), vec![(12, 1), (24, 1), (48, 1)]);
@@ -865,15 +888,13 @@ fn matryoshka_coding_makes_prefixes_good_dictionaries() {
             .stages(48)
             .is_err()
     );
-    let mat = Ksvd::new(48, nested)
+    let mat = Ksvd::new(48, nested.check().unwrap())
         .max_iter(15)
-        .seed(1)
-        .fit(y.as_ref(), &seq())
+        .fit(y.as_ref(), &seq().with_seed(1))
         .unwrap();
     let plain = Ksvd::new(48, omp(3))
         .max_iter(15)
-        .seed(1)
-        .fit(y.as_ref(), &seq())
+        .fit(y.as_ref(), &seq().with_seed(1))
         .unwrap();
     assert!((0..1200).all(|j| mat.codes.col(j).0.len() <= 3));
     // The first 12 atoms, alone, explain more with Matryoshka training than without.
@@ -883,10 +904,10 @@ fn matryoshka_coding_makes_prefixes_good_dictionaries() {
             .encode(
                 &Dictionary::new(sub).unwrap(),
                 y.as_ref(),
-                &RunOptions::new(Par::Seq),
+                &Exec::new(Par::Seq),
             )
             .unwrap();
-        relative_error(y.as_ref(), sub, &x, Par::Seq)
+        relative_error(y.as_ref(), sub, &x, &seq())
     };
     let (a, b) = (
         prefix_error(&mat.dictionary),

@@ -3,7 +3,7 @@
 
 use dictum::learn::LearnError;
 use dictum::learn::nmf::{Nmf, NmfData, NmfInit, NmfSolver};
-use dictum::{CscMatrix, Mat, Par};
+use dictum::{CscMatrix, Exec, Learner, Mat};
 use dictum_tests::Rng;
 use proptest::prelude::*;
 
@@ -47,7 +47,7 @@ fn planted_factors_are_recovered_up_to_permutation_and_scale() {
     let fit = Nmf::new(4)
         .max_iter(2000)
         .tol(1e-12)
-        .fit(dense(&v), Par::Seq, None)
+        .fit(dense(&v), &Exec::default())
         .unwrap();
     let last = fit.history.last().unwrap();
     assert!(last.rel_error < 1e-3, "rel error {}", last.rel_error);
@@ -90,7 +90,7 @@ fn multiplicative_updates_never_increase_their_objective() {
             .init(NmfInit::Random)
             .max_iter(150)
             .tol(0.0)
-            .fit(dense(&v), Par::Seq, None)
+            .fit(dense(&v), &Exec::default())
             .unwrap();
         let obj: Vec<f64> = fit.history.iter().map(|s| s.objective).collect();
         for w in obj.windows(2) {
@@ -118,7 +118,7 @@ proptest! {
         for solver in [NmfSolver::Hals, NmfSolver::MultiplicativeFrobenius, NmfSolver::MultiplicativeKl] {
             for init in [NmfInit::Random, NmfInit::Nndsvd, NmfInit::Nndsvda] {
                 let fit = Nmf::new(r).solver(solver).init(init).alpha_w(alpha).alpha_h(alpha).l1_ratio(0.5)
-                    .max_iter(30).seed(seed).fit(dense(&v), Par::Seq, None).unwrap();
+                    .max_iter(30).fit(dense(&v), &Exec::default().with_seed(seed)).unwrap();
                 for m in [&fit.w, &fit.h] {
                     for j in 0..m.ncols() {
                         for i in 0..m.nrows() {
@@ -155,8 +155,8 @@ fn sparse_and_dense_input_agree() {
             .max_iter(40)
             .tol(0.0)
             .inner_sweeps(2);
-        let a = nmf.fit(dense(&v), Par::Seq, None).unwrap();
-        let b = nmf.fit(NmfData::Sparse(&sparse), Par::Seq, None).unwrap();
+        let a = nmf.fit(dense(&v), &Exec::default()).unwrap();
+        let b = nmf.fit(NmfData::Sparse(&sparse), &Exec::default()).unwrap();
         let diff =
             (&a.w - &b.w).norm_l2() / a.w.norm_l2() + (&a.h - &b.h).norm_l2() / a.h.norm_l2();
         assert!(diff < 1e-8, "{solver:?}: {diff}");
@@ -175,7 +175,7 @@ fn transform_solves_the_nnls_problem_and_zero_rows_stay_zero() {
         v[(7, j)] = 0.0; // an all-zero row
     }
     let nmf = Nmf::new(3).max_iter(500).tol(1e-10);
-    let fit = nmf.fit(dense(&v), Par::Seq, None).unwrap();
+    let fit = nmf.fit(dense(&v), &Exec::default()).unwrap();
     assert!(
         (0..3).all(|k| fit.w[(7, k)] == 0.0),
         "zero row got {:?}",
@@ -183,7 +183,9 @@ fn transform_solves_the_nnls_problem_and_zero_rows_stay_zero() {
     );
     // New rows: fit W with H fixed; check KKT of min ½‖V − W·H‖², W ≥ 0.
     let (_, _, vn) = planted(6, 10, 20, 3);
-    let w = nmf.transform(dense(&vn), fit.h.as_ref(), Par::Seq).unwrap();
+    let w = nmf
+        .transform(dense(&vn), fit.h.as_ref(), &Exec::default())
+        .unwrap();
     let g = &(&(&w * &fit.h) - &vn) * fit.h.transpose();
     let scale = vn.norm_l2();
     for i in 0..10 {
@@ -209,18 +211,20 @@ fn transform_solves_the_nnls_problem_and_zero_rows_stay_zero() {
 #[test]
 fn bad_input_gets_typed_errors() {
     let mut v = Mat::<f64>::from_fn(5, 4, |i, j| (i + j) as f64);
-    let e = Nmf::new(0).fit(dense(&v), Par::Seq, None).unwrap_err();
+    let e = Nmf::new(0).fit(dense(&v), &Exec::default()).unwrap_err();
     assert!(matches!(e, LearnError::InvalidParameter { .. }), "{e}");
-    let e = Nmf::new(5).fit(dense(&v), Par::Seq, None).unwrap_err();
+    let e = Nmf::new(5).fit(dense(&v), &Exec::default()).unwrap_err();
     assert!(e.to_string().contains("min(rows, columns)"), "{e}");
     v[(2, 1)] = -1.0;
-    let e = Nmf::new(2).fit(dense(&v), Par::Seq, None).unwrap_err();
+    let e = Nmf::new(2).fit(dense(&v), &Exec::default()).unwrap_err();
     assert!(e.to_string().contains("non-negative"), "{e}");
     v[(2, 1)] = f64::NAN;
-    assert!(Nmf::new(2).fit(dense(&v), Par::Seq, None).is_err());
+    assert!(Nmf::new(2).fit(dense(&v), &Exec::default()).is_err());
     let empty = Mat::<f64>::zeros(0, 3);
     assert!(matches!(
-        Nmf::new(1).fit(dense(&empty), Par::Seq, None).unwrap_err(),
+        Nmf::new(1)
+            .fit(dense(&empty), &Exec::default())
+            .unwrap_err(),
         LearnError::Empty { .. }
     ));
     assert!(Nmf::new(2).l1_ratio(1.5).validate().is_err());

@@ -4,16 +4,22 @@
 
 #![allow(clippy::needless_range_loop)]
 
-use dictum::io::npeff::{
-    DNpeffDecomposition, DPefs, DiagonalDsf, HFactor, LrmNpeffDecomposition, LrmPefs, Pefs,
-};
 use dictum::learn::LearnError;
 use dictum::learn::npeff::analysis::{PerturbationCheck, label_purity, top_examples};
 use dictum::learn::npeff::{
     Classifier, DNpeff, DiagonalPefParams, LowRankPefParams, LrmNpeff, SparsifyH, TrainClassifier,
     dataset_fisher, dense_diagonal_pef, fit_coefficients, fit_lrm_coefficients, sparsify_h,
 };
-use dictum::{Mat, Par};
+use dictum::learn::npeff::{
+    DNpeffDecomposition, DPefs, DiagonalDsf, HFactor, LrmNpeffDecomposition, LrmPefs, Pefs,
+};
+use dictum::linalg::exec::Event;
+use dictum::npeff::NpeffFile;
+use dictum::{Exec, Learner, Mat};
+
+fn ex() -> Exec<'static> {
+    Exec::default()
+}
 use dictum_tests::Rng;
 
 fn random_inputs(seed: u64, d: usize, n: usize) -> Mat<f64> {
@@ -77,10 +83,10 @@ fn low_rank_pef_diagonal_is_the_diagonal_pef() {
     let labels = [0, 1, 2, 0];
     let np = model.n_parameters();
     let lrm = LowRankPefParams::new(3 * np)
-        .compute(&model, x.as_ref(), &labels)
+        .compute(&model, x.as_ref(), &labels, &ex())
         .unwrap();
     let d = DiagonalPefParams::new(np)
-        .compute(&model, x.as_ref(), &labels)
+        .compute(&model, x.as_ref(), &labels, &ex())
         .unwrap();
     let starts = lrm.col_starts();
     for i in 0..4 {
@@ -104,7 +110,7 @@ fn low_rank_pef_diagonal_is_the_diagonal_pef() {
         assert!((f64::from(d.norms[i]) - norm).abs() <= 1e-5 * norm);
     }
     // The dataset Fisher is the mean of the dense D-PEFs.
-    let dsf = dataset_fisher(&model, x.as_ref()).unwrap();
+    let dsf = dataset_fisher(&model, x.as_ref(), &ex()).unwrap();
     for k in 0..np {
         let mean: f64 = (0..4)
             .map(|i| dense_diagonal_pef(&model, &x.col(i).iter().copied().collect::<Vec<_>>())[k])
@@ -119,7 +125,7 @@ fn sparsified_pefs_keep_the_largest_entries() {
     let model = random_model(None, 2);
     let x = random_inputs(2, 5, 3);
     let d = DiagonalPefParams::new(4)
-        .compute(&model, x.as_ref(), &[0, 1, 2])
+        .compute(&model, x.as_ref(), &[0, 1, 2], &ex())
         .unwrap();
     for i in 0..3 {
         let dense = dense_diagonal_pef(&model, &x.col(i).iter().copied().collect::<Vec<_>>());
@@ -134,7 +140,7 @@ fn sparsified_pefs_keep_the_largest_entries() {
     }
     let lrm = LowRankPefParams::new(7)
         .top_k_classes(Some(2))
-        .compute(&model, x.as_ref(), &[0, 1, 2])
+        .compute(&model, x.as_ref(), &[0, 1, 2], &ex())
         .unwrap();
     assert_eq!(lrm.ranks, vec![2, 2, 2]);
     assert_eq!(lrm.col_sizes.iter().sum::<usize>(), 21);
@@ -144,7 +150,7 @@ fn sparsified_pefs_keep_the_largest_entries() {
     let labels: Vec<usize> = (0..40).map(|i| i % 3).collect();
     let lvrm = LowRankPefParams::new(6)
         .min_class_probability(Some(0.3))
-        .compute(&model, x.as_ref(), &labels)
+        .compute(&model, x.as_ref(), &labels, &ex())
         .unwrap();
     assert!(lvrm.variable_rank);
     assert!(lvrm.ranks.iter().all(|&r| (1..=3).contains(&r)));
@@ -162,7 +168,7 @@ fn sparsified_pefs_keep_the_largest_entries() {
     let d = LrmNpeff::new(2)
         .n_iters_g_only(5)
         .n_iters_joint(20)
-        .fit(&lvrm, None)
+        .fit(&lvrm, &ex())
         .unwrap();
     assert!(d.losses_joint.last().unwrap() <= d.losses_g_only.first().unwrap());
 }
@@ -188,7 +194,7 @@ fn small_lrm(seed: u64, n: usize, p: usize, rank: usize) -> LrmPefs {
         ranks: vec![rank; n],
         col_sizes: vec![p; n * rank],
         norms: vec![1.0; n],
-        predictions: dictum::io::npeff::Predictions {
+        predictions: dictum::learn::npeff::Predictions {
             labels: vec![0; n],
             logits: vec![0.0; n * 2],
             n_classes: 2,
@@ -213,7 +219,7 @@ fn lrm_loss_through_factors_equals_the_dense_loss() {
         losses_g_only: vec![],
         losses_joint: vec![],
     };
-    let fast = LrmNpeff::loss_of(&decomp, &pefs).unwrap();
+    let fast = LrmNpeff::loss_of(&decomp, &pefs, &ex()).unwrap();
     // Σ_i ‖S_iS_iᵀ − Σ_j W_ij g_j g_jᵀ‖², with the reference's normalization S/√(norm + 1e-9).
     let scale = 1.0 / (1.0 + 1e-9);
     let mut dense = 0.0;
@@ -262,20 +268,25 @@ fn lrm_fit_never_raises_the_loss_and_fits_a_planted_decomposition() {
     pefs.values = values;
     pefs.row_indices = rows;
     let losses = std::sync::Mutex::new(Vec::new());
-    let cb = |s: &dictum::learn::npeff::LrmStats| losses.lock().unwrap().push(s.loss);
+    let cb = |e: &Event<'_>| {
+        if let Event::Iteration(s) = e {
+            losses.lock().unwrap().push(s.objective);
+        }
+        std::ops::ControlFlow::Continue(())
+    };
     let decomp = LrmNpeff::new(r)
         .n_iters_g_only(20)
         .n_iters_joint(300)
-        .seed(1)
-        .fit(&pefs, Some(&cb))
-        .unwrap();
+        .fit(&pefs, &ex().with_seed(1).with_observer(&cb))
+        .unwrap()
+        .into_model();
     let losses = losses.into_inner().unwrap();
     // The loss is a difference of sums: at a perfect fit it is rounding noise of the total.
     for w in losses.windows(2) {
         assert!(w[1] <= w[0] + 1e-9 * losses[0], "loss rose: {w:?}");
     }
     assert!(decomp.w.iter().all(|&v| v >= 0.0));
-    let last = LrmNpeff::loss_of(&decomp, &pefs).unwrap();
+    let last = LrmNpeff::loss_of(&decomp, &pefs, &ex()).unwrap();
     let first = losses[0];
     assert!(last < 1e-3 * first, "loss {first} → {last}");
 }
@@ -287,14 +298,15 @@ fn lrm_coefficients_satisfy_nnls_kkt() {
     let decomp = LrmNpeff::new(r)
         .n_iters_g_only(10)
         .n_iters_joint(30)
-        .fit(&pefs, None)
-        .unwrap();
-    let w = fit_lrm_coefficients(&decomp, &pefs, 1000).unwrap();
+        .fit(&pefs, &ex())
+        .unwrap()
+        .into_model();
+    let w = fit_lrm_coefficients(&decomp, &pefs, 1000, &ex()).unwrap();
     let fitted = LrmNpeffDecomposition {
         w: w.clone(),
         ..decomp.clone()
     };
-    let base = LrmNpeff::loss_of(&fitted, &pefs).unwrap();
+    let base = LrmNpeff::loss_of(&fitted, &pefs, &ex()).unwrap();
     // No feasible coordinate move lowers the loss (first-order KKT, probed by differences).
     for k in 0..n * r {
         for h in [1e-3f32, -1e-3] {
@@ -303,7 +315,7 @@ fn lrm_coefficients_satisfy_nnls_kkt() {
             }
             let mut moved = fitted.clone();
             moved.w[k] += h;
-            let l = LrmNpeff::loss_of(&moved, &pefs).unwrap();
+            let l = LrmNpeff::loss_of(&moved, &pefs, &ex()).unwrap();
             assert!(
                 l >= base - 1e-6 * base.max(1.0),
                 "coefficient {k}: {base} → {l}"
@@ -322,11 +334,10 @@ fn digits_d_pefs() -> (Classifier, Mat<f64>, Vec<usize>, DPefs) {
     let (model, _) = TrainClassifier::new()
         .epochs(30)
         .learning_rate(0.02)
-        .seed(0)
-        .fit(x.as_ref(), &labels, 10, None)
+        .fit(x.as_ref(), &labels, 10, &ex().with_seed(0))
         .unwrap();
     let pefs = DiagonalPefParams::new(64)
-        .compute(&model, x.as_ref(), &labels)
+        .compute(&model, x.as_ref(), &labels, &ex())
         .unwrap();
     (model, x, labels, pefs)
 }
@@ -337,10 +348,8 @@ fn digits_d_npeff_components_are_label_pure_and_perturbations_hit_them() {
     let acc = model.accuracy(x.as_ref(), &labels).unwrap();
     assert!(acc > 0.95, "training accuracy {acc}");
     let r = 20;
-    let (decomp, history) = DNpeff::new(r)
-        .max_iter(200)
-        .fit(&pefs, Par::Seq, None)
-        .unwrap();
+    let fit = DNpeff::new(r).max_iter(200).fit(&pefs, &ex()).unwrap();
+    let (decomp, history) = (fit.model, fit.history);
     for w in history.windows(2) {
         assert!(w[1].objective <= w[0].objective * (1.0 + 1e-6));
     }
@@ -362,7 +371,7 @@ fn digits_d_npeff_components_are_label_pure_and_perturbations_hit_them() {
     assert!(mean > 5.0 * chance, "mean purity {mean} vs chance {chance}");
 
     // Perturbing along a component moves its top examples more than random ones.
-    let dsf = dataset_fisher(&model, x.as_ref()).unwrap();
+    let dsf = dataset_fisher(&model, x.as_ref(), &ex()).unwrap();
     let mut ratios = Vec::new();
     for j in 0..r {
         let top = top_examples(&decomp.w, r, j, 16);
@@ -373,7 +382,7 @@ fn digits_d_npeff_components_are_label_pure_and_perturbations_hit_them() {
             .collect();
         let res = PerturbationCheck::new()
             .n_baseline(200)
-            .run(&model, x.as_ref(), &labels, &h, &dsf, &top)
+            .run(&model, x.as_ref(), &labels, &h, &dsf, &top, &ex())
             .unwrap();
         ratios.push(res.ratio);
     }
@@ -383,7 +392,7 @@ fn digits_d_npeff_components_are_label_pure_and_perturbations_hit_them() {
     assert!(sorted[0] > 1.0 && sorted[r / 2] > 3.0, "{ratios:?}");
 
     // Coefficients of the same PEFs with H fixed satisfy the NNLS KKT conditions.
-    let w = fit_coefficients(&decomp, &pefs.subset(&[0, 1, 2, 3]), 500, Par::Seq).unwrap();
+    let w = fit_coefficients(&decomp, &pefs.subset(&[0, 1, 2, 3]), 500, &ex()).unwrap();
     let a = DNpeff::new(r).matrix(&pefs.subset(&[0, 1, 2, 3])).unwrap();
     let HFactor::Dense(h) = &decomp.h else {
         unreachable!()
@@ -439,7 +448,7 @@ fn file_kinds(dir: &std::path::Path, ext: &str) {
     let x = random_inputs(4, 5, 6);
     let labels = [0, 1, 2, 0, 1, 2];
     let d = DiagonalPefParams::new(10)
-        .compute(&model, x.as_ref(), &labels)
+        .compute(&model, x.as_ref(), &labels, &ex())
         .unwrap();
     let path = dir.join(format!("d_pefs.{ext}"));
     d.save(&path).unwrap();
@@ -447,7 +456,7 @@ fn file_kinds(dir: &std::path::Path, ext: &str) {
     assert_eq!(Pefs::load(&path).unwrap(), Pefs::Diagonal(d.clone()));
 
     let lrm = LowRankPefParams::new(25)
-        .compute(&model, x.as_ref(), &labels)
+        .compute(&model, x.as_ref(), &labels, &ex())
         .unwrap();
     let path = dir.join(format!("lrm_pefs.{ext}"));
     lrm.save(&path).unwrap();
@@ -461,7 +470,11 @@ fn file_kinds(dir: &std::path::Path, ext: &str) {
     assert_eq!(sub.n_examples(), 2);
     assert_eq!(sub.predictions.labels, vec![1, 1]);
 
-    let (decomp, _) = DNpeff::new(2).max_iter(20).fit(&d, Par::Seq, None).unwrap();
+    let decomp = DNpeff::new(2)
+        .max_iter(20)
+        .fit(&d, &ex())
+        .unwrap()
+        .into_model();
     let path = dir.join(format!("d_npeff.{ext}"));
     decomp.save(&path).unwrap();
     assert_eq!(DNpeffDecomposition::load(&path).unwrap(), decomp);
@@ -486,8 +499,9 @@ fn file_kinds(dir: &std::path::Path, ext: &str) {
         .n_iters_g_only(3)
         .n_iters_joint(5)
         .log_loss_frequency(2)
-        .fit(&lrm, None)
-        .unwrap();
+        .fit(&lrm, &ex())
+        .unwrap()
+        .into_model();
     assert_eq!(l.losses_g_only.len(), 2);
     assert_eq!(l.losses_joint.len(), 3);
     let path = dir.join(format!("lrm_npeff.{ext}"));
@@ -495,7 +509,7 @@ fn file_kinds(dir: &std::path::Path, ext: &str) {
     assert_eq!(LrmNpeffDecomposition::load(&path).unwrap(), l);
 
     let dsf = DiagonalDsf {
-        fisher: dataset_fisher(&model, x.as_ref())
+        fisher: dataset_fisher(&model, x.as_ref(), &ex())
             .unwrap()
             .iter()
             .map(|&v| v as f32)
@@ -553,45 +567,46 @@ fn bad_inputs_get_typed_errors() {
     let model = random_model(None, 1);
     let x = random_inputs(1, 5, 3);
     assert!(matches!(
-        DiagonalPefParams::new(0).compute(&model, x.as_ref(), &[0, 1, 2]),
+        DiagonalPefParams::new(0).compute(&model, x.as_ref(), &[0, 1, 2], &ex()),
         Err(LearnError::InvalidParameter { .. })
     ));
     assert!(matches!(
-        DiagonalPefParams::new(3).compute(&model, x.as_ref(), &[0, 1]),
+        DiagonalPefParams::new(3).compute(&model, x.as_ref(), &[0, 1], &ex()),
         Err(LearnError::ShapeMismatch { .. })
     ));
     assert!(matches!(
-        DiagonalPefParams::new(3).compute(&model, x.as_ref(), &[0, 1, 7]),
+        DiagonalPefParams::new(3).compute(&model, x.as_ref(), &[0, 1, 7], &ex()),
         Err(LearnError::InvalidParameter { .. })
     ));
     let wrong = random_inputs(1, 4, 3);
     assert!(matches!(
-        DiagonalPefParams::new(3).compute(&model, wrong.as_ref(), &[0, 1, 2]),
+        DiagonalPefParams::new(3).compute(&model, wrong.as_ref(), &[0, 1, 2], &ex()),
         Err(LearnError::ShapeMismatch { .. })
     ));
     let mut nan = random_inputs(1, 5, 3);
     nan[(2, 1)] = f64::NAN;
     assert!(matches!(
-        DiagonalPefParams::new(3).compute(&model, nan.as_ref(), &[0, 1, 2]),
+        DiagonalPefParams::new(3).compute(&model, nan.as_ref(), &[0, 1, 2], &ex()),
         Err(LearnError::NonFinite { signal: 1, .. })
     ));
     let d = DiagonalPefParams::new(3)
-        .compute(&model, x.as_ref(), &[0, 1, 2])
+        .compute(&model, x.as_ref(), &[0, 1, 2], &ex())
         .unwrap();
     assert!(matches!(
-        DNpeff::new(0).fit(&d, Par::Seq, None),
+        DNpeff::new(0).fit(&d, &ex()),
         Err(LearnError::InvalidParameter { .. })
     ));
     assert!(matches!(
-        DNpeff::new(2)
-            .min_nonzero_per_parameter(100)
-            .fit(&d, Par::Seq, None),
+        DNpeff::new(2).min_nonzero_per_parameter(100).fit(&d, &ex()),
         Err(LearnError::InvalidParameter { .. })
     ));
     assert!(matches!(
-        LowRankPefParams::new(3)
-            .top_k_classes(Some(9))
-            .compute(&model, x.as_ref(), &[0, 1, 2]),
+        LowRankPefParams::new(3).top_k_classes(Some(9)).compute(
+            &model,
+            x.as_ref(),
+            &[0, 1, 2],
+            &ex()
+        ),
         Err(LearnError::InvalidParameter { .. })
     ));
     assert!(matches!(
@@ -629,7 +644,7 @@ fn numpy_reads_npeff_npz_files() {
     let model = random_model(None, 4);
     let x = random_inputs(3, 5, 4);
     let d = DiagonalPefParams::new(6)
-        .compute(&model, x.as_ref(), &[0, 1, 2, 0])
+        .compute(&model, x.as_ref(), &[0, 1, 2, 0], &ex())
         .unwrap();
     d.save(dir.path().join("pefs.npz")).unwrap();
     run_python(
@@ -657,10 +672,14 @@ fn h5py_and_dictum_agree_on_the_reference_layout() {
     let model = random_model(None, 4);
     let x = random_inputs(3, 5, 4);
     let d = DiagonalPefParams::new(6)
-        .compute(&model, x.as_ref(), &[0, 1, 2, 0])
+        .compute(&model, x.as_ref(), &[0, 1, 2, 0], &ex())
         .unwrap();
     d.save(dir.path().join("pefs.h5")).unwrap();
-    let (decomp, _) = DNpeff::new(2).max_iter(10).fit(&d, Par::Seq, None).unwrap();
+    let decomp = DNpeff::new(2)
+        .max_iter(10)
+        .fit(&d, &ex())
+        .unwrap()
+        .into_model();
     sparsify_h(
         &decomp,
         SparsifyH {

@@ -6,7 +6,7 @@ use dictum::smt::manifold::{
     disk_trajectory,
 };
 use dictum::smt::{Covariances, Derivative, DifferentialOperator, SmtEmbedding};
-use dictum::{Mat, Par};
+use dictum::{Exec, Mat, Par};
 
 #[test]
 fn circle_embedding_recovers_the_circular_harmonics() {
@@ -15,8 +15,9 @@ fn circle_embedding_recovers_the_circular_harmonics() {
     let codes = circle_codes(&theta, m).unwrap();
     let mut cov = Covariances::new(m).unwrap();
     let op = DifferentialOperator::temporal(Derivative::Second);
-    cov.add_groups(&codes, theta.len(), &op, Par::Seq).unwrap();
-    let emb = SmtEmbedding::new(21).fit(&cov, Par::Seq).unwrap();
+    cov.add_groups(&codes, theta.len(), &op, &Exec::default())
+        .unwrap();
+    let emb = SmtEmbedding::new(21).fit(&cov, &Exec::default()).unwrap();
     let beta = emb.transform(&codes, false).unwrap();
     let n = theta.len();
     for j in 1..=5usize {
@@ -40,8 +41,12 @@ fn the_embedding_satisfies_its_constraint_and_stationarity() {
     let codes = disk_codes(&pts, &atoms, 3, 0.15).unwrap();
     let mut cov = Covariances::new(m).unwrap();
     let op = DifferentialOperator::temporal(Derivative::First);
-    cov.add_groups(&codes, pts.len(), &op, Par::Seq).unwrap();
-    let emb = SmtEmbedding::new(6).ridge(0.0).fit(&cov, Par::Seq).unwrap();
+    cov.add_groups(&codes, pts.len(), &op, &Exec::default())
+        .unwrap();
+    let emb = SmtEmbedding::new(6)
+        .ridge(0.0)
+        .fit(&cov, &Exec::default())
+        .unwrap();
     let (n, t) = (cov.n_codes() as f64, cov.n_terms() as f64);
     let v = Mat::<f64>::from_fn(m, m, |i, j| cov.aat()[i * m + j] / n);
     let c = Mat::<f64>::from_fn(m, m, |i, j| cov.cost()[i * m + j] / t);
@@ -74,7 +79,7 @@ fn the_embedding_satisfies_its_constraint_and_stationarity() {
     let sub = SmtEmbedding::new(6)
         .ridge(0.0)
         .solver(dictum::smt::EigenSolver::Subspace)
-        .fit(&cov, Par::Seq)
+        .fit(&cov, &Exec::default())
         .unwrap();
     for (a, b) in sub.eigenvalues.iter().zip(&emb.eigenvalues) {
         assert!((a - b).abs() <= 1e-7 * b.abs().max(1e-12), "{a} vs {b}");
@@ -131,7 +136,8 @@ fn accumulation_in_groups_and_threads_equals_the_one_shot_product() {
                 val[lo..hi].to_vec(),
             )
             .unwrap();
-            cov.add_groups(&part, rows * cols, &op, par).unwrap();
+            cov.add_groups(&part, rows * cols, &op, &Exec::new(par))
+                .unwrap();
         }
         for i in 0..m {
             for j in 0..m {
@@ -162,11 +168,11 @@ fn bad_inputs_get_typed_errors() {
         &codes,
         100,
         &DifferentialOperator::temporal(Derivative::Second),
-        Par::Seq,
+        &Exec::default(),
     )
     .unwrap();
     assert!(matches!(
-        SmtEmbedding::new(10).fit(&cov, Par::Seq),
+        SmtEmbedding::new(10).fit(&cov, &Exec::default()),
         Err(SmtError::InvalidParameter { .. })
     ));
     assert!(matches!(
@@ -174,7 +180,7 @@ fn bad_inputs_get_typed_errors() {
             &codes,
             7,
             &DifferentialOperator::temporal(Derivative::Second),
-            Par::Seq
+            &Exec::default()
         ),
         Err(SmtError::ShapeMismatch { .. })
     ));
@@ -202,18 +208,24 @@ fn digits_knn(patch: usize, atoms: usize, dims: usize, pool: usize, thr: f64) ->
     let model = ImageSmt::new(8, 8, patch, atoms, dims)
         .threshold(thr)
         .pool(pool)
-        .fit(tr.as_ref(), Par::Seq, None)
+        .fit(tr.as_ref(), &Exec::default())
         .unwrap();
-    let ftr = model.features(tr.as_ref(), Par::Seq, None).unwrap();
-    let fte = model.features(te.as_ref(), Par::Seq, None).unwrap();
+    let ftr = model.features(tr.as_ref(), &Exec::default()).unwrap();
+    let fte = model.features(te.as_ref(), &Exec::default()).unwrap();
     let knn = Knn::new(5, 0.1);
     let smt = knn
-        .evaluate(ftr.as_ref(), &ltr, fte.as_ref(), &lte, Par::Seq)
+        .evaluate(ftr.as_ref(), &ltr, fte.as_ref(), &lte, &Exec::default())
         .unwrap();
     let to64 =
         |m: &Mat<f32>| Mat::<f64>::from_fn(m.nrows(), m.ncols(), |i, j| f64::from(m[(i, j)]));
     let raw = knn
-        .evaluate(to64(&tr).as_ref(), &ltr, to64(&te).as_ref(), &lte, Par::Seq)
+        .evaluate(
+            to64(&tr).as_ref(),
+            &ltr,
+            to64(&te).as_ref(),
+            &lte,
+            &Exec::default(),
+        )
         .unwrap();
     (smt.top1, raw.top1)
 }
@@ -251,17 +263,17 @@ fn any_encoder_can_make_the_codes() {
     let x = digits.images.as_ref().subcols(0, 600).to_owned();
     let labels: Vec<usize> = digits.target[..600].iter().map(|&t| t as usize).collect();
     // OMP with one atom: vector quantization with values.
-    let vq = Omp::new().n_nonzero_coefs(1);
+    let vq = Omp::new().n_nonzero_coefs(1).check().unwrap();
     let model = ImageSmt::new(8, 8, 4, 128, 16)
-        .fit_with_encoder(x.as_ref(), &vq, Par::Seq, None)
+        .fit_with_encoder(x.as_ref(), &vq, &Exec::default())
         .unwrap();
     let f = model
-        .features_with_encoder(x.as_ref(), &vq, Par::Seq, None)
+        .features_with_encoder(x.as_ref(), &vq, &Exec::default())
         .unwrap();
     assert!(f.col(0).iter().all(|v| v.is_finite()));
     let (tr, te) = (f.as_ref().subcols(0, 400), f.as_ref().subcols(400, 200));
     let s = Knn::new(5, 0.1)
-        .evaluate(tr, &labels[..400], te, &labels[400..], Par::Seq)
+        .evaluate(tr, &labels[..400], te, &labels[400..], &Exec::default())
         .unwrap();
     assert!(s.top1 > 0.8, "VQ-coded SMT kNN top-1 {}", s.top1);
 }
@@ -276,13 +288,13 @@ fn capped_codes_are_the_most_similar_atoms_of_the_uncapped_ones() {
     let x = Mat::<f64>::from_fn(d, n, |_, _| rng.uniform());
     let full = GeneralCoding::new(0.2)
         .binary(false)
-        .encode(dict.as_ref(), x.as_ref(), Par::Seq)
+        .encode(dict.as_ref(), x.as_ref(), &Exec::default())
         .unwrap();
     for k in [1, 3, 10] {
         let capped = GeneralCoding::new(0.2)
             .binary(false)
             .max_active(Some(k))
-            .encode(dict.as_ref(), x.as_ref(), Par::rayon(2))
+            .encode(dict.as_ref(), x.as_ref(), &Exec::new(Par::rayon(2)))
             .unwrap();
         for j in 0..n {
             let (ri, rv) = full.col(j);

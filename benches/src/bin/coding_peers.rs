@@ -10,7 +10,11 @@
 
 use std::time::Instant;
 
-use dictum::coding::{Dictionary, Encoder, Method, MethodSpec, RunOptions};
+use dictum::Exec;
+use dictum::coding::{
+    Dictionary, Encoder, Fista, Lars, MatchingPursuit, Method, Omp, OmpVariant, Selection,
+    Threshold,
+};
 use dictum::io::npy::MappedNpy;
 use dictum::linalg::gemm;
 use dictum::{CscMatrix, Mat, MatRef, Par, Real};
@@ -63,6 +67,31 @@ fn parse() -> Args {
     a
 }
 
+/// The coder `name` (the CLI's `--method` names) with `k` non-zeros or weight `lambda`.
+fn method(name: &str, k: usize, lambda: f64) -> Method {
+    let omp = |variant, selection| {
+        Method::Omp(
+            Omp::new()
+                .n_nonzero_coefs(k)
+                .variant(variant)
+                .selection(selection),
+        )
+    };
+    match name {
+        "batch-omp" => omp(OmpVariant::Batch, Selection::Omp),
+        "batch-ormp" => omp(OmpVariant::Batch, Selection::Ormp),
+        "omp" => omp(OmpVariant::Reference, Selection::Omp),
+        "ormp" => omp(OmpVariant::Reference, Selection::Ormp),
+        "mp" => Method::Mp(MatchingPursuit::new().n_nonzero_coefs(k)),
+        "lars" => Method::Lars(Lars::new(lambda)),
+        "fista" => Method::Fista(Fista::new(lambda)),
+        "ista" => Method::Fista(Fista::ista(lambda)),
+        "threshold" => Method::Threshold(Threshold::top_k(k)),
+        "soft-threshold" => Method::Threshold(Threshold::soft(lambda)),
+        other => panic!("unknown method {other}"),
+    }
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -76,12 +105,7 @@ fn run<T: Real>(a: &Args) {
     let y_all = yfile.matrix::<T>().unwrap();
     let n = a.n.unwrap_or(y_all.ncols()).min(y_all.ncols());
     let y = y_all.subcols(0, n);
-    let spec = MethodSpec {
-        k: (a.k > 0).then_some(a.k),
-        lambda: Some(a.lambda),
-        ..MethodSpec::default()
-    };
-    let method = Method::from_spec(&a.method, &spec).unwrap();
+    let method = method(&a.method, a.k, a.lambda).check().unwrap();
     let par = if a.threads > 1 {
         Par::rayon(a.threads)
     } else {
@@ -91,7 +115,7 @@ fn run<T: Real>(a: &Args) {
         .num_threads(a.threads)
         .build()
         .unwrap();
-    let opts = RunOptions::new(par);
+    let opts = Exec::new(par);
     let mut codes = None;
     let mut times = Vec::new();
     let mut gemm_times = Vec::new();

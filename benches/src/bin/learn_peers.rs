@@ -14,11 +14,10 @@
 
 use std::time::Instant;
 
-use dictum::coding::{Dictionary, Encoder, Lars, Omp, RunOptions, Selection};
+use dictum::coding::{Dictionary, Encoder, Lars, Omp, Selection};
 use dictum::io::npy::MappedNpy;
-use dictum::learn::dictionary::{
-    AtomUpdate, Ksvd, LearnOptions, Learned, Online, Replacement, ResidualMode,
-};
+use dictum::learn::dictionary::{AtomUpdate, Ksvd, Learned, Online, Replacement, ResidualMode};
+use dictum::{Exec, Learner};
 use dictum::{Mat, MatRef, Par, Real};
 
 struct Args {
@@ -82,22 +81,22 @@ fn fit<T: Real>(
     budget: usize,
     par: Par,
 ) -> Learned<T> {
-    let opts = LearnOptions::new(par);
-    let omp = Omp::new().n_nonzero_coefs(a.k);
+    let opts = Exec::new(par);
+    let omp = Omp::new().n_nonzero_coefs(a.k).check().unwrap();
     match a.method.as_str() {
-        "online" => Online::new(d0.ncols(), Lars::new(a.lambda))
+        "online" => Online::new(d0.ncols(), Lars::new(a.lambda).check().unwrap())
             .batch_size(a.batch_size)
             .max_iter(budget)
             .report_every(budget)
             .final_codes(false)
-            .fit_from(y, d0, &opts)
+            .fit_from(y, Some(d0), &opts)
             .unwrap(),
         "online-omp" => Online::new(d0.ncols(), omp)
             .batch_size(a.batch_size)
             .max_iter(budget)
             .report_every(budget)
             .final_codes(false)
-            .fit_from(y, d0, &opts)
+            .fit_from(y, Some(d0), &opts)
             .unwrap(),
         "ksvd" | "approx-ksvd" | "batched-ksvd" => {
             let mut k = Ksvd::new(d0.ncols(), omp)
@@ -117,7 +116,7 @@ fn fit<T: Real>(
             if let Some(s) = a.signals {
                 k = k.signals_per_iter(s);
             }
-            k.fit_from(y, d0, &opts).unwrap()
+            k.fit_from(y, Some(d0), &opts).unwrap()
         }
         other => panic!("unknown method {other}"),
     }
@@ -152,17 +151,25 @@ fn main() {
         .build()
         .unwrap();
     pool.install(|| {
-        let eval = Omp::new().n_nonzero_coefs(a.k).selection(Selection::Ormp);
+        let eval = Omp::new()
+            .n_nonzero_coefs(a.k)
+            .selection(Selection::Ormp)
+            .check()
+            .unwrap();
         for &b in &a.budgets {
             let mut times = Vec::new();
             let mut learned: Option<Mat<f64>> = None;
             for _ in 0..a.reps {
                 let t = Instant::now();
                 learned = Some(if a.dtype == "f32" {
-                    let d = fit(&a, y32.as_ref(), d032.as_ref(), b, par).dictionary;
+                    let d = fit(&a, y32.as_ref(), d032.as_ref(), b, par)
+                        .into_model()
+                        .dictionary;
                     Mat::<f64>::from_fn(d.nrows(), d.ncols(), |i, j| f64::from(d[(i, j)]))
                 } else {
-                    fit(&a, y.as_ref(), d0.as_ref(), b, par).dictionary
+                    fit(&a, y.as_ref(), d0.as_ref(), b, par)
+                        .into_model()
+                        .dictionary
                 });
                 times.push(t.elapsed().as_secs_f64());
             }
@@ -171,10 +178,9 @@ fn main() {
             let mut learned = learned.unwrap();
             dictum::linalg::norms::normalize_columns(learned.as_mut());
             let dict = Dictionary::new(learned.as_ref()).unwrap();
-            let x = eval
-                .encode(&dict, y.as_ref(), &RunOptions::new(par))
-                .unwrap();
-            let err = dictum::relative_error(learned.as_ref(), y.as_ref(), &x, par).unwrap();
+            let x = eval.encode(&dict, y.as_ref(), &Exec::new(par)).unwrap();
+            let err =
+                dictum::relative_error(learned.as_ref(), y.as_ref(), &x, &Exec::new(par)).unwrap();
             println!(
                 "method={} budget={b} seconds={:.4} err={err:.4}",
                 a.method,

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use dictum::io::npy::MappedNpy;
 use dictum::learn::nmf::{Nmf, NmfData, NmfInit, NmfSolver};
-use dictum::{Mat, Par};
+use dictum::{Exec, Learner, Mat, Par};
 
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -79,7 +79,7 @@ fn main() {
                     .init(NmfInit::Random)
                     .max_iter(b)
                     .tol(0.0)
-                    .fit(NmfData::Dense(v.as_ref()), par, None)
+                    .fit(NmfData::Dense(v.as_ref()), &Exec::new(par))
                     .unwrap();
                 times.push(t.elapsed().as_secs_f64());
                 err = fit.history.last().unwrap().rel_error;
@@ -140,7 +140,7 @@ fn sparse_against_dense(spec: &str, threads: usize) {
         let mut a = None;
         for _ in 0..5 {
             let t = Instant::now();
-            a = Some(nmf.fit(NmfData::Sparse(&v), par, None).unwrap());
+            a = Some(nmf.fit(NmfData::Sparse(&v), &Exec::new(par)).unwrap());
             times.push(t.elapsed().as_secs_f64());
         }
         let (a, ts) = (a.unwrap(), median(times));
@@ -154,7 +154,7 @@ fn sparse_against_dense(spec: &str, threads: usize) {
         for _ in 0..5 {
             let t = Instant::now();
             let dense = v.to_dense();
-            b = Some(nmf.fit(NmfData::Dense(dense.as_ref()), par, None).unwrap());
+            b = Some(nmf.fit(NmfData::Dense(dense.as_ref()), &Exec::new(par)).unwrap());
             times.push(t.elapsed().as_secs_f64());
         }
         let (b, td) = (b.unwrap(), median(times));

@@ -8,9 +8,10 @@ use std::time::Instant;
 use dictum::Mat;
 use dictum::datasets::load_image;
 use dictum::learn::denoise::{PatchDenoiser, psnr};
-use dictum::learn::dictionary::{IterationStats, LearnOptions};
+use dictum::linalg::exec::Event;
 
 use crate::encode::human;
+use crate::error::Result;
 use crate::render;
 
 /// What `dictum demo` was asked to do.
@@ -30,7 +31,7 @@ pub(crate) struct DemoArgs {
 /// The noise the bundled noisy image was made with: σ = 20/255 on pixels in [0, 1].
 const SIGMA: f64 = 20.0 / 255.0;
 
-pub(crate) fn run(args: &DemoArgs) -> dictum::Result<()> {
+pub(crate) fn run(args: &DemoArgs) -> Result<()> {
     let clean = load_image("flower-small")?;
     let noisy = load_image("flower-small-noisy20")?;
     let (h, w) = (noisy.height, noisy.width);
@@ -52,20 +53,18 @@ pub(crate) fn run(args: &DemoArgs) -> dictum::Result<()> {
         args.iters as u64,
         "  {spinner} K-SVD [{bar:30}] iter {pos}/{len} {msg}",
     );
-    let report = |s: &IterationStats| {
-        bar.set_position(s.iter as u64);
-        bar.set_message(format!(
-            "error {:.4}, nnz/patch {:.2}",
-            s.rel_error, s.mean_nnz
-        ));
+    let show = |e: &Event<'_>| {
+        if let Event::Iteration(s) = e {
+            bar.set_position(s.iter as u64);
+            bar.set_message(format!(
+                "error {:.4}, nnz/patch {:.2}",
+                s.rel_error, s.mean_nnz
+            ));
+        }
     };
     let start = Instant::now();
-    let result = crate::pool::with_threads("demo", args.threads, |par, threads| {
-        let opts = LearnOptions::new(par).on_iteration(&report);
-        Ok((
-            denoiser.denoise(&noisy.pixels, h, w, SIGMA, &opts)?,
-            threads,
-        ))
+    let result = crate::exec::run(args.threads, 0, &show, |exec, threads| {
+        Ok((denoiser.denoise(&noisy.pixels, h, w, SIGMA, exec)?, threads))
     });
     bar.finish_and_clear();
     let (den, threads) = result?;

@@ -3,11 +3,16 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use dictum::coding::{Method, MethodSpec, Progress, RunOptions};
+use dictum::coding::{Encoder, Method, Valid};
 use dictum::io::dtype::DType;
 use dictum::io::npy::MappedNpy;
 use dictum::io::npz::Compression;
-use dictum::{Mat, MatRef, Par, Real};
+use dictum::linalg::exec::{Event, Exec};
+use dictum::{Mat, MatRef, Real};
+
+use crate::coder::{CoderArg, CoderFlags, DtypeArg};
+use crate::error::Result;
+use crate::report::summary;
 
 /// What `dictum encode` was asked to do.
 #[derive(Debug, clap::Args)]
@@ -18,9 +23,9 @@ pub(crate) struct EncodeArgs {
     /// Signals Y (.npy): d x N in Fortran order, or N x d in C order (samples as rows).
     #[arg(long)]
     signals: PathBuf,
-    /// Coder: mp, omp (reference), batch-omp, lars, fista, ista, threshold, soft-threshold.
-    #[arg(long, default_value = "batch-omp")]
-    method: String,
+    /// Coder.
+    #[arg(long, value_enum, default_value = "batch-omp")]
+    method: CoderArg,
     /// Non-zeros per signal (OMP/MP target; LARS limit; top-k for threshold).
     #[arg(long)]
     k: Option<usize>,
@@ -46,32 +51,19 @@ pub(crate) struct EncodeArgs {
     #[arg(long)]
     threads: Option<usize>,
     /// Compute in f32 or f64 (default: f32 when both files are f32, else f64).
-    #[arg(long)]
-    dtype: Option<String>,
+    #[arg(long, value_enum)]
+    dtype: Option<DtypeArg>,
     /// Output codes, m x N CSC in scipy's .npz format (scipy.sparse.load_npz reads it).
     #[arg(long)]
     out: PathBuf,
 }
 
-pub(crate) fn run(args: &EncodeArgs) -> dictum::Result<()> {
+pub(crate) fn run(args: &EncodeArgs) -> Result<()> {
     let dict_file = MappedNpy::open(&args.dict)?;
     let sig_file = MappedNpy::open(&args.signals)?;
     let both_f32 = dict_file.header().dtype == DType::F32 && sig_file.header().dtype == DType::F32;
-    let use_f32 = match args.dtype.as_deref() {
-        None => both_f32,
-        Some("f32" | "float32") => true,
-        Some("f64" | "float64") => false,
-        Some(other) => {
-            return Err(dictum::coding::CodingError::InvalidParameter {
-                method: "encode",
-                name: "dtype",
-                value: other.into(),
-                hint: "use f32 or f64",
-            }
-            .into());
-        }
-    };
-    let spec = MethodSpec {
+    let use_f32 = args.dtype.map_or(both_f32, |t| t == DtypeArg::F32);
+    let flags = CoderFlags {
         k: args.k,
         tol: args.tol,
         lambda: args.lambda,
@@ -79,21 +71,36 @@ pub(crate) fn run(args: &EncodeArgs) -> dictum::Result<()> {
         positive: args.nonneg,
         threshold: args.threshold,
     };
-    let method = Method::from_spec(&args.method, &spec)?;
-    crate::pool::with_threads("encode", args.threads, |par, threads| {
-        if use_f32 {
-            code::<f32>(args, &method, &dict_file, &sig_file, par, threads)
-        } else {
-            code::<f64>(args, &method, &dict_file, &sig_file, par, threads)
+    let method = args.method.method(&flags)?.check()?;
+    let bar = crate::report::progress_bar(
+        0,
+        "{spinner} coding [{bar:40}] {pos}/{len} signals ({eta} left)",
+    );
+    let show = |e: &Event<'_>| {
+        if let Event::Progress(p) = e
+            && p.stage == "encode"
+        {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
         }
-    })
+    };
+    let result = crate::exec::run(args.threads, 0, &show, |exec, threads| {
+        if use_f32 {
+            code::<f32>(args, &method, &dict_file, &sig_file, exec, threads)
+        } else {
+            code::<f64>(args, &method, &dict_file, &sig_file, exec, threads)
+        }
+    });
+    bar.finish_and_clear();
+    print!("{}", result?);
+    Ok(())
 }
 
 /// The file as a `T` matrix: borrowed from the mapping when the dtype matches, else converted.
 pub(crate) fn matrix<'a, T: Real>(
     file: &'a MappedNpy,
     owned: &'a mut Option<Mat<T>>,
-) -> dictum::Result<MatRef<'a, T>> {
+) -> Result<MatRef<'a, T>> {
     if let Ok(m) = file.matrix::<T>() {
         return Ok(m);
     }
@@ -102,51 +109,54 @@ pub(crate) fn matrix<'a, T: Real>(
 
 fn code<T: Real>(
     args: &EncodeArgs,
-    method: &Method,
+    method: &Valid<Method>,
     dict_file: &MappedNpy,
     sig_file: &MappedNpy,
-    par: Par,
+    exec: &Exec<'_>,
     threads: usize,
-) -> dictum::Result<()> {
+) -> Result<String>
+where
+    Valid<Method>: Encoder<T>,
+{
     let (mut d_owned, mut y_owned) = (None, None);
     let d = matrix::<T>(dict_file, &mut d_owned)?;
     let y = matrix::<T>(sig_file, &mut y_owned)?;
     let n = y.ncols();
-    let bar = crate::report::progress_bar(
-        n as u64,
-        "{spinner} coding [{bar:40}] {pos}/{len} signals ({eta} left)",
-    );
-    let report = |p: Progress| bar.set_position(p.done as u64);
-    let opts = RunOptions::new(par).progress(&report);
     let start = Instant::now();
-    let codes = dictum::encode(d, y, method, args.normalize, &opts)?;
+    let codes = dictum::encode(d, y, method, args.normalize, exec)?;
     let elapsed = start.elapsed();
-    bar.finish_and_clear();
     // The error is measured against the dictionary the codes refer to.
     let rel = if args.normalize {
         let (unit, _) = dictum::coding::Dictionary::normalized(d)?;
-        dictum::relative_error(unit.as_ref(), y, &codes, par)?
+        dictum::relative_error(unit.as_ref(), y, &codes, exec)?
     } else {
-        dictum::relative_error(d, y, &codes, par)?
+        dictum::relative_error(d, y, &codes, exec)?
     };
+    let mut out = String::new();
     dictum::io::sparse::save_csc(&args.out, &codes, Compression::Deflate)?;
-    println!(
+    summary!(
+        out,
         "method        {} ({}, {threads} threads)",
-        method.name(),
+        method.params().name(),
         T::NAME
     );
-    println!("dictionary    {} x {} (d x m)", d.nrows(), d.ncols());
-    println!("signals       N = {n}");
-    println!("mean nnz      {:.3}", codes.nnz() as f64 / n.max(1) as f64);
-    println!("rel. error    {rel:.6}  (‖Y − D·X‖_F / ‖Y‖_F)");
-    println!("wall time     {}", human(elapsed));
-    println!(
+    summary!(out, "dictionary    {} x {} (d x m)", d.nrows(), d.ncols());
+    summary!(out, "signals       N = {n}");
+    summary!(
+        out,
+        "mean nnz      {:.3}",
+        codes.nnz() as f64 / n.max(1) as f64
+    );
+    summary!(out, "rel. error    {rel:.6}  (‖Y − D·X‖_F / ‖Y‖_F)");
+    summary!(out, "wall time     {}", human(elapsed));
+    summary!(
+        out,
         "codes         {} ({} x {} CSC, scipy .npz)",
         args.out.display(),
         codes.nrows(),
         codes.ncols()
     );
-    Ok(())
+    Ok(out)
 }
 
 pub(crate) fn human(d: Duration) -> String {

@@ -8,7 +8,7 @@ use dictum::io::npz::NpzReader;
 use dictum::io::{Array, ArrayStats, DType, IoError, Order};
 
 /// Describes `target`: a bundled dataset name, or a `.npy`, `.npz` or `.h5` file.
-pub(crate) fn inspect(target: &str, member: Option<&str>) -> Result<(), dictum::Error> {
+pub(crate) fn inspect(target: &str, member: Option<&str>) -> crate::error::Result<()> {
     let path = Path::new(target);
     if !path.exists() && dictum::datasets::DATASETS.iter().any(|d| d.name == target) {
         let a = dictum::datasets::load(target)?;

@@ -4,18 +4,21 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use dictum::coding::{Encoder, Method, MethodSpec};
+use dictum::coding::{Encoder, Matryoshka, Method, Valid};
 use dictum::io::dtype::DType;
 use dictum::io::npy::{MappedNpy, MatrixLayout, write_matrix};
 use dictum::io::npz::Compression;
 use dictum::learn::dictionary::{
-    Amortized, AtomUpdate, IterationStats, KMeans, Ksvd, LearnOptions, Learned, Matryoshka, Mod,
-    Online, TaskDriven, TaskLoss,
+    Amortized, AtomUpdate, KMeans, Ksvd, Learned, Mod, Online, Supervised, TaskDriven, TaskLoss,
 };
-use dictum::{Mat, MatRef, Par, Real};
+use dictum::linalg::exec::{Event, Exec};
+use dictum::{IterationStats, Learner, Mat, MatRef, Real};
 
+use crate::coder::{CoderArg, CoderFlags, DtypeArg};
 use crate::encode::{human, matrix};
+use crate::error::{CliError, Result};
 use crate::render;
+use crate::report::summary;
 
 /// Dictionary-learning algorithms `dictum learn` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -65,9 +68,9 @@ pub(crate) struct LearnArgs {
     /// Learning algorithm.
     #[arg(long, value_enum, default_value = "ksvd")]
     method: LearnMethod,
-    /// Coding step: any `dictum encode --method` (batch-omp, lars, ...).
-    #[arg(long, default_value = "batch-omp")]
-    coder: String,
+    /// Coding step: any `dictum encode --method`.
+    #[arg(long, value_enum, default_value = "batch-omp")]
+    coder: CoderArg,
     /// Non-zeros per signal for the coding step.
     #[arg(long)]
     k: Option<usize>,
@@ -111,22 +114,19 @@ pub(crate) struct LearnArgs {
     #[arg(long)]
     threads: Option<usize>,
     /// Compute in f32 or f64 (default: the file's type).
-    #[arg(long)]
-    dtype: Option<String>,
+    #[arg(long, value_enum)]
+    dtype: Option<DtypeArg>,
     /// Output folder: D.npy, X.npz, history.csv, loss.png, atoms.png (square patches); W.npy
     /// and b.npy/c.npy for amortized and task-driven learning.
     #[arg(long)]
     out: PathBuf,
 }
 
-pub(crate) fn run(args: &LearnArgs) -> dictum::Result<()> {
+pub(crate) fn run(args: &LearnArgs) -> Result<()> {
     let file = MappedNpy::open(&args.signals)?;
-    let use_f32 = match args.dtype.as_deref() {
-        None => file.header().dtype == DType::F32,
-        Some("f32" | "float32") => true,
-        Some("f64" | "float64") => false,
-        Some(other) => return Err(bad("dtype", other, "use f32 or f64")),
-    };
+    let use_f32 = args
+        .dtype
+        .map_or(file.header().dtype == DType::F32, |t| t == DtypeArg::F32);
     let needs_coder = !matches!(
         args.method,
         LearnMethod::Kmeans
@@ -135,158 +135,147 @@ pub(crate) fn run(args: &LearnArgs) -> dictum::Result<()> {
             | LearnMethod::TaskDriven
     );
     if needs_coder && args.k.is_none() && args.tol.is_none() && args.lambda.is_none() {
-        return Err(bad(
+        return Err(CliError::usage(
             "k",
             "unset",
             "give the coding step a target: --k K (non-zeros), --tol EPS or --lambda L",
         ));
     }
     // Learners with their own coding get a placeholder coder that is never run.
-    let spec = MethodSpec {
+    let flags = CoderFlags {
         k: if needs_coder { args.k } else { Some(1) },
         tol: args.tol.filter(|_| needs_coder),
         lambda: args.lambda.filter(|_| needs_coder),
-        ..MethodSpec::default()
+        ..CoderFlags::default()
     };
-    let coder = Method::from_spec(&args.coder, &spec)?;
-    std::fs::create_dir_all(&args.out).map_err(|e| dictum::io::IoError::Io {
-        path: args.out.clone(),
-        source: e,
-    })?;
-    crate::pool::with_threads("learn", args.threads, |par, threads| {
-        if use_f32 {
-            fit::<f32>(args, &coder, &file, par, threads)
-        } else {
-            fit::<f64>(args, &coder, &file, par, threads)
-        }
-    })
-}
-
-fn bad(name: &'static str, value: &str, hint: &'static str) -> dictum::Error {
-    dictum::learn::LearnError::InvalidParameter {
-        method: "learn",
-        name,
-        value: value.into(),
-        hint,
-    }
-    .into()
-}
-
-fn fit<T: Real>(
-    args: &LearnArgs,
-    coder: &Method,
-    file: &MappedNpy,
-    par: Par,
-    threads: usize,
-) -> dictum::Result<()>
-where
-    Method: Encoder<T>,
-{
-    let mut owned = None;
-    let y = matrix::<T>(file, &mut owned)?;
+    let coder = args.coder.method(&flags)?.check()?;
+    crate::error::create_dir(&args.out)?;
     let bar = crate::report::progress_bar(
         args.iters as u64,
         "{spinner} learning [{bar:30}] iter {pos}/{len} {msg} ({eta} left)",
     );
-    let report = |s: &IterationStats| {
-        bar.set_position(s.iter as u64);
-        bar.set_message(format!("error {:.4}, nnz {:.2}", s.rel_error, s.mean_nnz));
+    let show = |e: &Event<'_>| {
+        if let Event::Iteration(s) = e {
+            bar.set_position(s.iter as u64);
+            bar.set_message(format!("error {:.4}, nnz {:.2}", s.rel_error, s.mean_nnz));
+        }
     };
-    let opts = LearnOptions::new(par).on_iteration(&report);
+    let result = crate::exec::run(args.threads, args.seed, &show, |exec, threads| {
+        if use_f32 {
+            fit::<f32>(args, &coder, &file, exec, threads)
+        } else {
+            fit::<f64>(args, &coder, &file, exec, threads)
+        }
+    });
+    bar.finish_and_clear();
+    print!("{}", result?);
+    Ok(())
+}
+
+fn fit<T: Real>(
+    args: &LearnArgs,
+    coder: &Valid<Method>,
+    file: &MappedNpy,
+    exec: &Exec<'_>,
+    threads: usize,
+) -> Result<String>
+where
+    Valid<Method>: Encoder<T>,
+{
+    let mut owned = None;
+    let y = matrix::<T>(file, &mut owned)?;
     let start = Instant::now();
+    let mut out = String::new();
     if matches!(
         args.method,
         LearnMethod::Amortized | LearnMethod::TaskDriven
     ) {
-        let r = gradient_fit::<T>(args, y, &opts);
-        bar.finish_and_clear();
-        r?;
-        println!(
+        gradient_fit::<T>(args, y, exec, &mut out)?;
+        summary!(
+            out,
             "method        {:?} ({}, {threads} threads)",
             args.method,
             T::NAME
         );
-        println!("signals       {} x {} (d x N)", y.nrows(), y.ncols());
-        println!("wall time     {}", human(start.elapsed()));
-        println!("outputs       {}", args.out.display());
-        return Ok(());
+        summary!(out, "signals       {} x {} (d x N)", y.nrows(), y.ncols());
+        summary!(out, "wall time     {}", human(start.elapsed()));
+        summary!(out, "outputs       {}", args.out.display());
+        return Ok(out);
     }
     let learned: Learned<T> = match args.method {
         LearnMethod::Mod => {
-            let mut m = Mod::new(args.atoms, coder.clone())
-                .max_iter(args.iters)
-                .seed(args.seed);
+            let mut m = Mod::new(args.atoms, coder.clone()).max_iter(args.iters);
             if let Some(b) = args.signals_per_iter {
                 m = m.signals_per_iter(b);
             }
-            m.fit(y, &opts)?
+            m.fit(y, exec)?
         }
         LearnMethod::Kmeans | LearnMethod::SphericalKmeans => {
             let mut km = KMeans::new(args.atoms)
                 .spherical(args.method == LearnMethod::SphericalKmeans)
-                .max_iter(args.iters)
-                .seed(args.seed);
+                .max_iter(args.iters);
             if let Some(b) = args.signals_per_iter {
                 km = km.batch_size(b);
             }
-            km.fit_dictionary(y, &opts)?
+            km.fit_dictionary(y, exec)?
         }
         LearnMethod::Online => Online::new(args.atoms, coder.clone())
             .batch_size(args.batch_size)
             .max_iter(args.iters)
             .report_every((args.iters / 100).max(1))
-            .seed(args.seed)
-            .fit(y, &opts)?,
+            .fit(y, exec)?,
         _ if args.matryoshka => {
-            let k = args.k.ok_or_else(|| {
-                bad(
-                    "k",
-                    "unset",
-                    "--matryoshka shares --k non-zeros among the groups",
-                )
-            })?;
-            ksvd(args, Matryoshka::new(k), y, &opts)?
+            let k = args.k.ok_or(CliError::usage(
+                "k",
+                "unset",
+                "--matryoshka shares --k non-zeros among the groups",
+            ))?;
+            ksvd(args, Matryoshka::new(k).check()?, y, exec)?
         }
-        _ => ksvd(args, coder.clone(), y, &opts)?,
+        _ => ksvd(args, coder.clone(), y, exec)?,
     };
     let elapsed = start.elapsed();
-    bar.finish_and_clear();
     write_outputs(&args.out, &learned)?;
     let last = learned.history.last();
     let coder_name = match args.method {
         LearnMethod::Kmeans | LearnMethod::SphericalKmeans => "nearest centre",
-        _ => coder.name(),
+        _ if args.matryoshka => "matryoshka",
+        _ => coder.params().name(),
     };
-    println!(
+    summary!(
+        out,
         "method        {:?} ({}, {threads} threads), coding {coder_name}",
         args.method,
         T::NAME
     );
-    println!("signals       {} x {} (d x N)", y.nrows(), y.ncols());
-    println!("atoms         {}", args.atoms);
-    println!(
+    summary!(out, "signals       {} x {} (d x N)", y.nrows(), y.ncols());
+    summary!(out, "atoms         {}", args.atoms);
+    summary!(
+        out,
         "iterations    {} (stopped: {})",
         last.map_or(0, |s| s.iter),
         learned.stop.name()
     );
     if let Some(s) = last {
-        println!("rel. error    {:.6}  (‖Y − D·X‖_F / ‖Y‖_F)", s.rel_error);
-        println!("mean nnz      {:.3}", s.mean_nnz);
+        summary!(
+            out,
+            "rel. error    {:.6}  (‖Y − D·X‖_F / ‖Y‖_F)",
+            s.rel_error
+        );
+        summary!(out, "mean nnz      {:.3}", s.mean_nnz);
     }
-    println!("wall time     {}", human(elapsed));
-    println!("outputs       {}", args.out.display());
-    Ok(())
+    summary!(out, "wall time     {}", human(elapsed));
+    summary!(out, "outputs       {}", args.out.display());
+    Ok(out)
 }
 
 fn ksvd<T: Real, E: Encoder<T>>(
     args: &LearnArgs,
     coder: E,
     y: MatRef<'_, T>,
-    opts: &LearnOptions<'_>,
-) -> dictum::Result<Learned<T>> {
-    let mut k = Ksvd::new(args.atoms, coder)
-        .max_iter(args.iters)
-        .seed(args.seed);
+    exec: &Exec<'_>,
+) -> Result<Learned<T>> {
+    let mut k = Ksvd::new(args.atoms, coder).max_iter(args.iters);
     if args.method == LearnMethod::ApproxKsvd {
         k = k.update(AtomUpdate::Approximate);
     }
@@ -296,15 +285,16 @@ fn ksvd<T: Real, E: Encoder<T>>(
     if let Some(b) = args.signals_per_iter {
         k = k.signals_per_iter(b);
     }
-    Ok(k.fit(y, opts)?)
+    Ok(k.fit(y, exec)?)
 }
 
 /// Amortized and task-driven learning: their models are more than a dictionary and codes.
 fn gradient_fit<T: Real>(
     args: &LearnArgs,
     y: MatRef<'_, T>,
-    opts: &LearnOptions<'_>,
-) -> dictum::Result<()> {
+    exec: &Exec<'_>,
+    summary: &mut String,
+) -> Result<()> {
     let out = &args.out;
     let rows =
         |m: MatRef<'_, T>, name: &str| write_matrix(out.join(name), m, MatrixLayout::Fortran);
@@ -312,24 +302,21 @@ fn gradient_fit<T: Real>(
         let mut a = Amortized::new(args.atoms)
             .epochs(args.iters)
             .batch_size(args.batch_size)
-            .temperature(args.temperature)
-            .seed(args.seed);
+            .temperature(args.temperature);
         if let Some(lr) = args.learning_rate {
             a = a.learning_rate(lr);
         }
-        let fit = a.fit(y, opts)?;
+        let fit = a.fit(y, exec)?;
         rows(fit.model.weights.as_ref(), "W.npy")?;
         let b = Mat::from_fn(fit.model.bias.len(), 1, |i, _| fit.model.bias[i]);
         rows(b.as_ref(), "b.npy")?;
         (fit.model.dictionary, fit.history)
     } else {
-        let path = args.targets.as_ref().ok_or_else(|| {
-            bad(
-                "targets",
-                "unset",
-                "task-driven learning needs --targets T.npy",
-            )
-        })?;
+        let path = args.targets.as_ref().ok_or(CliError::usage(
+            "targets",
+            "unset",
+            "task-driven learning needs --targets T.npy",
+        ))?;
         let tf = MappedNpy::open(path)?;
         let mut owned = None;
         let t = matrix::<T>(&tf, &mut owned)?;
@@ -339,29 +326,37 @@ fn gradient_fit<T: Real>(
         } else {
             t.to_owned()
         };
-        let lambda = args
-            .lambda
-            .ok_or_else(|| bad("lambda", "unset", "task-driven codes need --lambda"))?;
+        let lambda = args.lambda.ok_or(CliError::usage(
+            "lambda",
+            "unset",
+            "task-driven codes need --lambda",
+        ))?;
         let mut td = TaskDriven::new(args.atoms, lambda)
             .loss(match args.loss {
                 LossArg::Squared => TaskLoss::Squared,
                 LossArg::Logistic => TaskLoss::Logistic,
             })
             .epochs(args.iters)
-            .batch_size(args.batch_size)
-            .seed(args.seed);
+            .batch_size(args.batch_size);
         if let Some(lr) = args.learning_rate {
             td = td.learning_rate(lr);
         }
-        let fit = td.fit(y, t.as_ref(), opts)?;
+        let data = Supervised {
+            signals: y,
+            targets: t.as_ref(),
+        };
+        let fit = td.fit(data, exec)?;
         rows(fit.model.weights.as_ref(), "W.npy")?;
         let c = Mat::from_fn(fit.model.bias.len(), 1, |i, _| fit.model.bias[i]);
         rows(c.as_ref(), "c.npy")?;
-        println!(
-            "task loss     {:.6} -> {:.6} (first -> last epoch)",
-            fit.losses[0],
-            fit.losses[fit.losses.len() - 1]
-        );
+        if let (Some(first), Some(last)) = (fit.history.first(), fit.history.last()) {
+            summary!(
+                summary,
+                "task loss     {:.6} -> {:.6} (first -> last epoch)",
+                first.objective,
+                last.objective
+            );
+        }
         (fit.model.dictionary, fit.history)
     };
     write_matrix(
@@ -384,7 +379,7 @@ fn gradient_fit<T: Real>(
 
 /// D.npy (atoms as rows, as scikit-learn's `components_`), X.npz, history.csv, loss.png and,
 /// for square patches, atoms.png.
-pub(crate) fn write_outputs<T: Real>(out: &Path, learned: &Learned<T>) -> dictum::Result<()> {
+pub(crate) fn write_outputs<T: Real>(out: &Path, learned: &Learned<T>) -> Result<()> {
     let d = &learned.dictionary;
     write_matrix(out.join("D.npy"), d.as_ref(), MatrixLayout::SamplesAsRows)?;
     dictum::io::sparse::save_csc(out.join("X.npz"), &learned.codes, Compression::Deflate)?;
@@ -398,14 +393,23 @@ pub(crate) fn write_outputs<T: Real>(out: &Path, learned: &Learned<T>) -> dictum
     Ok(())
 }
 
-pub(crate) fn write_history(path: &Path, history: &[IterationStats]) -> dictum::Result<()> {
+/// `history.csv`: one line per iteration, the same columns for every learner (an empty cell
+/// where a learner does not measure it).
+pub(crate) fn write_history(path: &Path, history: &[IterationStats]) -> Result<()> {
     crate::report::write_csv(
         path,
-        "iter,rel_error,mean_rel_residual,mean_nnz,replaced,seconds",
+        "iter,objective,rel_error,mean_rel_residual,mean_nnz,replaced,seconds",
         history.iter().map(|s| {
             format!(
-                "{},{:.8},{:.8},{:.4},{},{:.4}",
-                s.iter, s.rel_error, s.mean_rel_residual, s.mean_nnz, s.replaced, s.seconds
+                "{},{:.8e},{:.8},{},{:.4},{},{:.4}",
+                s.iter,
+                s.objective,
+                s.rel_error,
+                s.mean_rel_residual
+                    .map_or(String::new(), |r| format!("{r:.8}")),
+                s.mean_nnz,
+                s.replaced,
+                s.seconds
             )
         }),
     )

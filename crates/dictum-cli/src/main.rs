@@ -1,12 +1,14 @@
 //! The `dictum` command-line tool.
 
+mod coder;
 mod demo;
 mod encode;
+mod error;
+mod exec;
 mod inspect;
 mod learn;
 mod nmf;
 mod npeff;
-mod pool;
 mod render;
 mod report;
 mod smt;
@@ -63,7 +65,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    exec::install_interrupt();
+    let result: error::Result<()> = match cli.command {
         Command::Inspect { targets, member } => targets
             .iter()
             .try_for_each(|t| inspect::inspect(t, member.as_deref())),
@@ -82,6 +85,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is_interrupted() => {
+            eprintln!("interrupted: stopped before writing any output");
+            ExitCode::from(130)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use dictum::io::npy::{MappedNpy, MatrixLayout, write_matrix};
-use dictum::learn::nmf::{Nmf, NmfData, NmfInit, NmfSolver, NmfStats};
-use dictum::{CscMatrix, Mat};
+use dictum::learn::nmf::{Nmf, NmfData, NmfInit, NmfSolver};
+use dictum::linalg::exec::Event;
+use dictum::{CscMatrix, Learner, Mat};
 
 use crate::encode::human;
+use crate::error::Result;
 
 /// NMF update rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -75,7 +77,7 @@ pub(crate) struct NmfArgs {
     out: PathBuf,
 }
 
-pub(crate) fn run(args: &NmfArgs) -> dictum::Result<()> {
+pub(crate) fn run(args: &NmfArgs) -> Result<()> {
     let nmf = Nmf::new(args.rank)
         .solver(match args.solver {
             SolverArg::Hals => NmfSolver::Hals,
@@ -91,45 +93,46 @@ pub(crate) fn run(args: &NmfArgs) -> dictum::Result<()> {
         .alpha_h(args.alpha_h)
         .l1_ratio(args.l1_ratio)
         .max_iter(args.iters)
-        .tol(args.tol)
-        .seed(args.seed);
-    std::fs::create_dir_all(&args.out).map_err(|e| dictum::io::IoError::Io {
-        path: args.out.clone(),
-        source: e,
-    })?;
+        .tol(args.tol);
+    crate::error::create_dir(&args.out)?;
     let sparse = args.input.extension().is_some_and(|e| e == "npz");
     let bar = crate::report::progress_bar(
         args.iters as u64,
         "{spinner} nmf [{bar:30}] iter {pos}/{len} {msg} ({eta} left)",
     );
-    let report = |s: &NmfStats| {
-        bar.set_position(s.iter as u64);
-        bar.set_message(format!("rel. error {:.5}", s.rel_error));
+    let show = |e: &Event<'_>| {
+        if let Event::Iteration(s) = e {
+            bar.set_position(s.iter as u64);
+            bar.set_message(format!("rel. error {:.5}", s.rel_error));
+        }
     };
     let start = Instant::now();
-    let (w, h, history, shape) = crate::pool::with_threads("nmf", args.threads, |par, _| {
+    let result = crate::exec::run(args.threads, args.seed, &show, |exec, _| {
         if sparse {
             // scipy's CSC matrix is samples x features as stored: W and H come out as is.
             let v: CscMatrix<f64> = dictum::io::sparse::load_csc(&args.input)?;
-            let fit = nmf.fit(NmfData::Sparse(&v), par, Some(&report))?;
-            Ok((fit.w, fit.h, fit.history, (v.nrows(), v.ncols())))
+            let fit = nmf.fit(NmfData::Sparse(&v), exec)?;
+            let shape = (v.nrows(), v.ncols());
+            let history = fit.history;
+            Ok((fit.model.w, fit.model.h, history, shape))
         } else {
             // A C-order samples x features .npy reads as its transpose (features x samples):
             // factorising that gives Hᵀ and Wᵀ, turned back here.
             let file = MappedNpy::open(&args.input)?;
             let mut owned = None;
             let v = crate::encode::matrix::<f64>(&file, &mut owned)?;
-            let fit = nmf.fit(NmfData::Dense(v), par, Some(&report))?;
-            let w: Mat<f64> = fit.h.transpose().to_owned();
-            let h: Mat<f64> = fit.w.transpose().to_owned();
+            let fit = nmf.fit(NmfData::Dense(v), exec)?;
+            let w: Mat<f64> = fit.model.h.transpose().to_owned();
+            let h: Mat<f64> = fit.model.w.transpose().to_owned();
             Ok((w, h, fit.history, (v.ncols(), v.nrows())))
         }
-    })?;
+    });
     bar.finish_and_clear();
+    let (w, h, history, shape) = result?;
     let elapsed = start.elapsed();
     write_matrix(args.out.join("W.npy"), w.as_ref(), MatrixLayout::Fortran)?;
     write_matrix(args.out.join("H.npy"), h.as_ref(), MatrixLayout::Fortran)?;
-    write_history(&args.out.join("history.csv"), &history)?;
+    crate::learn::write_history(&args.out.join("history.csv"), &history)?;
     let last = history.last();
     println!(
         "input         {} ({} x {}, {})",
@@ -156,17 +159,4 @@ pub(crate) fn run(args: &NmfArgs) -> dictum::Result<()> {
         h.ncols()
     );
     Ok(())
-}
-
-fn write_history(path: &std::path::Path, history: &[NmfStats]) -> dictum::Result<()> {
-    crate::report::write_csv(
-        path,
-        "iter,objective,rel_error,seconds",
-        history.iter().map(|s| {
-            format!(
-                "{},{:.10e},{:.8},{:.4}",
-                s.iter, s.objective, s.rel_error, s.seconds
-            )
-        }),
-    )
 }

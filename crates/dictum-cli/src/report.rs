@@ -7,6 +7,16 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// Appends a formatted line to a command's summary (`String`), printed once its progress bar
+/// is gone.
+macro_rules! summary {
+    ($out:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+pub(crate) use summary;
+
 /// A progress bar of `len` steps drawn with `template` (indicatif's syntax).
 pub(crate) fn progress_bar(len: u64, template: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
@@ -25,7 +35,7 @@ pub(crate) fn write_csv(
     path: &Path,
     header: &str,
     rows: impl Iterator<Item = String>,
-) -> dictum::Result<()> {
+) -> crate::error::Result<()> {
     dictum::io::atomic::write_atomic(path, |w| {
         let io = |e| dictum::io::IoError::Io {
             path: path.to_path_buf(),

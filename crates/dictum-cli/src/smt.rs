@@ -5,16 +5,19 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, Subcommand, ValueEnum};
+use dictum::Mat;
 use dictum::io::npy::{self, MatrixLayout};
+use dictum::linalg::exec::{Event, Exec};
 use dictum::smt::manifold::{
     canonical_correlations, circle_codes, circle_trajectory, disk_atoms, disk_codes,
     disk_trajectory,
 };
 use dictum::smt::{
     Covariances, Derivative, DictionaryKind, DifferentialOperator, ImageSmt, Knn, MeanRemoval,
-    SmtEmbedding, Stage,
+    SmtEmbedding, stage,
 };
-use dictum::{Mat, Par};
+
+use crate::error::{CliError, Result};
 
 use crate::encode::human;
 use crate::report::progress_bar;
@@ -61,8 +64,8 @@ struct Images {
     labels: Option<Vec<usize>>,
 }
 
-fn bad(name: &'static str, value: String, hint: &'static str) -> dictum::Error {
-    dictum::smt::SmtError::InvalidParameter { name, value, hint }.into()
+fn bad(flag: &'static str, value: String, hint: &'static str) -> CliError {
+    CliError::usage(flag, value, hint)
 }
 
 /// `HxW` (e.g. `28x28`) as `(height, width)`; `None` when it is not that.
@@ -71,12 +74,12 @@ pub(crate) fn image_shape(s: &str) -> Option<(usize, usize)> {
         .and_then(|(h, w)| Some((h.parse().ok()?, w.parse().ok()?)))
 }
 
-fn parse_shape(s: &str) -> dictum::Result<(usize, usize)> {
+fn parse_shape(s: &str) -> Result<(usize, usize)> {
     image_shape(s).ok_or_else(|| bad("shape", s.into(), "HEIGHTxWIDTH, e.g. 28x28"))
 }
 
 impl ImagesArgs {
-    fn load(&self) -> dictum::Result<Images> {
+    fn load(&self) -> Result<Images> {
         if let Some(name) = &self.data {
             if name != "digits" {
                 return Err(bad(
@@ -128,7 +131,7 @@ fn split(all: &Images, share: f64, seed: u64) -> (Images, Images) {
     (part(&order[..cut]), part(&order[cut..]))
 }
 
-fn load_images(path: &Path, shape: Option<&str>) -> dictum::Result<Images> {
+fn load_images(path: &Path, shape: Option<&str>) -> Result<Images> {
     let a = npy::read(path)?;
     let data = a
         .data
@@ -347,7 +350,7 @@ pub(crate) struct CircleArgs {
     out: PathBuf,
 }
 
-pub(crate) fn run(cmd: &SmtCommand) -> dictum::Result<()> {
+pub(crate) fn run(cmd: &SmtCommand) -> Result<()> {
     match cmd {
         SmtCommand::Fit(a) => fit(a),
         SmtCommand::Embed(a) => embed(a),
@@ -356,14 +359,8 @@ pub(crate) fn run(cmd: &SmtCommand) -> dictum::Result<()> {
     }
 }
 
-fn mkdir(p: &Path) -> dictum::Result<()> {
-    std::fs::create_dir_all(p).map_err(|e| {
-        dictum::io::IoError::Io {
-            path: p.to_path_buf(),
-            source: e,
-        }
-        .into()
-    })
+fn mkdir(p: &Path) -> Result<()> {
+    crate::error::create_dir(p)
 }
 
 /// The model file of a folder from `smt fit` (or the path itself when it is a file).
@@ -376,7 +373,7 @@ fn model_path(p: &Path) -> PathBuf {
     }
 }
 
-fn fit(a: &FitArgs) -> dictum::Result<()> {
+fn fit(a: &FitArgs) -> Result<()> {
     let img = a.images.load()?;
     let params =
         ImageSmt::new(img.height, img.width, a.patch, a.atoms, a.dims)
@@ -412,8 +409,7 @@ fn fit(a: &FitArgs) -> dictum::Result<()> {
             .drop_first(a.drop)
             .pool(a.pool)
             .sample(a.sample)
-            .chunk(a.chunk)
-            .seed(a.seed);
+            .chunk(a.chunk);
     mkdir(&a.out)?;
     let n = img.x.ncols() as u64;
     let bar = progress_bar(
@@ -424,33 +420,38 @@ fn fit(a: &FitArgs) -> dictum::Result<()> {
     // Off a terminal the bar is hidden: log the stages with their times instead.
     let log = !std::io::IsTerminal::is_terminal(&std::io::stderr());
     let last_tenth = std::sync::atomic::AtomicUsize::new(0);
-    let report = |s: Stage| {
+    let show = |e: &Event<'_>| {
+        let Event::Progress(p) = e else {
+            return;
+        };
         let t = start.elapsed().as_secs_f64();
-        match s {
-            Stage::Sampling => bar.set_message("sampling patches"),
-            Stage::Dictionary => bar.set_message("dictionary"),
-            Stage::Accumulating { done, .. } => {
-                bar.set_message("coding + sums");
-                bar.set_position(done as u64);
+        let what = match p.stage {
+            stage::SAMPLING => "sampling patches",
+            stage::DICTIONARY => "dictionary",
+            stage::ACCUMULATING => {
+                bar.set_position(p.done as u64);
+                "coding + sums"
             }
-            Stage::Solving => bar.set_message("eigenproblem"),
-        }
+            stage::SOLVING => "eigenproblem",
+            _ => return,
+        };
+        bar.set_message(what);
         if log {
-            match s {
-                Stage::Accumulating { done, total } => {
-                    let tenth = 10 * done / total.max(1);
-                    if tenth > last_tenth.swap(tenth, std::sync::atomic::Ordering::Relaxed) {
-                        eprintln!("[{t:8.1} s] coded and summed {done}/{total} images");
-                    }
+            if p.stage == stage::ACCUMULATING {
+                let tenth = 10 * p.done / p.total.max(1);
+                if tenth > last_tenth.swap(tenth, std::sync::atomic::Ordering::Relaxed) {
+                    eprintln!("[{t:8.1} s] coded and summed {}/{} images", p.done, p.total);
                 }
-                other => eprintln!("[{t:8.1} s] {other:?}"),
+            } else {
+                eprintln!("[{t:8.1} s] {what}");
             }
         }
     };
-    let model = crate::pool::with_threads("smt fit", a.threads, |par, _| {
-        Ok(params.fit(img.x.as_ref(), par, Some(&report))?)
-    })?;
+    let model = crate::exec::run(a.threads, a.seed, &show, |exec, _| {
+        Ok(params.fit(img.x.as_ref(), exec)?)
+    });
     bar.finish_and_clear();
+    let model = model?;
     let file = a.out.join(if a.h5 { "smt.h5" } else { "smt.npz" });
     dictum::save_smt_model(&file, &model)?;
     let grid = crate::render::atom_grid(
@@ -496,29 +497,33 @@ fn fit(a: &FitArgs) -> dictum::Result<()> {
     Ok(())
 }
 
-fn features(
-    model: &dictum::smt::SmtModel,
-    x: &Mat<f32>,
-    par: Par,
-    what: &str,
-) -> dictum::Result<Mat<f64>> {
+/// Runs `f` with a context whose progress bar follows the features being computed.
+fn with_features_bar<R: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce(&Exec<'_>) -> Result<R> + Send,
+) -> Result<R> {
     let bar = progress_bar(
-        x.ncols() as u64,
-        &format!("{{spinner}} embedding {what} [{{bar:30}}] {{pos}}/{{len}} ({{eta}} left)"),
+        0,
+        "{spinner} embedding [{bar:30}] {pos}/{len} images ({eta} left)",
     );
-    let cb = |done: usize, _: usize| bar.set_position(done as u64);
-    let f = model.features(x.as_ref(), par, Some(&cb))?;
+    let show = |e: &Event<'_>| {
+        if let Event::Progress(p) = e
+            && p.stage == stage::FEATURES
+        {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+        }
+    };
+    let out = crate::exec::run(threads, 0, &show, |exec, _| f(exec));
     bar.finish_and_clear();
-    Ok(f)
+    out
 }
 
-fn embed(a: &EmbedArgs) -> dictum::Result<()> {
+fn embed(a: &EmbedArgs) -> Result<()> {
     let model = dictum::load_smt_model(model_path(&a.model))?;
     let img = a.images.load()?;
     let start = Instant::now();
-    let f = crate::pool::with_threads("smt embed", a.threads, |par, _| {
-        features(&model, &img.x, par, "images")
-    })?;
+    let f = with_features_bar(a.threads, |exec| Ok(model.features(img.x.as_ref(), exec)?))?;
     npy::write_matrix(&a.out, f.as_ref(), MatrixLayout::SamplesAsRows)?;
     println!(
         "features      {} images x {} → {} ({})",
@@ -530,7 +535,7 @@ fn embed(a: &EmbedArgs) -> dictum::Result<()> {
     Ok(())
 }
 
-fn labels(path: &Path) -> dictum::Result<Vec<usize>> {
+fn labels(path: &Path) -> Result<Vec<usize>> {
     let v = npy::read(path)?
         .data
         .to_i64_vec()
@@ -540,7 +545,7 @@ fn labels(path: &Path) -> dictum::Result<Vec<usize>> {
         .collect()
 }
 
-fn knn(a: &KnnArgs) -> dictum::Result<()> {
+fn knn(a: &KnnArgs) -> Result<()> {
     let model = dictum::load_smt_model(model_path(&a.model))?;
     let (tr, ltr, te, lte) = if let Some(name) = &a.data {
         let all = ImagesArgs {
@@ -579,13 +584,13 @@ fn knn(a: &KnnArgs) -> dictum::Result<()> {
     };
     let knn = Knn::new(a.k, a.temperature);
     let start = Instant::now();
-    let (smt, raw) = crate::pool::with_threads("smt knn", a.threads, |par, _| {
-        let ftr = features(&model, &tr, par, "training images")?;
-        let fte = features(&model, &te, par, "test images")?;
-        let smt = knn.evaluate(ftr.as_ref(), &ltr, fte.as_ref(), &lte, par)?;
+    let (smt, raw) = with_features_bar(a.threads, |exec| {
+        let ftr = model.features(tr.as_ref(), exec)?;
+        let fte = model.features(te.as_ref(), exec)?;
+        let smt = knn.evaluate(ftr.as_ref(), &ltr, fte.as_ref(), &lte, exec)?;
         let to64 =
             |m: &Mat<f32>| Mat::<f64>::from_fn(m.nrows(), m.ncols(), |i, j| f64::from(m[(i, j)]));
-        let raw = knn.evaluate(to64(&tr).as_ref(), &ltr, to64(&te).as_ref(), &lte, par)?;
+        let raw = knn.evaluate(to64(&tr).as_ref(), &ltr, to64(&te).as_ref(), &lte, exec)?;
         Ok((smt, raw))
     })?;
     println!("train / test  {} / {} images", tr.ncols(), te.ncols());
@@ -599,7 +604,7 @@ fn knn(a: &KnnArgs) -> dictum::Result<()> {
     Ok(())
 }
 
-fn circle(a: &CircleArgs) -> dictum::Result<()> {
+fn circle(a: &CircleArgs) -> Result<()> {
     mkdir(&a.out)?;
     let start = Instant::now();
     // The circle: temporal second derivative, 2-sparse interpolating codes.
@@ -607,8 +612,9 @@ fn circle(a: &CircleArgs) -> dictum::Result<()> {
     let codes = circle_codes(&theta, a.atoms)?;
     let mut cov = Covariances::new(a.atoms)?;
     let op = DifferentialOperator::temporal(Derivative::Second);
-    cov.add_groups(&codes, theta.len(), &op, Par::Seq)?;
-    let emb = SmtEmbedding::new(a.dims).fit_owned(cov, Par::Seq)?;
+    let exec = Exec::default();
+    cov.add_groups(&codes, theta.len(), &op, &exec)?;
+    let emb = SmtEmbedding::new(a.dims).fit_owned(cov, &exec)?;
     let beta = emb.transform(&codes, false)?;
     let n = theta.len();
     let mut panels = Vec::new();
@@ -653,9 +659,9 @@ fn circle(a: &CircleArgs) -> dictum::Result<()> {
         &codes,
         pts.len(),
         &DifferentialOperator::temporal(Derivative::First),
-        Par::Seq,
+        &exec,
     )?;
-    let emb = SmtEmbedding::new(12).fit_owned(cov, Par::Seq)?;
+    let emb = SmtEmbedding::new(12).fit_owned(cov, &exec)?;
     let side = 64;
     let grid: Vec<[f64; 2]> = (0..side * side)
         .map(|k| {

@@ -233,7 +233,7 @@ macro_rules! ormp_kernel {
         max = $max:ident, min = $min:ident, cmp = $cmp:ident, mov = $mov:ident,
         rmax = $rmax:ident, rmin = $rmin:ident
     ) => {
-        /// [`crate::vector::ormp_direction_tracked`] for this type: the ORMP pass (`u`,
+        /// `direction::ormp_direction_tracked` for this type: the ORMP pass (`u`,
         /// `α −= z·u`, `ν −= u²`) with the next step's scores `α²/ν` (0 where `ν <= floor`)
         /// and where the best is: returns `(best score, the first i holding it)`, `(0, 0)`
         /// when all are zero. `α` and `ν` are read from `from` when given.

@@ -1,6 +1,6 @@
 //! The error type of `dictum-coding`.
 
-use dictum_linalg::LinalgError;
+use dictum_linalg::{Cancelled, LinalgError};
 
 /// Everything that can go wrong in sparse coding. Each message says what was wrong and how to
 /// fix it.
@@ -67,7 +67,7 @@ pub enum CodingError {
     /// An atom of the dictionary is not unit-norm.
     #[error(
         "dictionary atom {atom} has norm {norm} (sparse coding assumes unit-norm atoms); \
-         normalize the dictionary, e.g. with Dictionary::normalized or `--normalize`"
+         normalize the dictionary first (Dictionary::normalized makes a unit-norm copy)"
     )]
     NotNormalized {
         /// Index of the first offending atom.
@@ -83,9 +83,25 @@ pub enum CodingError {
         /// Index of the first zero atom.
         atom: usize,
     },
+    /// The execution context's observer cancelled the run; nothing was returned.
+    #[error("sparse coding was cancelled; no codes were returned")]
+    Cancelled,
     /// A linear-algebra step failed.
     #[error(transparent)]
     Linalg(#[from] LinalgError),
+}
+
+impl From<Cancelled> for CodingError {
+    fn from(_: Cancelled) -> Self {
+        Self::Cancelled
+    }
+}
+
+impl CodingError {
+    /// Whether the run was cancelled (rather than failing).
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Self::Cancelled)
+    }
 }
 
 /// `Result` with [`CodingError`].

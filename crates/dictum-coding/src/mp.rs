@@ -7,12 +7,12 @@
 //! With the Gram matrix `Dᵀ·D` (as KSVD.jl's `DtD` option) every step costs `O(m)` after one
 //! GEMM per block; without it, `O(d·m)`.
 
-use dictum_linalg::{CscMatrix, Mat, MatRef, Real};
+use dictum_linalg::exec::Exec;
+use dictum_linalg::{CscMatrix, Real};
 
-use crate::dictionary::Dictionary;
-use crate::encoder::Encoder;
+use crate::dictionary::{Dictionary, Signals};
 use crate::error::{CodingError, Result, check_stopping_rule, invalid};
-use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, block_correlations, run_blocks};
+use crate::run::{Block, BlockKernel, ColumnSink, run_blocks};
 use crate::vector::{Columns, argmax_abs, axpy, dot, with_simd};
 
 /// Whether Matching Pursuit uses the Gram matrix.
@@ -93,19 +93,20 @@ impl MatchingPursuit {
     }
 }
 
-impl<T: Real> Encoder<T> for MatchingPursuit {
-    fn name(&self) -> &'static str {
+impl MatchingPursuit {
+    /// `mp`.
+    pub fn name(&self) -> &'static str {
         "mp"
     }
 
-    fn encode(
+    /// Codes `signals` with parameters already checked.
+    pub(crate) fn run<T: Real>(
         &self,
         dict: &Dictionary<'_, T>,
-        signals: MatRef<'_, T>,
-        opts: &RunOptions<'_>,
+        signals: Signals<'_, T>,
+        exec: &Exec<'_>,
     ) -> Result<CscMatrix<T>> {
-        self.validate()?;
-        dict.check_signal_shape("mp", signals)?;
+        dict.check_signal_shape("mp", signals.view())?;
         let m = dict.n_atoms();
         let k = self.n_nonzero_coefs.unwrap_or(m);
         if k > m {
@@ -118,24 +119,26 @@ impl<T: Real> Encoder<T> for MatchingPursuit {
         };
         let mut slot = None;
         let gram = if use_gram {
-            Some(Columns::new(dict.gram_or_compute(&mut slot, opts.par())?))
+            Some(Columns::new(dict.gram_or_compute(&mut slot, exec)?))
         } else {
             None
         };
         let kernel = Kernel {
-            atoms: dict.atoms(),
+            dim: dict.dim(),
+            m,
             atom_cols: Columns::new(dict.atoms()),
             gram,
             k,
             tol: self.tol.map(T::cast_f64),
             max_iter: self.max_iter.unwrap_or(100.max(4 * k)),
         };
-        run_blocks(&kernel, m, signals, opts)
+        run_blocks(&kernel, dict, signals, exec)
     }
 }
 
 struct Kernel<'a, T> {
-    atoms: MatRef<'a, T>,
+    dim: usize,
+    m: usize,
     atom_cols: Columns<'a, T>,
     gram: Option<Columns<'a, T>>,
     k: usize,
@@ -144,7 +147,6 @@ struct Kernel<'a, T> {
 }
 
 struct Work<T> {
-    corr: Mat<T>,
     alpha: Vec<T>,
     r: Vec<T>,
     x: Vec<T>,
@@ -156,11 +158,10 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
     type Work = Work<T>;
 
     fn workspace(&self) -> Work<T> {
-        let m = self.atoms.ncols();
+        let m = self.m;
         Work {
-            corr: Mat::zeros(m, BLOCK),
             alpha: vec![T::zero(); m],
-            r: vec![T::zero(); self.atoms.nrows()],
+            r: vec![T::zero(); self.dim],
             x: vec![T::zero(); m],
             touched: Vec::with_capacity(self.k),
             vals: Vec::with_capacity(self.k),
@@ -171,25 +172,16 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
         self.k.min(64)
     }
 
-    fn encode_block(
-        &self,
-        w: &mut Work<T>,
-        _first: usize,
-        signals: MatRef<'_, T>,
-        out: &mut ColumnSink<T>,
-    ) {
+    fn encode_block(&self, w: &mut Work<T>, block: &Block<'_, T>, out: &mut ColumnSink<T>) {
+        let (signals, corr) = (block.signals, &block.corr);
         let n = signals.ncols();
         let Work {
-            corr,
             alpha,
             r,
             x,
             touched,
             vals,
         } = w;
-        let Some(corr) = block_correlations(corr, self.atoms, signals, out) else {
-            return;
-        };
         with_simd(
             #[inline(always)]
             || {

@@ -7,7 +7,7 @@ use crate::vector::dot;
 
 /// Solves `L·x = b` in place (`x` holds `b` on entry); `x.len()` rows of `L` are used.
 #[inline(always)]
-pub(crate) fn solve_lower_in_place<T: Real>(l: &[T], stride: usize, x: &mut [T]) {
+pub(crate) fn forward_substitute<T: Real>(l: &[T], stride: usize, x: &mut [T]) {
     for t in 0..x.len() {
         let row = &l[t * stride..t * stride + t];
         x[t] = (x[t] - dot(row, &x[..t])) / l[t * stride + t];
@@ -16,7 +16,7 @@ pub(crate) fn solve_lower_in_place<T: Real>(l: &[T], stride: usize, x: &mut [T])
 
 /// Solves `Lᵀ·x = b` in place (`x` holds `b` on entry); `x.len()` rows of `L` are used.
 #[inline(always)]
-pub(crate) fn solve_upper_in_place<T: Real>(l: &[T], stride: usize, x: &mut [T]) {
+pub(crate) fn back_substitute_transposed<T: Real>(l: &[T], stride: usize, x: &mut [T]) {
     let s = x.len();
     for t in (0..s).rev() {
         let mut v = x[t];

@@ -1,89 +1,26 @@
-//! How an encoder runs: threads, progress, and the block driver every encoder shares.
+//! The block driver every encoder shares: signals in blocks of [`BLOCK`], each block's
+//! correlations `Dᵀ·Y` computed here through the execution context's backend (the
+//! dictionary uploaded once per call), blocks in parallel under `Par::Rayon`, progress and
+//! cancellation between blocks.
 //!
-//! Signals are coded in blocks of [`BLOCK`] columns. The block size is fixed, not derived from
-//! the thread count, so the same input gives bit-identical codes under `Par::Seq` and under any
-//! `Par::Rayon(n)`: each signal is coded by the same instructions whichever thread runs it.
+//! The block size is fixed, not derived from the thread count, so the same input gives
+//! bit-identical codes under `Par::Seq` and under any `Par::Rayon(n)`: each signal is coded by
+//! the same instructions whichever thread runs it.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use dictum_linalg::exec::Exec;
 use dictum_linalg::view::check_finite;
-use dictum_linalg::{CscMatrix, LinalgError, Mat, MatRef, Par, Real, gemm};
+use dictum_linalg::{CscMatrix, LinalgError, Mat, MatRef, Par, Real};
 use rayon::prelude::*;
 
-use crate::error::Result;
+use crate::dictionary::{Dictionary, Signals};
+use crate::error::{CodingError, Result};
 use crate::vector::Columns;
 
 /// Signals per block: one `Dᵀ·Y` GEMM per block, whose `m x BLOCK` result stays in cache
 /// while the block's signals are coded.
 pub const BLOCK: usize = 128;
-
-/// Progress of a long run: `done` of `total` signals coded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Progress {
-    /// Signals coded so far.
-    pub done: usize,
-    /// Signals in the run.
-    pub total: usize,
-}
-
-/// A progress callback. It is called from worker threads, once per block of signals.
-pub type ProgressFn<'a> = &'a (dyn Fn(Progress) + Sync);
-
-/// Execution options shared by every encoder: parallelism and a progress callback.
-///
-/// `Par::Rayon(n)` splits the work into tasks for `n` threads and runs them on the *current*
-/// rayon pool; to bound the threads used, call the encoder inside
-/// `rayon::ThreadPoolBuilder::new().num_threads(n).build()?.install(..)` (the CLI's `--threads`
-/// does this). Results do not depend on the thread count.
-///
-/// The struct is the place where a compute backend (GPU) will be chosen; fields are private so
-/// that it can grow without breaking callers.
-#[derive(Clone, Copy)]
-pub struct RunOptions<'a> {
-    par: Par,
-    progress: Option<ProgressFn<'a>>,
-}
-
-impl std::fmt::Debug for RunOptions<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunOptions")
-            .field("par", &self.par)
-            .field("progress", &self.progress.is_some())
-            .finish()
-    }
-}
-
-impl Default for RunOptions<'_> {
-    fn default() -> Self {
-        Self::new(Par::Seq)
-    }
-}
-
-impl<'a> RunOptions<'a> {
-    /// Options with the given parallelism and no progress reporting.
-    pub fn new(par: Par) -> Self {
-        Self {
-            par,
-            progress: None,
-        }
-    }
-
-    /// Reports progress to `f` (once per block of [`BLOCK`] signals).
-    pub fn progress(mut self, f: ProgressFn<'a>) -> Self {
-        self.progress = Some(f);
-        self
-    }
-
-    /// The parallelism.
-    pub fn par(&self) -> Par {
-        self.par
-    }
-
-    /// The progress callback, if any.
-    pub fn progress_fn(&self) -> Option<ProgressFn<'a>> {
-        self.progress
-    }
-}
 
 /// Sparse columns produced by one block, in column order.
 #[derive(Debug)]
@@ -160,23 +97,18 @@ impl<T: Real> ColumnSink<T> {
     }
 }
 
-/// The correlations `Dᵀ·signals` of one block, computed into the first `N` columns of `buf`
-/// (`m x BLOCK`, a thread's workspace) and returned as contiguous columns.
-///
-/// Shapes were checked before the run, so a failing GEMM is a bug; the block's codes are then
-/// left empty and `None` is returned.
-pub(crate) fn block_correlations<'b, T: Real>(
-    buf: &'b mut Mat<T>,
-    atoms: MatRef<'_, T>,
-    signals: MatRef<'_, T>,
-    out: &mut ColumnSink<T>,
-) -> Option<Columns<'b, T>> {
-    let n = signals.ncols();
-    if gemm::gemm_tn_into(buf.as_mut().subcols_mut(0, n), atoms, signals, Par::Seq).is_err() {
-        (0..n).for_each(|_| out.push_empty());
-        return None;
-    }
-    Some(Columns::new(buf.as_ref().subcols(0, n)))
+/// One block of signals as a kernel sees it.
+pub(crate) struct Block<'b, T> {
+    /// Index of the block's first signal in the whole input.
+    pub(crate) first: usize,
+    /// The block's signals (at most [`BLOCK`] columns).
+    pub(crate) signals: MatRef<'b, T>,
+    /// `Dᵀ·signals`, one contiguous column per signal (empty for kernels that do not read it).
+    pub(crate) corr: Columns<'b, T>,
+    /// The same correlations as a matrix view, `m x len` (`m x 0` when not computed).
+    pub(crate) correlations: MatRef<'b, T>,
+    /// The context for work inside the block (single-threaded: blocks are the parallel unit).
+    pub(crate) exec: Exec<'b>,
 }
 
 /// One encoder's work on a block of signals.
@@ -187,68 +119,95 @@ pub(crate) trait BlockKernel<T: Real>: Sync {
     /// Allocates the scratch space.
     fn workspace(&self) -> Self::Work;
 
-    /// Codes `signals` (at most [`BLOCK`] columns, the first being column `first` of the
-    /// whole input), pushing one column per signal to `out`.
-    fn encode_block(
-        &self,
-        work: &mut Self::Work,
-        first: usize,
-        signals: MatRef<'_, T>,
-        out: &mut ColumnSink<T>,
-    );
+    /// Whether the kernel reads the block's correlations `Dᵀ·Y` (most do).
+    fn needs_correlations(&self) -> bool {
+        true
+    }
+
+    /// Codes the block's signals, pushing one column per signal to `out`.
+    fn encode_block(&self, work: &mut Self::Work, block: &Block<'_, T>, out: &mut ColumnSink<T>);
 
     /// Expected non-zeros per signal, to size buffers.
     fn nnz_hint(&self) -> usize;
 }
 
-/// Codes every column of `signals` with `kernel`, block by block, in parallel under
-/// `Par::Rayon`, and assembles the `n_atoms x N` CSC result.
+/// Codes every column of `signals` over `dict` with `kernel`, block by block, in parallel
+/// under `Par::Rayon`, and assembles the `n_atoms x N` CSC result.
 pub(crate) fn run_blocks<T: Real, K: BlockKernel<T>>(
     kernel: &K,
-    n_atoms: usize,
-    signals: MatRef<'_, T>,
-    opts: &RunOptions<'_>,
+    dict: &Dictionary<'_, T>,
+    signals: Signals<'_, T>,
+    exec: &Exec<'_>,
 ) -> Result<CscMatrix<T>> {
-    let n = signals.ncols();
+    let view = signals.view();
+    let n = view.ncols();
+    let m = dict.n_atoms();
     let n_blocks = n.div_ceil(BLOCK);
+    let atoms = exec.resident(dict.atoms());
+    let inner = exec.with_par(Par::Seq);
+    let with_corr = kernel.needs_correlations();
     let done = AtomicUsize::new(0);
+    let cancelled = AtomicBool::new(false);
     // The first block found holding a non-finite signal; later blocks are skipped.
     let failed = AtomicUsize::new(usize::MAX);
-    let run_one = |work: &mut K::Work, b: usize| -> Result<ColumnSink<T>> {
+    let run_one = |(work, corr): &mut (K::Work, Mat<T>), b: usize| -> Result<ColumnSink<T>> {
         let start = b * BLOCK;
         let len = BLOCK.min(n - start);
         let mut sink = ColumnSink::with_capacity(len, len * kernel.nnz_hint());
-        if b > failed.load(Ordering::Relaxed) {
+        if b > failed.load(Ordering::Relaxed) || cancelled.load(Ordering::Relaxed) {
             return Ok(sink);
         }
-        let block = signals.subcols(start, len);
-        if let Err(e) = check_block_finite(block, start) {
+        let block = view.subcols(start, len);
+        if !signals.is_checked()
+            && let Err(e) = check_block_finite(block, start)
+        {
             failed.fetch_min(b, Ordering::Relaxed);
             return Err(e);
         }
-        kernel.encode_block(work, start, block, &mut sink);
-        if let Some(f) = opts.progress {
-            let now = done.fetch_add(len, Ordering::Relaxed) + len;
-            f(Progress {
-                done: now,
-                total: n,
-            });
+        let correlations = if with_corr {
+            inner.gemm_tn(corr.as_mut().subcols_mut(0, len), &atoms, block)?;
+            corr.as_ref().subcols(0, len)
+        } else {
+            corr.as_ref()
+        };
+        let block = Block {
+            first: start,
+            signals: block,
+            corr: Columns::new(correlations),
+            correlations,
+            exec: inner,
+        };
+        kernel.encode_block(work, &block, &mut sink);
+        let now = done.fetch_add(len, Ordering::Relaxed) + len;
+        if exec.progress("encode", now, n).is_err() {
+            cancelled.store(true, Ordering::Relaxed);
         }
         Ok(sink)
     };
-    let results: Vec<Result<ColumnSink<T>>> = match opts.par {
+    let init = || {
+        let corr = if with_corr {
+            Mat::zeros(m, BLOCK)
+        } else {
+            Mat::zeros(0, 0)
+        };
+        (kernel.workspace(), corr)
+    };
+    let results: Vec<Result<ColumnSink<T>>> = match exec.par() {
         Par::Seq => {
-            let mut work = kernel.workspace();
+            let mut work = init();
             (0..n_blocks).map(|b| run_one(&mut work, b)).collect()
         }
         Par::Rayon(_) => (0..n_blocks)
             .into_par_iter()
-            .map_init(|| kernel.workspace(), |work, b| run_one(work, b))
+            .map_init(init, run_one)
             .collect(),
     };
     // In block order, so the error is the first non-finite entry whatever the threads did.
     let blocks = results.into_iter().collect::<Result<Vec<_>>>()?;
-    assemble(n_atoms, n, blocks, opts.par)
+    if cancelled.load(Ordering::Relaxed) {
+        return Err(CodingError::Cancelled);
+    }
+    assemble(m, n, blocks, exec.par())
 }
 
 /// Checks one block of signals (columns from `first`) for NaN and infinity, reporting the

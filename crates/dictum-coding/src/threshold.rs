@@ -13,12 +13,12 @@
 //! Kept entries carry their correlation `c_j` (the soft rule shrinks it), or 1 with
 //! [`Threshold::binary`]. With [`Threshold::positive`], only positive correlations count.
 
-use dictum_linalg::{CscMatrix, Mat, MatRef, Real};
+use dictum_linalg::exec::Exec;
+use dictum_linalg::{CscMatrix, Real};
 
-use crate::dictionary::Dictionary;
-use crate::encoder::Encoder;
+use crate::dictionary::{Dictionary, Signals};
 use crate::error::{CodingError, Result, invalid};
-use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, block_correlations, run_blocks};
+use crate::run::{Block, BlockKernel, ColumnSink, run_blocks};
 use crate::vector::{max_abs, with_simd};
 
 /// Which correlations a [`Threshold`] coder keeps.
@@ -37,12 +37,13 @@ pub enum ThresholdRule {
 /// Parameters of a thresholding coder (see the [module docs](self)).
 ///
 /// ```
-/// use dictum_coding::{Dictionary, Encoder, RunOptions, Threshold};
-/// use dictum_linalg::view;
+/// use dictum_coding::{Dictionary, Encoder, Threshold};
+/// use dictum_linalg::{exec::Exec, view};
 /// let d = [1.0f64, 0.0, 0.0, 1.0];
 /// let y = [0.3f64, -2.0];
 /// let dict = Dictionary::new(view::col_major(&d, 2, 2)?)?;
-/// let x = Threshold::top_k(1).encode(&dict, view::col_major(&y, 2, 1)?, &RunOptions::default())?;
+/// let vq = Threshold::top_k(1).check()?;
+/// let x = vq.encode(&dict, view::col_major(&y, 2, 1)?, &Exec::default())?;
 /// assert_eq!(x.col(0), (&[1u32][..], &[-2.0][..]));
 /// # Ok::<(), dictum_coding::CodingError>(())
 /// ```
@@ -131,19 +132,20 @@ impl Threshold {
     }
 }
 
-impl<T: Real> Encoder<T> for Threshold {
-    fn name(&self) -> &'static str {
+impl Threshold {
+    /// `threshold`.
+    pub fn name(&self) -> &'static str {
         "threshold"
     }
 
-    fn encode(
+    /// Codes `signals` with parameters already checked.
+    pub(crate) fn run<T: Real>(
         &self,
         dict: &Dictionary<'_, T>,
-        signals: MatRef<'_, T>,
-        opts: &RunOptions<'_>,
+        signals: Signals<'_, T>,
+        exec: &Exec<'_>,
     ) -> Result<CscMatrix<T>> {
-        self.validate()?;
-        dict.check_signal_shape("threshold", signals)?;
+        dict.check_signal_shape("threshold", signals.view())?;
         let m = dict.n_atoms();
         if let ThresholdRule::TopK(k) = self.rule
             && k > m
@@ -154,33 +156,28 @@ impl<T: Real> Encoder<T> for Threshold {
                 m,
             });
         }
-        let kernel = Kernel {
-            atoms: dict.atoms(),
-            params: self.clone(),
-        };
-        run_blocks(&kernel, m, signals, opts)
+        let kernel = Kernel { m, params: self };
+        run_blocks(&kernel, dict, signals, exec)
     }
 }
 
-struct Kernel<'a, T> {
-    atoms: MatRef<'a, T>,
-    params: Threshold,
+struct Kernel<'a> {
+    m: usize,
+    params: &'a Threshold,
 }
 
 struct Work<T> {
-    corr: Mat<T>,
     order: Vec<(T, u32)>,
     rows: Vec<u32>,
     vals: Vec<T>,
 }
 
-impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
+impl<T: Real> BlockKernel<T> for Kernel<'_> {
     type Work = Work<T>;
 
     fn workspace(&self) -> Work<T> {
-        let m = self.atoms.ncols();
+        let m = self.m;
         Work {
-            corr: Mat::zeros(m, BLOCK),
             order: Vec::with_capacity(m),
             rows: Vec::with_capacity(m),
             vals: Vec::with_capacity(m),
@@ -194,24 +191,11 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
         }
     }
 
-    fn encode_block(
-        &self,
-        w: &mut Work<T>,
-        _first: usize,
-        signals: MatRef<'_, T>,
-        out: &mut ColumnSink<T>,
-    ) {
-        let n = signals.ncols();
-        let Work {
-            corr,
-            order,
-            rows,
-            vals,
-        } = w;
-        let Some(corr) = block_correlations(corr, self.atoms, signals, out) else {
-            return;
-        };
-        let p = &self.params;
+    fn encode_block(&self, w: &mut Work<T>, block: &Block<'_, T>, out: &mut ColumnSink<T>) {
+        let n = block.signals.ncols();
+        let corr = &block.corr;
+        let Work { order, rows, vals } = w;
+        let p = self.params;
         // The magnitude a rule compares: |c|, or c itself for non-negative codes.
         let score = |c: T| if p.positive { c } else { c.abs() };
         with_simd(

@@ -1,10 +1,11 @@
-//! Dense vector kernels of the coding inner loops, and the CPU-feature dispatch around them.
+//! Dense vector kernels of the coding inner loops, as plain slice loops.
 //!
-//! The inner loops are written as plain slice loops that LLVM vectorizes. The default x86-64
-//! target only allows SSE2, so `with_simd` (from `dictum_linalg::simd`) runs a whole block of
-//! work inside a function compiled for AVX-512 or AVX2+FMA when the CPU has them (checked at
-//! run time); every helper here is `#[inline(always)]` so that it is compiled into that
-//! function.
+//! LLVM vectorizes these loops. The default x86-64 target only allows SSE2, so `with_simd`
+//! (from `dictum_linalg::simd`) runs a whole block of work inside a function compiled for
+//! AVX-512 or AVX2+FMA when the CPU has them (checked at run time); every helper here is
+//! `#[inline(always)]` so that it is compiled into that function. Where hand-written AVX-512
+//! forms exist (module `avx512`), module `direction` picks between them and these loops,
+//! which remain the reference they are tested against.
 
 use dictum_linalg::{MatRef, Real};
 
@@ -110,7 +111,7 @@ fn first_index_of<T: Real>(x: &[T], best: T, key: impl Fn(T) -> T) -> Option<usi
 /// One pass instead of three (combination, scaling, update) plus the next step's max pass:
 /// each chunk of `u` stays in registers across the terms. This generic form leaves where the
 /// maximum is to [`first_abs_equal`] (tracking it here doubled the time of LLVM's code);
-/// [`new_direction_tracked`]'s AVX-512 kernel tracks it.
+/// `direction::new_direction_tracked`'s AVX-512 kernel tracks it.
 #[inline(always)]
 pub(crate) fn new_direction<T: Real>(
     u: &mut [T],
@@ -168,21 +169,6 @@ pub(crate) fn new_direction<T: Real>(
     best
 }
 
-/// Whether [`new_direction_tracked`] runs its fast kernel here for `m` atoms of `T` (AVX-512F;
-/// float indices of the tracked maximum are exact below 2^24).
-#[inline(always)]
-pub(crate) fn tracked_is_fast<T: Real>(m: usize) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        crate::avx512::available() && m < 1 << 24 && (T::NAME == "f64" || T::NAME == "f32")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = m;
-        false
-    }
-}
-
 /// The inputs of [`new_direction`]: `u = (base − Σ_t coef[t]·rows[t]) · inv`, then
 /// `alpha −= z·u`; `rows` holds `coef.len()` rows of length `m`.
 #[derive(Clone, Copy)]
@@ -194,88 +180,9 @@ pub(crate) struct Terms<'a, T> {
     pub(crate) z: T,
 }
 
-impl<'a, T: Real> Terms<'a, T> {
-    /// The same terms seen as `U`, which must be `T` itself (the kernels of
-    /// [`crate::avx512`] take concrete types): a cast to another type fails on the element
-    /// size rather than reinterpreting.
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    fn as_type<U: Real>(&self) -> Terms<'a, U> {
-        use bytemuck::cast_slice;
-        Terms {
-            base: cast_slice(self.base),
-            rows: cast_slice(self.rows),
-            coef: cast_slice(self.coef),
-            inv: U::cast_f64(self.inv.into_f64()),
-            z: U::cast_f64(self.z.into_f64()),
-        }
-    }
-}
-
-/// [`new_direction`] that also says where the maximum is, and reads the correlations from
-/// `from` when given (else from `alpha`). Returns `(max |alpha_i|, the first i holding it)`,
-/// `(0, 0)` when all are zero.
-///
-/// It runs [`crate::avx512`]'s kernels where [`tracked_is_fast`]; elsewhere it composes the
-/// generic passes (the reference the kernels are tested against).
-#[inline(always)]
-pub(crate) fn new_direction_tracked<T: Real>(
-    u: &mut [T],
-    terms: &Terms<'_, T>,
-    from: Option<&[T]>,
-    alpha: &mut [T],
-) -> (T, usize) {
-    let m = u.len();
-    #[cfg(target_arch = "x86_64")]
-    if tracked_is_fast::<T>(m) {
-        use bytemuck::{cast_slice, cast_slice_mut};
-        // Each arm casts to the type it names, which `T` is (a cast to another type would
-        // fail on the element size, never reinterpret).
-        if T::NAME == "f64" {
-            let cast = terms.as_type::<f64>();
-            // SAFETY: `tracked_is_fast` detected AVX-512F.
-            let (mx, at) = unsafe {
-                crate::avx512::direction_f64(
-                    cast_slice_mut(u),
-                    &cast,
-                    from.map(cast_slice),
-                    cast_slice_mut(alpha),
-                )
-            };
-            return (T::cast_f64(mx), at);
-        }
-        let cast = terms.as_type::<f32>();
-        // SAFETY: `tracked_is_fast` detected AVX-512F.
-        let (mx, at) = unsafe {
-            crate::avx512::direction_f32(
-                cast_slice_mut(u),
-                &cast,
-                from.map(cast_slice),
-                cast_slice_mut(alpha),
-            )
-        };
-        return (T::cast_f64(f64::from(mx)), at);
-    }
-    if let Some(f) = from {
-        alpha[..m].copy_from_slice(&f[..m]);
-    }
-    let Terms {
-        base,
-        rows,
-        coef,
-        inv,
-        z,
-    } = *terms;
-    let mx = new_direction(u, base, rows, coef, inv, z, alpha);
-    match first_abs_equal(&alpha[..m], mx) {
-        Some(at) if mx > T::zero() => (mx, at),
-        _ => (T::zero(), 0),
-    }
-}
-
 /// Batch-ORMP's pass, as [`new_direction`] with `ν −= u²` beside `α −= z·u`:
 /// `u = (base − Σ_t coef[t]·rows[t]) · inv`, `alpha −= z·u`, `nu −= u·u`, each entry's terms
-/// subtracted in order (the order [`crate::avx512`]'s ORMP kernel keeps).
+/// subtracted in order (the order module `avx512`'s ORMP kernel keeps).
 #[inline(always)]
 pub(crate) fn ormp_direction<T: Real>(
     u: &mut [T],
@@ -321,68 +228,6 @@ pub(crate) fn ormp_scores<T: Real>(score: &mut [T], alpha: &[T], nu: &[T], floor
     for ((sc, &a), &n) in score.iter_mut().zip(alpha).zip(nu) {
         *sc = if n > floor { a * a / n } else { T::zero() };
     }
-}
-
-/// [`ormp_direction`] that also scores every atom for the next step ([`ormp_scores`] with
-/// `floor`) and says where the best is: returns `(best score, the first i holding it)`,
-/// `(0, 0)` when all are zero. `α` and `ν` are read from `from` when given (`α0` and the
-/// Gram diagonal at the first step), else from `alpha` and `nu`; `score` is scratch.
-///
-/// It runs [`crate::avx512`]'s kernels where [`tracked_is_fast`]; elsewhere it composes the
-/// generic passes.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-pub(crate) fn ormp_direction_tracked<T: Real>(
-    u: &mut [T],
-    terms: &Terms<'_, T>,
-    from: Option<(&[T], &[T])>,
-    alpha: &mut [T],
-    nu: &mut [T],
-    floor: T,
-    score: &mut [T],
-) -> (T, usize) {
-    let m = u.len();
-    #[cfg(target_arch = "x86_64")]
-    if tracked_is_fast::<T>(m) {
-        use bytemuck::{cast_slice, cast_slice_mut};
-        // Each arm casts to the type it names, which `T` is.
-        if T::NAME == "f64" {
-            let cast = terms.as_type::<f64>();
-            // SAFETY: `tracked_is_fast` detected AVX-512F.
-            let (best, at) = unsafe {
-                crate::avx512::ormp_direction_f64(
-                    cast_slice_mut(u),
-                    &cast,
-                    from.map(|(a, n)| (cast_slice(a), cast_slice(n))),
-                    cast_slice_mut(alpha),
-                    cast_slice_mut(nu),
-                    floor.into_f64(),
-                )
-            };
-            return (T::cast_f64(best), at);
-        }
-        let cast = terms.as_type::<f32>();
-        // SAFETY: `tracked_is_fast` detected AVX-512F.
-        let (best, at) = unsafe {
-            crate::avx512::ormp_direction_f32(
-                cast_slice_mut(u),
-                &cast,
-                from.map(|(a, n)| (cast_slice(a), cast_slice(n))),
-                cast_slice_mut(alpha),
-                cast_slice_mut(nu),
-                floor.into_f64() as f32,
-            )
-        };
-        return (T::cast_f64(f64::from(best)), at);
-    }
-    if let Some((a, n)) = from {
-        alpha[..m].copy_from_slice(&a[..m]);
-        nu[..m].copy_from_slice(&n[..m]);
-    }
-    ormp_direction(u, terms, alpha, nu);
-    ormp_scores(&mut score[..m], &alpha[..m], &nu[..m], floor);
-    let (at, best) = argmax_abs(&score[..m]);
-    (best, at)
 }
 
 /// Asks the CPU to bring `x` into the first-level cache. A step's Gram column is picked from
@@ -532,60 +377,43 @@ pub(crate) fn axpy<T: Real>(y: &mut [T], a: T, x: &[T]) {
 }
 
 /// Contiguous columns of a column-major matrix (a Gram matrix, a dictionary, a block of
-/// correlations), copied once if the view is not contiguous.
+/// correlations), borrowed one slice per column when the view's columns are contiguous,
+/// else copied once.
 #[derive(Debug)]
-pub(crate) struct Columns<'a, T> {
-    data: Storage<'a, T>,
-    nrows: usize,
-    stride: usize,
+pub(crate) enum Columns<'a, T> {
+    /// One slice per column, each exactly the column.
+    Borrowed(Vec<&'a [T]>),
+    /// A column-major copy with `nrows` rows per column.
+    Owned { data: Vec<T>, nrows: usize },
 }
 
 impl<'a, T: Real> Columns<'a, T> {
-    /// Borrows `a` when its columns are contiguous, else copies it.
+    /// Borrows the columns of `a` when they are contiguous, else copies them.
     pub(crate) fn new(a: MatRef<'a, T>) -> Self {
-        let nrows = a.nrows();
-        let ncols = a.ncols();
-        if a.row_stride() == 1 && ncols > 0 && a.col_stride() >= nrows as isize {
-            let stride = a.col_stride() as usize;
-            let len = stride * (ncols - 1) + nrows;
-            // SAFETY: with unit row stride and column stride `stride`, the `len` elements from
-            // the first entry are exactly the ones the view spans, all inside its allocation.
-            let data = unsafe { std::slice::from_raw_parts(a.as_ptr(), len) };
-            return Self {
-                data: Storage::Borrowed(data),
-                nrows,
-                stride,
-            };
-        }
-        let mut v = Vec::with_capacity(nrows * ncols);
-        for j in 0..ncols {
-            for i in 0..nrows {
-                v.push(a[(i, j)]);
+        let cols: Option<Vec<&'a [T]>> = (0..a.ncols())
+            .map(|j| a.col(j).try_as_col_major().map(|c| c.as_slice()))
+            .collect();
+        match cols {
+            Some(cols) => Self::Borrowed(cols),
+            None => {
+                let nrows = a.nrows();
+                let mut data = Vec::with_capacity(nrows * a.ncols());
+                for j in 0..a.ncols() {
+                    data.extend(a.col(j).iter().copied());
+                }
+                Self::Owned { data, nrows }
             }
-        }
-        Self {
-            data: Storage::Owned(v),
-            nrows,
-            stride: nrows,
         }
     }
 
     /// Column `j`.
     #[inline(always)]
     pub(crate) fn col(&self, j: usize) -> &[T] {
-        let s = j * self.stride;
-        let data = match &self.data {
-            Storage::Borrowed(d) => d,
-            Storage::Owned(v) => v.as_slice(),
-        };
-        &data[s..s + self.nrows]
+        match self {
+            Self::Borrowed(cols) => cols[j],
+            Self::Owned { data, nrows } => &data[j * nrows..(j + 1) * nrows],
+        }
     }
-}
-
-#[derive(Debug)]
-enum Storage<'a, T> {
-    Borrowed(&'a [T]),
-    Owned(Vec<T>),
 }
 
 /// `out = Σ_t coef[t] · cols[idx[t]]`.

@@ -129,9 +129,9 @@ impl ArrayData {
 
 /// An n-dimensional array: shape, element order and typed data.
 ///
-/// This is what [`crate::npy::read`], npz members, HDF5 datasets and bundled datasets load
+/// This is what `npy::read`, npz members, HDF5 datasets and bundled datasets load
 /// into. For numerical work turn it into a matrix with [`Array::to_mat`] (see there for the
-/// d×N convention), or, for large `.npy` files, skip the copy with [`crate::npy::MappedNpy`].
+/// d×N convention), or, for large `.npy` files, skip the copy with `npy::MappedNpy`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Array {
     /// Shape; empty for a 0-d array.

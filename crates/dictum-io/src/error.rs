@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::npy::NpyFormatError;
+use crate::npy::header::NpyFormatError;
 
 /// What went wrong reading or writing a file.
 #[derive(Debug, thiserror::Error)]

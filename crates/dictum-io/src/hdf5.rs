@@ -29,7 +29,7 @@ fn h5_err(path: &Path) -> impl FnOnce(hdf5::Error) -> IoError + '_ {
     }
 }
 
-pub use crate::record::AttrValue;
+pub use crate::attr::AttrValue;
 
 /// An HDF5 file opened for reading.
 #[derive(Debug)]

@@ -23,6 +23,7 @@
 
 pub mod array;
 pub mod atomic;
+mod attr;
 pub mod datasets;
 pub mod dtype;
 pub mod error;

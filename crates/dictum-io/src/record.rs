@@ -1,7 +1,7 @@
 //! [`Record`]: named arrays and attributes, the shape of an HDF5 file, saved as HDF5 (feature
 //! `hdf5`) or, with the same names, as `.npz`.
 //!
-//! File layouts made of groups, datasets and attributes (NPEFF's, in [`crate::npeff`]) are
+//! File layouts made of groups, datasets and attributes (NPEFF's layouts, module `npeff`) are
 //! written once against a `Record` and land in either container, chosen by the path's
 //! extension: `.h5`/`.hdf5` is HDF5, anything else `.npz`. In an `.npz`, dataset
 //! `data/fisher/values` is the member of that name, and attribute `dense_fisher_size` of
@@ -10,80 +10,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::array::{Array, ArrayData, Order};
+use crate::array::Array;
+pub use crate::attr::AttrValue;
 use crate::error::{IoError, Result};
 use crate::npz::{self, Compression};
-
-/// An attribute value (HDF5 attributes are small scalars or 1-D arrays).
-#[derive(Debug, Clone, PartialEq)]
-pub enum AttrValue {
-    /// A floating-point number.
-    F64(f64),
-    /// A 64-bit integer.
-    I64(i64),
-    /// A 32-bit integer (some readers insist on 4-byte integers, e.g. NPEFF's
-    /// `dense_fisher_size`).
-    I32(i32),
-    /// A string.
-    Str(String),
-    /// A 1-D array of integers.
-    I64Array(Vec<i64>),
-    /// A 1-D array of floats.
-    F64Array(Vec<f64>),
-}
-
-impl AttrValue {
-    /// The value as an integer, if it is one (a 1-element integer array counts: early NPEFF
-    /// files stored some sizes that way).
-    pub fn as_i64(&self) -> Option<i64> {
-        match self {
-            AttrValue::I64(v) => Some(*v),
-            AttrValue::I32(v) => Some(i64::from(*v)),
-            AttrValue::I64Array(v) if v.len() == 1 => Some(v[0]),
-            AttrValue::F64(v) if v.fract() == 0.0 => Some(*v as i64),
-            _ => None,
-        }
-    }
-
-    /// The value as a list of integers (a scalar is a list of one).
-    pub fn as_i64_vec(&self) -> Option<Vec<i64>> {
-        match self {
-            AttrValue::I64Array(v) => Some(v.clone()),
-            other => other.as_i64().map(|v| vec![v]),
-        }
-    }
-
-    fn to_array(&self) -> Array {
-        let scalar = |data: ArrayData| Array {
-            shape: vec![],
-            order: Order::C,
-            data,
-        };
-        match self {
-            AttrValue::F64(v) => scalar(ArrayData::F64(vec![*v])),
-            AttrValue::I64(v) => scalar(ArrayData::I64(vec![*v])),
-            AttrValue::I32(v) => scalar(ArrayData::I32(vec![*v])),
-            AttrValue::Str(s) => Array::scalar_str(s),
-            AttrValue::I64Array(v) => Array::vector(ArrayData::I64(v.clone())),
-            AttrValue::F64Array(v) => Array::vector(ArrayData::F64(v.clone())),
-        }
-    }
-
-    fn from_array(a: &Array) -> Option<Self> {
-        let scalar = a.shape.is_empty();
-        Some(match &a.data {
-            ArrayData::F64(v) if scalar => AttrValue::F64(*v.first()?),
-            ArrayData::F32(v) if scalar => AttrValue::F64(f64::from(*v.first()?)),
-            ArrayData::I64(v) if scalar => AttrValue::I64(*v.first()?),
-            ArrayData::I32(v) if scalar => AttrValue::I32(*v.first()?),
-            ArrayData::F64(v) => AttrValue::F64Array(v.clone()),
-            ArrayData::F32(v) => AttrValue::F64Array(v.iter().map(|&x| f64::from(x)).collect()),
-            ArrayData::I64(v) => AttrValue::I64Array(v.clone()),
-            ArrayData::I32(v) => AttrValue::I64Array(v.iter().map(|&x| i64::from(x)).collect()),
-            other => AttrValue::Str(other.first_str()?),
-        })
-    }
-}
 
 /// Named datasets (`group/sub/name`) and attributes of named objects: the content of an HDF5
 /// file, independent of the container it is saved in.

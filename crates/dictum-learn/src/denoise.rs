@@ -4,11 +4,14 @@
 //! patch coded until its residual is at the noise level), then every patch is replaced by its
 //! sparse approximation and the overlaps are averaged.
 
-use dictum_coding::{Dictionary, Encoder, Omp, RunOptions};
+use dictum_coding::{Dictionary, Encoder, Omp};
+use dictum_linalg::backend::SparseProduct;
+use dictum_linalg::exec::{Exec, IterationStats};
 use dictum_linalg::{Mat, Real};
 
-use crate::dictionary::{IterationStats, Ksvd, LearnOptions, Replacement};
+use crate::dictionary::{Ksvd, Replacement};
 use crate::error::{Result, invalid};
+use crate::fit::Learner;
 use crate::patches::{PatchGrid, overcomplete_dct};
 use crate::rng::Rng;
 
@@ -21,7 +24,6 @@ pub struct PatchDenoiser {
     train_patches: usize,
     max_iter: usize,
     noisy_weight: f64,
-    seed: u64,
 }
 
 impl Default for PatchDenoiser {
@@ -45,7 +47,7 @@ pub struct Denoised<T> {
 
 impl PatchDenoiser {
     /// 8x8 patches, 256 atoms from an overcomplete DCT, noise gain 1.15, K-SVD for 10
-    /// iterations on 20 000 random patches, no extra weight on the noisy image, seed 0.
+    /// iterations on 20 000 random patches, no extra weight on the noisy image.
     pub fn new() -> Self {
         Self {
             patch: 8,
@@ -54,7 +56,6 @@ impl PatchDenoiser {
             train_patches: 20_000,
             max_iter: 10,
             noisy_weight: 0.0,
-            seed: 0,
         }
     }
 
@@ -92,12 +93,6 @@ impl PatchDenoiser {
     /// values in 0..255). Default 0: plain averaging of the patches.
     pub fn noisy_weight(mut self, lambda: f64) -> Self {
         self.noisy_weight = lambda;
-        self
-    }
-
-    /// Seed of the training-patch sample and of K-SVD.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
         self
     }
 
@@ -154,14 +149,15 @@ impl PatchDenoiser {
     }
 
     /// Denoises a `height x width` row-major image corrupted by white Gaussian noise of
-    /// standard deviation `sigma` (in the image's units).
+    /// standard deviation `sigma` (in the image's units). The training patches are drawn
+    /// from the context's seed.
     pub fn denoise<T: Real>(
         &self,
         noisy: &[T],
         height: usize,
         width: usize,
         sigma: f64,
-        opts: &LearnOptions<'_>,
+        exec: &Exec<'_>,
     ) -> Result<Denoised<T>> {
         self.validate(sigma)?;
         let grid = PatchGrid::new(height, width, self.patch, 1)?;
@@ -185,29 +181,30 @@ impl PatchDenoiser {
                 mean
             })
             .collect();
-        let mut rng = Rng::new(self.seed);
+        let mut rng = Rng::new(exec.seed());
         let mut pick = rng.sample_indices(patches.ncols(), self.train_patches);
         pick.sort_unstable();
         let train = Mat::from_fn(d, pick.len(), |k, c| patches[(k, pick[c])]);
         let tol = T::cast_f64((self.gain * sigma).powi(2) * d as f64);
         let coder = Omp::new()
             .tol(tol.into_f64())
-            .n_nonzero_coefs((d / 2).max(1).min(self.n_atoms));
+            .n_nonzero_coefs((d / 2).max(1).min(self.n_atoms))
+            .check()?;
         let d0 = overcomplete_dct(self.patch, self.n_atoms);
         let d0 = Mat::<T>::from_fn(d, self.n_atoms, |i, j| T::cast_f64(d0[(i, j)]));
         let ksvd = Ksvd::new(self.n_atoms, coder.clone())
             .max_iter(self.max_iter)
-            .seed(rng.next_u64())
             .replacement(Replacement::default());
-        let learned = ksvd.fit_from(train.as_ref(), d0.as_ref(), opts)?;
-        let dict = learned.dictionary;
-        let codes = coder.encode(
-            &Dictionary::new(dict.as_ref())?,
-            patches.as_ref(),
-            &RunOptions::new(opts.par()),
+        let learned = ksvd.fit_from(
+            train.as_ref(),
+            Some(d0.as_ref()),
+            &exec.with_seed(rng.next_u64()),
         )?;
+        let dict = learned.model.dictionary;
+        let codes = coder.encode(&Dictionary::new(dict.as_ref())?, patches.as_ref(), exec)?;
         let mean_nnz = codes.nnz() as f64 / codes.ncols().max(1) as f64;
-        let mut recon = codes.dense_mul(dict.as_ref(), opts.par())?;
+        let mut recon =
+            exec.sparse_product(SparseProduct::DenseTimesSparse, &codes, dict.as_ref())?;
         for (j, &mean) in means.iter().enumerate() {
             for k in 0..d {
                 recon[(k, j)] += mean;

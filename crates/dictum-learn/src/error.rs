@@ -1,7 +1,7 @@
 //! The error type of `dictum-learn`.
 
 use dictum_coding::CodingError;
-use dictum_linalg::LinalgError;
+use dictum_linalg::{Cancelled, LinalgError};
 
 /// Everything that can go wrong while learning a dictionary. Each message says what was wrong
 /// and how to fix it.
@@ -73,12 +73,39 @@ pub enum LearnError {
         /// The shape given.
         found: String,
     },
+    /// The execution context's observer cancelled the fit; nothing was returned.
+    #[error("learning was cancelled; no model was returned")]
+    Cancelled,
     /// The coding step failed.
     #[error(transparent)]
-    Coding(#[from] CodingError),
+    Coding(CodingError),
     /// A linear-algebra kernel failed.
     #[error(transparent)]
     Linalg(#[from] LinalgError),
+}
+
+impl From<CodingError> for LearnError {
+    fn from(e: CodingError) -> Self {
+        // A cancelled coding step cancels the fit it belongs to.
+        if e.is_cancelled() {
+            Self::Cancelled
+        } else {
+            Self::Coding(e)
+        }
+    }
+}
+
+impl From<Cancelled> for LearnError {
+    fn from(_: Cancelled) -> Self {
+        Self::Cancelled
+    }
+}
+
+impl LearnError {
+    /// Whether the fit was cancelled (rather than failing).
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Self::Cancelled)
+    }
 }
 
 /// Results of this crate.

@@ -44,7 +44,7 @@ pub fn gemm_tn_into<T: Real>(
         });
     }
     check_dst("gemm_tn", &dst, a.ncols(), b.ncols())?;
-    matmul(dst, Accum::Replace, a.transpose(), b, T::one(), par);
+    product_into(dst, a.transpose(), b, par);
     Ok(())
 }
 
@@ -71,7 +71,7 @@ pub fn gemm_nn_into<T: Real>(
         });
     }
     check_dst("gemm_nn", &dst, a.nrows(), b.ncols())?;
-    matmul(dst, Accum::Replace, a, b, T::one(), par);
+    product_into(dst, a, b, par);
     Ok(())
 }
 
@@ -86,9 +86,26 @@ pub fn gemm_nn<T: Real>(a: MatRef<'_, T>, b: MatRef<'_, T>, par: Par) -> Result<
 ///
 /// Only the lower triangle is computed (half the flops of a general product) and then
 /// mirrored, so the result is exactly symmetric.
-pub fn gram_into<T: Real>(mut dst: MatMut<'_, T>, d: MatRef<'_, T>, par: Par) -> Result<()> {
+pub fn gram_into<T: Real>(dst: MatMut<'_, T>, d: MatRef<'_, T>, par: Par) -> Result<()> {
     let m = d.ncols();
     check_dst("gram", &dst, m, m)?;
+    gram_unchecked(dst, d, par);
+    Ok(())
+}
+
+/// `dst = a·b` for shapes already checked: the CPU backend's GEMM.
+pub(crate) fn product_into<T: Real>(
+    dst: MatMut<'_, T>,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    par: Par,
+) {
+    matmul(dst, Accum::Replace, a, b, T::one(), par);
+}
+
+/// [`gram_into`] for shapes already checked: the CPU backend's Gram matrix.
+pub(crate) fn gram_unchecked<T: Real>(mut dst: MatMut<'_, T>, d: MatRef<'_, T>, par: Par) {
+    let m = d.ncols();
     triangular::matmul(
         dst.rb_mut(),
         BlockStructure::TriangularLower,
@@ -105,7 +122,6 @@ pub fn gram_into<T: Real>(mut dst: MatMut<'_, T>, d: MatRef<'_, T>, par: Par) ->
             dst[(i, j)] = dst[(j, i)];
         }
     }
-    Ok(())
 }
 
 /// Allocating version of [`gram_into`]: returns `Dᵀ·D`.

@@ -26,10 +26,12 @@
 //! # Ok::<(), dictum_linalg::LinalgError>(())
 //! ```
 
+pub mod backend;
 pub mod cholesky;
 pub mod csc;
 pub mod eigen;
 pub mod error;
+pub mod exec;
 pub mod gemm;
 pub mod norms;
 pub mod real;
@@ -40,5 +42,6 @@ pub mod view;
 
 pub use csc::{CscBuilder, CscMatrix};
 pub use error::{LinalgError, Result};
+pub use exec::{Cancelled, Exec};
 pub use faer::{Mat, MatMut, MatRef, Par};
-pub use real::Real;
+pub use real::{Precision, Real};

@@ -1,7 +1,8 @@
 //! Column norms and normalisation (dictionary atoms have unit ℓ2 norm).
 
 use faer::reborrow::{Reborrow, ReborrowMut};
-use faer::{MatMut, MatRef};
+use faer::{MatMut, MatRef, Par};
+use rayon::prelude::*;
 
 use crate::real::Real;
 
@@ -10,7 +11,24 @@ use crate::real::Real;
 /// Computed with faer's scaled norm, so very large or very small entries do not overflow or
 /// underflow.
 pub fn column_norms<T: Real>(a: MatRef<'_, T>) -> Vec<T> {
-    (0..a.ncols()).map(|j| a.col(j).norm_l2()).collect()
+    let mut out = vec![T::zero(); a.ncols()];
+    column_norms_into(&mut out, a, Par::Seq);
+    out
+}
+
+/// `dst[j] = ‖a_j‖₂`, columns in parallel under `Par::Rayon`: the CPU backend's column norms.
+pub(crate) fn column_norms_into<T: Real>(dst: &mut [T], a: MatRef<'_, T>, par: Par) {
+    match par {
+        Par::Seq => dst
+            .iter_mut()
+            .enumerate()
+            .for_each(|(j, d)| *d = a.col(j).norm_l2()),
+        Par::Rayon(_) => dst
+            .par_iter_mut()
+            .enumerate()
+            .with_min_len(64)
+            .for_each(|(j, d)| *d = a.col(j).norm_l2()),
+    }
 }
 
 /// What [`normalize_columns`] did.

@@ -2,10 +2,50 @@
 
 use core::fmt::{Debug, Display};
 
+/// A family of types indexed by precision (a backend's kernels for `f32` and for `f64`):
+/// what [`Real`] picks from by its own type, without knowing what the family is.
+pub trait ByPrecision {
+    /// The member for element type `T`.
+    type Member<T: 'static>: ?Sized;
+}
+
 mod sealed {
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
+    use super::ByPrecision;
+
+    /// What only dictum implements for its two element types.
+    pub trait Sealed: Sized + 'static {
+        /// The member of `F` for this type, out of the two.
+        fn select<'a, F: ByPrecision>(
+            f32: &'a F::Member<f32>,
+            f64: &'a F::Member<f64>,
+        ) -> &'a F::Member<Self>;
+    }
+}
+
+/// The precision of a [`Real`] type, for dispatch on the type (kernels written for one
+/// precision, file formats, a backend's capabilities).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Precision {
+    /// 32-bit IEEE floats (`f32`).
+    F32,
+    /// 64-bit IEEE floats (`f64`).
+    F64,
+}
+
+impl Precision {
+    /// `"f32"` or `"f64"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::F32 => "f32",
+            Self::F64 => "f64",
+        }
+    }
+}
+
+impl core::fmt::Display for Precision {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// A real floating-point scalar: implemented for `f32` and `f64` only.
@@ -26,8 +66,11 @@ pub trait Real:
     + sealed::Sealed
     + 'static
 {
-    /// The Rust name of the type, `"f32"` or `"f64"`.
+    /// The Rust name of the type, `"f32"` or `"f64"`, for messages.
     const NAME: &'static str;
+
+    /// The precision, for dispatch on the type (never compare [`NAME`](Self::NAME)).
+    const PRECISION: Precision;
 
     /// Converts from `f64`, rounding to nearest for `f32`.
     fn cast_f64(x: f64) -> Self;
@@ -43,6 +86,7 @@ pub trait Real:
 
 impl Real for f32 {
     const NAME: &'static str = "f32";
+    const PRECISION: Precision = Precision::F32;
 
     fn cast_f64(x: f64) -> Self {
         x as f32
@@ -55,6 +99,7 @@ impl Real for f32 {
 
 impl Real for f64 {
     const NAME: &'static str = "f64";
+    const PRECISION: Precision = Precision::F64;
 
     fn cast_f64(x: f64) -> Self {
         x
@@ -63,4 +108,30 @@ impl Real for f64 {
     fn into_f64(self) -> f64 {
         self
     }
+}
+
+impl sealed::Sealed for f32 {
+    fn select<'a, F: ByPrecision>(
+        f32: &'a F::Member<f32>,
+        _: &'a F::Member<f64>,
+    ) -> &'a F::Member<f32> {
+        f32
+    }
+}
+
+impl sealed::Sealed for f64 {
+    fn select<'a, F: ByPrecision>(
+        _: &'a F::Member<f32>,
+        f64: &'a F::Member<f64>,
+    ) -> &'a F::Member<f64> {
+        f64
+    }
+}
+
+/// The member of `F` for `T`.
+pub(crate) fn select<'a, T: Real, F: ByPrecision>(
+    f32: &'a F::Member<f32>,
+    f64: &'a F::Member<f64>,
+) -> &'a F::Member<T> {
+    <T as sealed::Sealed>::select::<F>(f32, f64)
 }

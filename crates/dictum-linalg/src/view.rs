@@ -16,7 +16,8 @@
 //! Views are faer's [`MatRef`]/[`MatMut`]; pass them by value and reborrow with
 //! `rb()`/`rb_mut()`.
 
-use faer::{MatMut, MatRef};
+use faer::{MatMut, MatRef, Par};
+use rayon::prelude::*;
 
 use crate::error::{LinalgError, Result};
 use crate::real::Real;
@@ -93,6 +94,40 @@ pub fn check_finite<T: Real>(op: &'static str, a: MatRef<'_, T>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// [`check_finite`] with the columns scanned in parallel under `Par::Rayon`; the error still
+/// names the first bad entry in column order, whatever the threads.
+pub fn check_finite_par<T: Real>(op: &'static str, a: MatRef<'_, T>, par: Par) -> Result<()> {
+    const COLS: usize = 256;
+    let n = a.ncols();
+    if matches!(par, Par::Seq) || n <= COLS {
+        return check_finite(op, a);
+    }
+    let first_bad = (0..n.div_ceil(COLS))
+        .into_par_iter()
+        .map(|b| {
+            let c0 = b * COLS;
+            let len = COLS.min(n - c0);
+            match check_finite(op, a.subcols(c0, len)) {
+                Ok(()) => None,
+                Err(LinalgError::NonFinite {
+                    row, col, value, ..
+                }) => Some((c0 + col, row, value)),
+                Err(_) => None,
+            }
+        })
+        .find_first(Option::is_some)
+        .flatten();
+    match first_bad {
+        Some((col, row, value)) => Err(LinalgError::NonFinite {
+            op,
+            row,
+            col,
+            value,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Returns an error when `a` has no rows or no columns.

@@ -4,7 +4,8 @@
 //! vector quantization (1-sparse).
 
 use dictum_linalg::csc::CscBuilder;
-use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real, gemm};
+use dictum_linalg::exec::Exec;
+use dictum_linalg::{CscMatrix, Mat, MatRef, Real};
 
 use crate::error::{Result, SmtError, invalid};
 
@@ -68,7 +69,7 @@ impl GeneralCoding {
         &self,
         dict: MatRef<'_, T>,
         x: MatRef<'_, T>,
-        par: Par,
+        exec: &Exec<'_>,
     ) -> Result<CscMatrix<T>> {
         self.validate()?;
         if dict.nrows() != x.nrows() {
@@ -86,10 +87,11 @@ impl GeneralCoding {
         let mut start = 0;
         // One buffer for every block: fresh 32 MiB allocations cost page faults each time.
         let mut buf: Mat<T> = Mat::zeros(m, BLOCK.min(x.ncols()));
+        let dict = exec.resident(dict);
         while start < x.ncols() {
             let len = BLOCK.min(x.ncols() - start);
             let xb = x.subcols(start, len);
-            gemm::gemm_tn_into(buf.as_mut().subcols_mut(0, len), dict, xb, par)?;
+            exec.gemm_tn(buf.as_mut().subcols_mut(0, len), &dict, xb)?;
             let corr = buf.as_ref().subcols(0, len);
             let active_of = |j: usize| -> Vec<(usize, f64)> {
                 let norm = xb
@@ -163,13 +165,7 @@ impl GeneralCoding {
                 active
             };
             // Columns are independent: scan them in parallel, push in order.
-            let actives: Vec<Vec<(usize, f64)>> = match par {
-                Par::Seq => (0..len).map(active_of).collect(),
-                Par::Rayon(_) => {
-                    use rayon::prelude::*;
-                    (0..len).into_par_iter().map(active_of).collect()
-                }
-            };
+            let actives: Vec<Vec<(usize, f64)>> = exec.map(len, 1, active_of);
             let binary = self.binary;
             for active in actives {
                 b.push_column(

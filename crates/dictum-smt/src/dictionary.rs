@@ -2,24 +2,26 @@
 //! dictionary learning), or data patches accepted greedily while they are unlike the atoms
 //! chosen so far (the unofficial implementation's default); atoms are unit-norm.
 
-use dictum_learn::dictionary::{KMeans, LearnOptions};
+use dictum_learn::dictionary::KMeans;
+use dictum_linalg::backend::Trans;
+use dictum_linalg::exec::Exec;
 use dictum_linalg::norms::normalize_columns;
-use dictum_linalg::{Mat, MatRef, Par, Real, gemm};
+use dictum_linalg::{Mat, MatRef, Real};
 
 use crate::error::{Result, SmtError, invalid};
 
 /// Candidates examined per GEMM when choosing patches greedily.
 const BLOCK: usize = 512;
 
-/// Up to `n_atoms` columns of `x` (normalized), visited in an order drawn from `seed`, each
+/// Up to `n_atoms` columns of `x` (normalized), visited in an order drawn from the context's
+/// seed, each
 /// accepted when its cosine similarity to every atom accepted before is `≤ threshold`.
 /// Zero columns are skipped. Returns fewer atoms when the data run out.
 pub fn greedy_patches<T: Real>(
     x: MatRef<'_, T>,
     n_atoms: usize,
     threshold: f64,
-    seed: u64,
-    par: Par,
+    exec: &Exec<'_>,
 ) -> Result<Mat<T>> {
     if n_atoms == 0 {
         return Err(invalid("atoms", 0, "at least 1"));
@@ -36,7 +38,7 @@ pub fn greedy_patches<T: Real>(
     }
     let d = x.nrows();
     let mut order: Vec<usize> = (0..x.ncols()).collect();
-    let mut rng = dictum_learn::rng::Rng::new(seed);
+    let mut rng = dictum_learn::rng::Rng::new(exec.seed());
     rng.shuffle(&mut order);
     let mut atoms: Vec<Vec<T>> = Vec::with_capacity(n_atoms);
     let mut chosen = Mat::<T>::zeros(d, 0);
@@ -57,7 +59,7 @@ pub fn greedy_patches<T: Real>(
         // Similarity to the atoms of earlier blocks in one GEMM; within the block, to the
         // atoms accepted from it so far, one by one.
         let prior = if chosen.ncols() > 0 {
-            Some(gemm::gemm_tn(chosen.as_ref(), cm.as_ref(), par)?)
+            Some(exec.product(chosen.as_ref(), Trans::Yes, cm.as_ref(), Trans::No)?)
         } else {
             None
         };
@@ -88,21 +90,20 @@ pub fn greedy_patches<T: Real>(
 }
 
 /// `n_atoms` unit-norm k-means centres of the columns of `x` (spherical k-means with
-/// `spherical`), `iters` Lloyd iterations at most, k-means++ seeding from `seed`.
+/// `spherical`), `iters` Lloyd iterations at most, k-means++ seeding from the context's
+/// seed.
 pub fn kmeans_atoms<T: Real>(
     x: MatRef<'_, T>,
     n_atoms: usize,
     spherical: bool,
     iters: usize,
-    seed: u64,
-    par: Par,
+    exec: &Exec<'_>,
 ) -> Result<Mat<T>> {
     let learned = KMeans::new(n_atoms)
         .spherical(spherical)
         .max_iter(iters)
-        .seed(seed)
-        .fit_dictionary(x, &LearnOptions::new(par))?;
-    Ok(learned.dictionary)
+        .fit_dictionary(x, exec)?;
+    Ok(learned.into_model().dictionary)
 }
 
 /// `dict` with unit-norm columns; zero columns are an error naming the atom.

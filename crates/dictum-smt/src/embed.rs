@@ -4,13 +4,13 @@
 //! `(A·D·Dᵀ·Aᵀ)·u = λ·V·u`.
 //!
 //! [`Covariances`] accumulates `A·Aᵀ` and `A·D·Dᵀ·Aᵀ` (`m x m`) group by group from sparse
-//! codes, so `A` is never stored; the accumulation runs in parallel over blocks of rows of
-//! the two matrices (no per-thread copies of an `m x m` matrix), and every entry is summed in
-//! the same order whatever the thread count.
+//! codes, so `A` is never stored; the accumulation is the backend seam's outer-product sums
+//! (on the CPU in parallel over blocks of the matrices, no per-thread copies of an `m x m`
+//! matrix), and every entry is summed in the same order whatever the thread count.
 
+use dictum_linalg::exec::Exec;
 use dictum_linalg::norms::normalize_columns;
-use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real, eigen};
-use rayon::prelude::*;
+use dictum_linalg::{CscMatrix, Mat, MatMut, MatRef, Real, eigen};
 
 use crate::error::{Result, SmtError, invalid};
 use crate::operator::DifferentialOperator;
@@ -28,11 +28,6 @@ pub struct Covariances {
     cost: Vec<f64>,
     codes: usize,
     terms: usize,
-}
-
-fn column<T: Real>(codes: &CscMatrix<T>, j: usize) -> Sparse {
-    let (r, v) = codes.col(j);
-    (r.to_vec(), v.iter().map(|x| x.into_f64()).collect())
 }
 
 /// `Σ coef·α_index` as a sparse vector.
@@ -57,41 +52,23 @@ fn combine<T: Real>(codes: &CscMatrix<T>, first: usize, term: &[(usize, f64)]) -
     out
 }
 
-/// Adds `Σ_k u_k·v_kᵀ` for `(u_k, v_k) = pair(k)`, `k < n`, to the `m x m` row-major `buf`, in
-/// parallel over row blocks (rows come from `u_k`, columns from `v_k`).
-fn add_products<'a>(
-    buf: &mut [f64],
-    m: usize,
-    n: usize,
-    pair: impl Fn(usize) -> (&'a Sparse, &'a Sparse) + Sync,
-    par: Par,
-) {
-    let threads = match par {
-        Par::Seq => 1,
-        Par::Rayon(n) => n.get(),
-    };
-    let rows_per = m.div_ceil(4 * threads).max(1);
-    let work = |(b, block): (usize, &mut [f64])| {
-        let r0 = b * rows_per;
-        let r1 = r0 + block.len() / m;
-        for k in 0..n {
-            let ((ui, uv), (vi, vv)) = pair(k);
-            let lo = ui.partition_point(|&i| (i as usize) < r0);
-            let hi = ui.partition_point(|&i| (i as usize) < r1);
-            for t in lo..hi {
-                let (i, x) = (ui[t] as usize, uv[t]);
-                let row = &mut block[(i - r0) * m..(i - r0 + 1) * m];
-                for (&j, &y) in vi.iter().zip(vv) {
-                    row[j as usize] += x * y;
-                }
-            }
-        }
-    };
-    if threads == 1 {
-        buf.chunks_mut(rows_per * m).enumerate().for_each(work);
-    } else {
-        buf.par_chunks_mut(rows_per * m).enumerate().for_each(work);
+/// The columns `cols` as an `m`-row CSC matrix (each sorted, without repeats).
+fn csc_of(m: usize, cols: Vec<Sparse>) -> Result<CscMatrix<f64>> {
+    let mut col_ptr = Vec::with_capacity(cols.len() + 1);
+    col_ptr.push(0);
+    let (mut rows, mut vals) = (Vec::new(), Vec::new());
+    for (r, v) in cols {
+        rows.extend(r);
+        vals.extend(v);
+        col_ptr.push(rows.len());
     }
+    Ok(CscMatrix::try_new(
+        m,
+        col_ptr.len() - 1,
+        col_ptr,
+        rows,
+        vals,
+    )?)
 }
 
 /// `L = D·Dᵀ` of one group from the operator's terms, by rows: `A·D·Dᵀ·Aᵀ = A·L·Aᵀ`, and
@@ -158,7 +135,7 @@ impl Covariances {
         codes: &CscMatrix<T>,
         group_len: usize,
         op: &DifferentialOperator,
-        par: Par,
+        exec: &Exec<'_>,
     ) -> Result<()> {
         if codes.nrows() != self.m {
             return Err(SmtError::ShapeMismatch {
@@ -192,27 +169,25 @@ impl Covariances {
         let terms = op.terms(group_len);
         let lap = laplacian(&terms, group_len);
         let groups = codes.ncols() / group_len;
-        let cols: Vec<Sparse> = (0..codes.ncols()).map(|j| column(codes, j)).collect();
+        let (col_ptr, rows) = (codes.col_ptr().to_vec(), codes.row_indices().to_vec());
+        let vals = codes.values().iter().map(|x| x.into_f64()).collect();
+        let alphas = CscMatrix::try_new(self.m, codes.ncols(), col_ptr, rows, vals)?;
         // Σ_q L_pq·α_q for every code α_p: C gets α_p·(Σ_q L_pq·α_q)ᵀ.
         let mixed = |j: usize| combine(codes, (j / group_len) * group_len, &lap[j % group_len]);
-        let ys: Vec<Sparse> = match par {
-            Par::Seq => (0..codes.ncols()).map(mixed).collect(),
-            Par::Rayon(_) => (0..codes.ncols()).into_par_iter().map(mixed).collect(),
-        };
-        add_products(
-            &mut self.aat,
-            self.m,
-            cols.len(),
-            |k| (&cols[k], &cols[k]),
-            par,
-        );
-        add_products(
-            &mut self.cost,
-            self.m,
-            cols.len(),
-            |k| (&cols[k], &ys[k]),
-            par,
-        );
+        let ys = csc_of(self.m, exec.map(codes.ncols(), 1, mixed))?;
+        // The sums are row-major: as column-major matrices they are their transposes, so
+        // Σ α·yᵀ is added as Σ y·αᵀ.
+        let m = self.m;
+        exec.outer_products(
+            MatMut::from_column_major_slice_mut(&mut self.aat, m, m),
+            &alphas,
+            &alphas,
+        )?;
+        exec.outer_products(
+            MatMut::from_column_major_slice_mut(&mut self.cost, m, m),
+            &ys,
+            &alphas,
+        )?;
         self.codes += codes.ncols();
         self.terms += terms.len() * groups;
         Ok(())
@@ -301,13 +276,14 @@ impl SmtEmbedding {
 
     /// Solves for `P` from accumulated sums (copies them; see
     /// [`fit_owned`](Self::fit_owned) to reuse their memory).
-    pub fn fit(&self, cov: &Covariances, par: Par) -> Result<Embedding> {
-        self.fit_owned(cov.clone(), par)
+    pub fn fit(&self, cov: &Covariances, exec: &Exec<'_>) -> Result<Embedding> {
+        self.fit_owned(cov.clone(), exec)
     }
 
     /// Solves for `P`, turning the sums' own buffers into the eigenproblem's matrices (at
     /// `m` = 16 384 each is 2 GiB).
-    pub fn fit_owned(&self, cov: Covariances, par: Par) -> Result<Embedding> {
+    pub fn fit_owned(&self, cov: Covariances, exec: &Exec<'_>) -> Result<Embedding> {
+        let par = exec.par();
         let m = cov.n_atoms();
         self.validate(m)?;
         if cov.n_codes() == 0 || cov.n_terms() == 0 {

@@ -54,15 +54,51 @@ pub enum SmtError {
         /// Which one.
         index: usize,
     },
+    /// The execution context's observer cancelled the run; nothing was returned.
+    #[error("the Sparse Manifold Transform was cancelled; no model was returned")]
+    Cancelled,
     /// A linear-algebra kernel failed.
     #[error(transparent)]
     Linalg(#[from] LinalgError),
     /// The sparse coder failed.
     #[error(transparent)]
-    Coding(#[from] dictum_coding::CodingError),
+    Coding(dictum_coding::CodingError),
     /// Dictionary learning (k-means) failed.
     #[error(transparent)]
-    Learn(#[from] dictum_learn::LearnError),
+    Learn(dictum_learn::LearnError),
+}
+
+impl From<dictum_coding::CodingError> for SmtError {
+    fn from(e: dictum_coding::CodingError) -> Self {
+        if e.is_cancelled() {
+            Self::Cancelled
+        } else {
+            Self::Coding(e)
+        }
+    }
+}
+
+impl From<dictum_learn::LearnError> for SmtError {
+    fn from(e: dictum_learn::LearnError) -> Self {
+        if e.is_cancelled() {
+            Self::Cancelled
+        } else {
+            Self::Learn(e)
+        }
+    }
+}
+
+impl From<dictum_linalg::Cancelled> for SmtError {
+    fn from(_: dictum_linalg::Cancelled) -> Self {
+        Self::Cancelled
+    }
+}
+
+impl SmtError {
+    /// Whether the run was cancelled (rather than failing).
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Self::Cancelled)
+    }
 }
 
 /// Results of this crate.

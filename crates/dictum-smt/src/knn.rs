@@ -2,8 +2,10 @@
 //! neighbour classifier the SMT papers evaluate with (soft voting with a temperature, as in
 //! Wu et al. 2018 and Chen et al. 2023).
 
+use dictum_linalg::backend::Trans;
+use dictum_linalg::exec::Exec;
 use dictum_linalg::norms::normalize_columns;
-use dictum_linalg::{Mat, MatRef, Par, gemm};
+use dictum_linalg::{Mat, MatRef};
 
 use crate::error::{Result, SmtError, invalid};
 
@@ -98,7 +100,7 @@ impl Knn {
         train_labels: &[usize],
         query: MatRef<'_, f64>,
         query_labels: &[usize],
-        par: Par,
+        exec: &Exec<'_>,
     ) -> Result<KnnScore> {
         self.validate()?;
         if train.nrows() != query.nrows() {
@@ -138,7 +140,12 @@ impl Knn {
         let mut start = 0;
         while start < q.ncols() {
             let len = BLOCK.min(q.ncols() - start);
-            let sims = gemm::gemm_tn(tr.as_ref(), q.as_ref().subcols(start, len), par)?;
+            let sims = exec.product(
+                tr.as_ref(),
+                Trans::Yes,
+                q.as_ref().subcols(start, len),
+                Trans::No,
+            )?;
             for j in 0..len {
                 let s = sims.col(j);
                 let mut idx: Vec<usize> = (0..tr.ncols()).collect();

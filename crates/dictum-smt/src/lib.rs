@@ -39,5 +39,5 @@ pub use error::{Result, SmtError};
 pub use knn::{Knn, KnnScore, pool_images};
 pub use operator::{Derivative, DifferentialOperator, Neighbourhood};
 pub use patches::{MeanRemoval, PatchExtractor};
-pub use pipeline::{DictionaryKind, ImageSmt, SmtModel, Stage};
+pub use pipeline::{DictionaryKind, ImageSmt, SmtModel, stage};
 pub use whiten::{MomentAccumulator, Zca};

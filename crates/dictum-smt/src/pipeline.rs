@@ -5,8 +5,9 @@
 //! images' patches and codes, and the two `m x m` sums: the code matrix of all patches is
 //! never held.
 
-use dictum_coding::{Dictionary, Encoder, RunOptions};
-use dictum_linalg::{Mat, MatRef, Par};
+use dictum_coding::{Dictionary, Encoder};
+use dictum_linalg::exec::Exec;
+use dictum_linalg::{Mat, MatRef};
 
 use crate::coding::GeneralCoding;
 use crate::dictionary::{greedy_patches, kmeans_atoms};
@@ -35,22 +36,19 @@ pub enum DictionaryKind {
     },
 }
 
-/// What the pipeline reports while it runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// Sampling patches for whitening and the dictionary.
-    Sampling,
-    /// Building the dictionary.
-    Dictionary,
-    /// Coding images and accumulating the sums: `done` of `total` images.
-    Accumulating {
-        /// Images done.
-        done: usize,
-        /// Images in all.
-        total: usize,
-    },
-    /// Solving the eigenproblem.
-    Solving,
+/// The stages the pipeline reports to the execution context's observer, as the `stage` of
+/// its progress events (each also a checkpoint where the observer may cancel).
+pub mod stage {
+    /// Sampling patches for whitening and the dictionary (`0` of `1`).
+    pub const SAMPLING: &str = "smt-sampling";
+    /// Building the dictionary (`0` of `1`).
+    pub const DICTIONARY: &str = "smt-dictionary";
+    /// Coding images and accumulating the sums (`done` of `total` images).
+    pub const ACCUMULATING: &str = "smt-images";
+    /// Solving the eigenproblem (`0` of `1`).
+    pub const SOLVING: &str = "smt-eigenproblem";
+    /// Computing features (`done` of `total` images).
+    pub const FEATURES: &str = "smt-features";
 }
 
 /// SMT parameters for images.
@@ -74,7 +72,6 @@ pub struct ImageSmt {
     pool: usize,
     sample: usize,
     chunk: usize,
-    seed: u64,
 }
 
 /// A fitted SMT: everything needed to turn images into features.
@@ -108,7 +105,7 @@ impl ImageSmt {
     /// SMT of `height x width` images with `patch x patch` patches: patch means removed,
     /// ZCA with tolerance 1e-3, `atoms` spherical k-means atoms, codes at cosine 0.3, `dims`
     /// dimensions, spatial second derivative over radius 1, 2x2 pooling, 100 000 sampled
-    /// patches for whitening and the dictionary, seed 0.
+    /// patches for whitening and the dictionary (drawn from the context's seed).
     pub fn new(height: usize, width: usize, patch: usize, atoms: usize, dims: usize) -> Self {
         Self {
             height,
@@ -132,7 +129,6 @@ impl ImageSmt {
             pool: 2,
             sample: 100_000,
             chunk: 256,
-            seed: 0,
         }
     }
 
@@ -219,12 +215,6 @@ impl ImageSmt {
         self
     }
 
-    /// Seed of the sample and the dictionary.
-    pub fn seed(mut self, s: u64) -> Self {
-        self.seed = s;
-        self
-    }
-
     fn extractor(&self) -> Result<PatchExtractor> {
         PatchExtractor::new(self.height, self.width, self.patch)?.mean_removal(self.mean)
     }
@@ -269,13 +259,12 @@ impl ImageSmt {
 
     /// Fits on the columns of `images` (`height·width x n`, row-major pixels per column),
     /// with general sparse codes.
-    pub fn fit(
-        &self,
-        images: MatRef<'_, f32>,
-        par: Par,
-        on_stage: Option<&(dyn Fn(Stage) + Sync)>,
-    ) -> Result<SmtModel> {
-        self.fit_coded(images, None, par, on_stage)
+    ///
+    /// The patch sample and the dictionary come from the context's seed; the stages
+    /// ([`stage`]) are reported to its observer, which may cancel between them and between
+    /// chunks of images.
+    pub fn fit(&self, images: MatRef<'_, f32>, exec: &Exec<'_>) -> Result<SmtModel> {
+        self.fit_coded(images, None, exec)
     }
 
     /// Fits like [`fit`](Self::fit), coding the patches with `encoder` (any `dictum-coding`
@@ -285,32 +274,25 @@ impl ImageSmt {
         &self,
         images: MatRef<'_, f32>,
         encoder: &dyn Encoder<f32>,
-        par: Par,
-        on_stage: Option<&(dyn Fn(Stage) + Sync)>,
+        exec: &Exec<'_>,
     ) -> Result<SmtModel> {
-        self.fit_coded(images, Some(encoder), par, on_stage)
+        self.fit_coded(images, Some(encoder), exec)
     }
 
     fn fit_coded(
         &self,
         images: MatRef<'_, f32>,
         encoder: Option<&dyn Encoder<f32>>,
-        par: Par,
-        on_stage: Option<&(dyn Fn(Stage) + Sync)>,
+        exec: &Exec<'_>,
     ) -> Result<SmtModel> {
         self.validate()?;
-        let report = |s: Stage| {
-            if let Some(f) = on_stage {
-                f(s);
-            }
-        };
         let ex = self.extractor()?;
         check_images(images, &ex)?;
         let n = images.ncols();
         let per = ex.count();
         // 1. A seeded sample of patches for whitening and the dictionary.
-        report(Stage::Sampling);
-        let mut rng = dictum_learn::rng::Rng::new(self.seed);
+        exec.progress(stage::SAMPLING, 0, 1)?;
+        let mut rng = dictum_learn::rng::Rng::new(exec.seed());
         let total = n * per;
         let take = self.sample.min(total);
         let mut picks = rng.sample_indices(total, take);
@@ -332,17 +314,17 @@ impl ImageSmt {
         let zca = match self.whiten_tol {
             Some(tol) => {
                 let mut acc = MomentAccumulator::new(ex.dim());
-                acc.add(sample.as_ref(), par)?;
-                Some(acc.zca(tol, par)?)
+                acc.add(sample.as_ref(), exec)?;
+                Some(acc.zca(tol, exec)?)
             }
             None => None,
         };
         let sample = match &zca {
-            Some(z) => z.apply(sample.as_ref(), par)?,
+            Some(z) => z.apply(sample.as_ref(), exec)?,
             None => sample,
         };
         // 2. The dictionary.
-        report(Stage::Dictionary);
+        exec.progress(stage::DICTIONARY, 0, 1)?;
         let dictionary = match (&self.given, self.dictionary) {
             (Some(atoms), _) => {
                 if atoms.nrows() != ex.dim() {
@@ -355,16 +337,11 @@ impl ImageSmt {
                 crate::dictionary::normalized(atoms.as_ref())?
             }
             (None, kind) => match kind {
-                DictionaryKind::KMeans { spherical, iters } => kmeans_atoms(
-                    sample.as_ref(),
-                    self.atoms,
-                    spherical,
-                    iters,
-                    self.seed,
-                    par,
-                )?,
+                DictionaryKind::KMeans { spherical, iters } => {
+                    kmeans_atoms(sample.as_ref(), self.atoms, spherical, iters, exec)?
+                }
                 DictionaryKind::Greedy { threshold } => {
-                    greedy_patches(sample.as_ref(), self.atoms, threshold, self.seed, par)?
+                    greedy_patches(sample.as_ref(), self.atoms, threshold, exec)?
                 }
             },
         };
@@ -380,32 +357,28 @@ impl ImageSmt {
         let general = GeneralCoding::new(self.threshold)
             .max_active(self.max_active)
             .binary(self.binary);
-        let coder = encoder.map_or(Coder::General(&general), Coder::Encoder);
+        let checked = Dictionary::new(dictionary.as_ref())?;
+        let coder = match encoder {
+            Some(e) => Coder::Encoder(e, &checked),
+            None => Coder::General(&general, dictionary.as_ref()),
+        };
         let (gr, gc) = ex.grid();
         let op = DifferentialOperator::spatial(self.derivative, gr, gc, self.radius)?;
         let mut cov = Covariances::new(m)?;
         let mut done = 0;
         while done < n {
             let len = self.chunk.min(n - done);
-            let codes = code_chunk(
-                &ex,
-                zca.as_ref(),
-                coder,
-                &dictionary,
-                images,
-                done,
-                len,
-                par,
-            )?;
-            cov.add_groups(&codes, per, &op, par)?;
+            let codes = code_chunk(&ex, zca.as_ref(), coder, images, done, len, exec)?;
+            cov.add_groups(&codes, per, &op, exec)?;
             done += len;
-            report(Stage::Accumulating { done, total: n });
+            exec.progress(stage::ACCUMULATING, done, n)?;
         }
         // 5. The embedding.
-        report(Stage::Solving);
+        exec.progress(stage::SOLVING, 0, 1)?;
         let embedding = SmtEmbedding::new(self.dims)
             .drop_first(self.drop)
-            .fit_owned(cov, par)?;
+            .fit_owned(cov, exec)?;
+        drop(checked);
         Ok(SmtModel {
             height: self.height,
             width: self.width,
@@ -440,24 +413,22 @@ fn column_f32(images: MatRef<'_, f32>, j: usize) -> Vec<f32> {
     images.col(j).iter().copied().collect()
 }
 
-/// Which sparse coder makes the codes.
+/// Which sparse coder makes the codes, with the dictionary in the form it takes.
 #[derive(Clone, Copy)]
 enum Coder<'a> {
-    General(&'a GeneralCoding),
-    Encoder(&'a dyn Encoder<f32>),
+    General(&'a GeneralCoding, MatRef<'a, f32>),
+    Encoder(&'a dyn Encoder<f32>, &'a Dictionary<'a, f32>),
 }
 
 /// Codes of the patches of images `first..first + len`, image after image.
-#[allow(clippy::too_many_arguments)]
 fn code_chunk(
     ex: &PatchExtractor,
     zca: Option<&Zca>,
     coder: Coder<'_>,
-    dictionary: &Mat<f32>,
     images: MatRef<'_, f32>,
     first: usize,
     len: usize,
-    par: Par,
+    exec: &Exec<'_>,
 ) -> Result<dictum_linalg::CscMatrix<f32>> {
     let per = ex.count();
     let mut patches = Mat::<f32>::zeros(ex.dim(), len * per);
@@ -466,15 +437,12 @@ fn code_chunk(
         ex.extract_into(&px, &mut patches, k * per)?;
     }
     let patches = match zca {
-        Some(z) => z.apply(patches.as_ref(), par)?,
+        Some(z) => z.apply(patches.as_ref(), exec)?,
         None => patches,
     };
     match coder {
-        Coder::General(g) => g.encode(dictionary.as_ref(), patches.as_ref(), par),
-        Coder::Encoder(e) => {
-            let dict = Dictionary::new(dictionary.as_ref())?;
-            Ok(e.encode(&dict, patches.as_ref(), &RunOptions::new(par))?)
-        }
+        Coder::General(g, dictionary) => g.encode(dictionary, patches.as_ref(), exec),
+        Coder::Encoder(e, dict) => Ok(e.encode(dict, patches.as_ref(), exec)?),
     }
 }
 
@@ -483,14 +451,10 @@ impl SmtModel {
         PatchExtractor::new(self.height, self.width, self.patch)?.mean_removal(self.mean)
     }
 
-    /// Pooled, L2-normalized features of the columns of `images` (`f·pool² x n`).
-    pub fn features(
-        &self,
-        images: MatRef<'_, f32>,
-        par: Par,
-        on_progress: Option<&(dyn Fn(usize, usize) + Sync)>,
-    ) -> Result<Mat<f64>> {
-        self.features_coded(images, None, par, on_progress)
+    /// Pooled, L2-normalized features of the columns of `images` (`f·pool² x n`); progress
+    /// is reported as [`stage::FEATURES`].
+    pub fn features(&self, images: MatRef<'_, f32>, exec: &Exec<'_>) -> Result<Mat<f64>> {
+        self.features_coded(images, None, exec)
     }
 
     /// [`features`](Self::features) of a model fitted with
@@ -499,25 +463,27 @@ impl SmtModel {
         &self,
         images: MatRef<'_, f32>,
         encoder: &dyn Encoder<f32>,
-        par: Par,
-        on_progress: Option<&(dyn Fn(usize, usize) + Sync)>,
+        exec: &Exec<'_>,
     ) -> Result<Mat<f64>> {
-        self.features_coded(images, Some(encoder), par, on_progress)
+        self.features_coded(images, Some(encoder), exec)
     }
 
     fn features_coded(
         &self,
         images: MatRef<'_, f32>,
         encoder: Option<&dyn Encoder<f32>>,
-        par: Par,
-        on_progress: Option<&(dyn Fn(usize, usize) + Sync)>,
+        exec: &Exec<'_>,
     ) -> Result<Mat<f64>> {
         let ex = self.extractor()?;
         check_images(images, &ex)?;
         let general = GeneralCoding::new(self.threshold)
             .max_active(self.max_active)
             .binary(self.binary);
-        let coder = encoder.map_or(Coder::General(&general), Coder::Encoder);
+        let checked = Dictionary::new(self.dictionary.as_ref())?;
+        let coder = match encoder {
+            Some(e) => Coder::Encoder(e, &checked),
+            None => Coder::General(&general, self.dictionary.as_ref()),
+        };
         let (gr, gc) = ex.grid();
         let n = images.ncols();
         let f = self.embedding.dims() * self.pool * self.pool;
@@ -526,16 +492,7 @@ impl SmtModel {
         let mut done = 0;
         while done < n {
             let len = chunk.min(n - done);
-            let codes = code_chunk(
-                &ex,
-                self.zca.as_ref(),
-                coder,
-                &self.dictionary,
-                images,
-                done,
-                len,
-                par,
-            )?;
+            let codes = code_chunk(&ex, self.zca.as_ref(), coder, images, done, len, exec)?;
             let beta = self.embedding.transform(&codes, true)?;
             let pooled = pool_images(beta.as_ref(), gr, gc, self.pool)?;
             for j in 0..len {
@@ -544,9 +501,7 @@ impl SmtModel {
                 }
             }
             done += len;
-            if let Some(cb) = on_progress {
-                cb(done, n);
-            }
+            exec.progress(stage::FEATURES, done, n)?;
         }
         Ok(out)
     }

@@ -2,7 +2,9 @@
 //! patch pixels while staying as close to the input as possible, so whitened patches still
 //! look like patches.
 
-use dictum_linalg::{Mat, MatRef, Par, Real, eigen, gemm};
+use dictum_linalg::backend::Trans;
+use dictum_linalg::exec::Exec;
+use dictum_linalg::{Mat, MatRef, Real, eigen};
 
 use crate::error::{Result, SmtError, invalid};
 
@@ -35,7 +37,7 @@ impl MomentAccumulator {
     }
 
     /// Adds the columns of `x`.
-    pub fn add<T: Real>(&mut self, x: MatRef<'_, T>, par: Par) -> Result<()> {
+    pub fn add<T: Real>(&mut self, x: MatRef<'_, T>, exec: &Exec<'_>) -> Result<()> {
         let d = self.sum.len();
         if x.nrows() != d {
             return Err(SmtError::ShapeMismatch {
@@ -50,7 +52,7 @@ impl MomentAccumulator {
                 *s += v;
             }
         }
-        let g = gemm::gemm_nn(x64.as_ref(), x64.transpose(), par)?;
+        let g = exec.product(x64.as_ref(), Trans::No, x64.as_ref(), Trans::Yes)?;
         self.outer += g;
         self.n += x.ncols();
         Ok(())
@@ -62,7 +64,7 @@ impl MomentAccumulator {
     }
 
     /// The ZCA transform of what was added, with regularizer `tol`.
-    pub fn zca(&self, tol: f64, par: Par) -> Result<Zca> {
+    pub fn zca(&self, tol: f64, exec: &Exec<'_>) -> Result<Zca> {
         if self.n == 0 {
             return Err(SmtError::Empty {
                 what: "whitening data",
@@ -75,7 +77,7 @@ impl MomentAccumulator {
         let n = self.n as f64;
         let mean: Vec<f64> = self.sum.iter().map(|s| s / n).collect();
         let cov = Mat::<f64>::from_fn(d, d, |i, j| self.outer[(i, j)] / n - mean[i] * mean[j]);
-        let e = eigen::symmetric_eigen(cov.as_ref(), par)?;
+        let e = eigen::symmetric_eigen(cov.as_ref(), exec.par())?;
         let scale: Vec<f64> = e
             .values
             .iter()
@@ -94,14 +96,14 @@ impl MomentAccumulator {
 
 impl Zca {
     /// Fits on the columns of `x`.
-    pub fn fit<T: Real>(x: MatRef<'_, T>, tol: f64, par: Par) -> Result<Self> {
+    pub fn fit<T: Real>(x: MatRef<'_, T>, tol: f64, exec: &Exec<'_>) -> Result<Self> {
         let mut acc = MomentAccumulator::new(x.nrows());
-        acc.add(x, par)?;
-        acc.zca(tol, par)
+        acc.add(x, exec)?;
+        acc.zca(tol, exec)
     }
 
     /// Whitens the columns of `x`.
-    pub fn apply<T: Real>(&self, x: MatRef<'_, T>, par: Par) -> Result<Mat<T>> {
+    pub fn apply<T: Real>(&self, x: MatRef<'_, T>, exec: &Exec<'_>) -> Result<Mat<T>> {
         let d = self.mean.len();
         if x.nrows() != d {
             return Err(SmtError::ShapeMismatch {
@@ -112,6 +114,6 @@ impl Zca {
         }
         let centred = Mat::<T>::from_fn(d, x.ncols(), |i, j| x[(i, j)] - T::cast_f64(self.mean[i]));
         let w = Mat::<T>::from_fn(d, d, |i, j| T::cast_f64(self.matrix[(i, j)]));
-        Ok(gemm::gemm_nn(w.as_ref(), centred.as_ref(), par)?)
+        Ok(exec.product(w.as_ref(), Trans::No, centred.as_ref(), Trans::No)?)
     }
 }

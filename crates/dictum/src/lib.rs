@@ -36,15 +36,31 @@ pub mod npeff;
 mod smt_model;
 
 pub use dictum_coding as coding;
+pub use dictum_coding::relative_error;
 pub use dictum_io as io;
 pub use dictum_io::datasets;
 pub use dictum_learn as learn;
+pub use dictum_learn::{Fit, IterationStats, Learner, StopReason};
 pub use dictum_linalg as linalg;
-pub use dictum_linalg::{CscMatrix, Mat, MatMut, MatRef, Par, Real};
+pub use dictum_linalg::exec::{Event, Exec, Observer};
+pub use dictum_linalg::{Cancelled, CscMatrix, Mat, MatMut, MatRef, Par, Real};
 pub use dictum_smt as smt;
-pub use encode::{encode, relative_error};
+pub use encode::encode;
 pub use learned::{load_learned, save_learned};
 pub use smt_model::{load_smt_model, save_smt_model};
+
+impl Error {
+    /// Whether the computation was cancelled by the execution context's observer (a typed
+    /// result, not a failure: nothing was written).
+    pub fn is_cancelled(&self) -> bool {
+        match self {
+            Error::Coding(e) => e.is_cancelled(),
+            Error::Learn(e) => e.is_cancelled(),
+            Error::Smt(e) => e.is_cancelled(),
+            _ => false,
+        }
+    }
+}
 
 /// Any error dictum returns: each variant wraps one layer's error type.
 #[derive(Debug, thiserror::Error)]

@@ -1,15 +1,14 @@
 //! FISTA / ISTA, batched over blocks of signals with one GEMM per iteration.
 
+use dictum_linalg::exec::Exec;
 use dictum_linalg::svd::{LeadingSvd, leading_singular_triplet};
-use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real, gemm};
-use faer::Accum;
-use faer::linalg::matmul::matmul;
+use dictum_linalg::{CscMatrix, Mat, MatRef, Real};
 
 use super::check_penalties;
-use crate::dictionary::Dictionary;
-use crate::encoder::Encoder;
+use crate::dictionary::{Dictionary, Signals};
+use crate::encoder::Valid;
 use crate::error::{CodingError, Result, invalid};
-use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, run_blocks};
+use crate::run::{BLOCK, Block, BlockKernel, ColumnSink, run_blocks};
 
 /// Parameters of FISTA (and ISTA) for LASSO / elastic net (see the [module docs](super)).
 ///
@@ -20,12 +19,13 @@ use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, run_blocks};
 /// `max_iter`.
 ///
 /// ```
-/// use dictum_coding::{Dictionary, Encoder, Fista, RunOptions};
-/// use dictum_linalg::view;
+/// use dictum_coding::{Dictionary, Encoder, Fista};
+/// use dictum_linalg::{exec::Exec, view};
 /// let d = [1.0f64, 0.0, 0.0, 1.0];
 /// let y = [3.0f64, -0.5];
 /// let dict = Dictionary::new(view::col_major(&d, 2, 2)?)?;
-/// let x = Fista::new(1.0).encode(&dict, view::col_major(&y, 2, 1)?, &RunOptions::default())?;
+/// let fista = Fista::new(1.0).check()?;
+/// let x = fista.encode(&dict, view::col_major(&y, 2, 1)?, &Exec::default())?;
 /// assert!((x.col(0).1[0] - 2.0).abs() < 1e-6);
 /// # Ok::<(), dictum_coding::CodingError>(())
 /// ```
@@ -122,14 +122,56 @@ impl Fista {
         Ok(())
     }
 
-    /// Like [`Encoder::encode`], starting from `init` (`m x N`, e.g. the codes of the previous
-    /// dictionary-learning iteration) instead of zero.
+    /// `fista`, or `ista` without the momentum.
+    pub fn name(&self) -> &'static str {
+        if self.accelerated { "fista" } else { "ista" }
+    }
+
+    /// Codes `signals` from zero with parameters already checked.
+    pub(crate) fn run<T: Real>(
+        &self,
+        dict: &Dictionary<'_, T>,
+        signals: Signals<'_, T>,
+        exec: &Exec<'_>,
+    ) -> Result<CscMatrix<T>> {
+        self.run_from(dict, signals, None, exec)
+    }
+
+    /// Codes `signals` (from `init` when given) with parameters already checked.
+    pub(crate) fn run_from<T: Real>(
+        &self,
+        dict: &Dictionary<'_, T>,
+        signals: Signals<'_, T>,
+        init: Option<&CscMatrix<T>>,
+        exec: &Exec<'_>,
+    ) -> Result<CscMatrix<T>> {
+        dict.check_signal_shape("fista", signals.view())?;
+        let mut slot = None;
+        let gram = dict.gram_or_compute(&mut slot, exec)?;
+        let top =
+            leading_singular_triplet(dict.atoms(), &LeadingSvd::new().tol(1e-10), exec.par())?;
+        // A slightly larger L keeps the step safe against the eigenvalue's rounding.
+        let lipschitz = top.sigma * top.sigma * T::cast_f64(1.0 + 1e-6) + T::cast_f64(self.lambda2);
+        let kernel = Kernel {
+            m: dict.n_atoms(),
+            gram,
+            init,
+            params: self,
+            lipschitz,
+        };
+        run_blocks(&kernel, dict, signals, exec)
+    }
+}
+
+impl Valid<Fista> {
+    /// Like [`Encoder::encode`](crate::Encoder::encode), starting from `init` (`m x N`, e.g.
+    /// the codes of the previous dictionary-learning iteration) instead of zero.
     pub fn encode_warm<T: Real>(
         &self,
         dict: &Dictionary<'_, T>,
         signals: MatRef<'_, T>,
         init: &CscMatrix<T>,
-        opts: &RunOptions<'_>,
+        exec: &Exec<'_>,
     ) -> Result<CscMatrix<T>> {
         if init.nrows() != dict.n_atoms() || init.ncols() != signals.ncols() {
             return Err(CodingError::ShapeMismatch {
@@ -140,52 +182,13 @@ impl Fista {
                 hint: "pass codes with one row per atom and one column per signal",
             });
         }
-        self.run(dict, signals, Some(init), opts)
-    }
-
-    fn run<T: Real>(
-        &self,
-        dict: &Dictionary<'_, T>,
-        signals: MatRef<'_, T>,
-        init: Option<&CscMatrix<T>>,
-        opts: &RunOptions<'_>,
-    ) -> Result<CscMatrix<T>> {
-        self.validate()?;
-        dict.check_signal_shape("fista", signals)?;
-        let mut slot = None;
-        let gram = dict.gram_or_compute(&mut slot, opts.par())?;
-        let top =
-            leading_singular_triplet(dict.atoms(), &LeadingSvd::new().tol(1e-10), opts.par())?;
-        // A slightly larger L keeps the step safe against the eigenvalue's rounding.
-        let lipschitz = top.sigma * top.sigma * T::cast_f64(1.0 + 1e-6) + T::cast_f64(self.lambda2);
-        let kernel = Kernel {
-            atoms: dict.atoms(),
-            gram,
-            init,
-            params: self,
-            lipschitz,
-        };
-        run_blocks(&kernel, dict.n_atoms(), signals, opts)
-    }
-}
-
-impl<T: Real> Encoder<T> for Fista {
-    fn name(&self) -> &'static str {
-        if self.accelerated { "fista" } else { "ista" }
-    }
-
-    fn encode(
-        &self,
-        dict: &Dictionary<'_, T>,
-        signals: MatRef<'_, T>,
-        opts: &RunOptions<'_>,
-    ) -> Result<CscMatrix<T>> {
-        self.run(dict, signals, None, opts)
+        self.params()
+            .run_from(dict, Signals::lazy(signals), Some(init), exec)
     }
 }
 
 struct Kernel<'a, T> {
-    atoms: MatRef<'a, T>,
+    m: usize,
     gram: MatRef<'a, T>,
     init: Option<&'a CscMatrix<T>>,
     params: &'a Fista,
@@ -193,7 +196,6 @@ struct Kernel<'a, T> {
 }
 
 struct Work<T> {
-    a0: Mat<T>,
     x: Mat<T>,
     z: Mat<T>,
     gz: Mat<T>,
@@ -207,9 +209,8 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
     type Work = Work<T>;
 
     fn workspace(&self) -> Work<T> {
-        let m = self.atoms.ncols();
+        let m = self.m;
         Work {
-            a0: Mat::zeros(m, BLOCK),
             x: Mat::zeros(m, BLOCK),
             z: Mat::zeros(m, BLOCK),
             gz: Mat::zeros(m, BLOCK),
@@ -224,21 +225,15 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
         16
     }
 
-    fn encode_block(
-        &self,
-        w: &mut Work<T>,
-        first: usize,
-        signals: MatRef<'_, T>,
-        out: &mut ColumnSink<T>,
-    ) {
+    fn encode_block(&self, w: &mut Work<T>, block: &Block<'_, T>, out: &mut ColumnSink<T>) {
+        let (first, signals, exec) = (block.first, block.signals, &block.exec);
         let n = signals.ncols();
-        let m = self.atoms.ncols();
+        let m = self.m;
         let p = self.params;
         let (lam, lam2) = (T::cast_f64(p.lambda), T::cast_f64(p.lambda2));
         let step = T::one() / self.lipschitz;
         let shrink = lam * step;
         let Work {
-            a0,
             x,
             z,
             gz,
@@ -247,14 +242,11 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
             rows,
             vals,
         } = w;
-        let mut a0 = a0.as_mut().subcols_mut(0, n);
+        // The block's correlations Dᵀ·Y, from the driver.
+        let a0 = block.correlations;
         let mut x = x.as_mut().subcols_mut(0, n);
         let mut z = z.as_mut().subcols_mut(0, n);
         let mut gz = gz.as_mut().subcols_mut(0, n);
-        if gemm::gemm_tn_into(a0.as_mut(), self.atoms, signals, Par::Seq).is_err() {
-            (0..n).for_each(|_| out.push_empty());
-            return;
-        }
         for c in 0..n {
             ynorm2[c] = signals.col(c).squared_norm_l2();
             done[c] = false;
@@ -272,14 +264,12 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
         let mut t = T::one();
         for it in 1..=p.max_iter {
             // Gradient at z: G·z − α0 + λ₂ z.
-            matmul(
-                gz.as_mut(),
-                Accum::Replace,
-                self.gram,
-                z.as_ref(),
-                T::one(),
-                Par::Seq,
-            );
+            if exec.gemm_nn(gz.as_mut(), self.gram, z.as_ref()).is_err() {
+                // Shapes were checked when the run began; an error here is a bug, and codes
+                // computed from it would be wrong, so the block's codes are left empty.
+                (0..n).for_each(|_| out.push_empty());
+                return;
+            }
             let t_next = if p.accelerated {
                 (T::one() + (T::one() + T::cast_f64(4.0) * t * t).sqrt()) / T::cast_f64(2.0)
             } else {
@@ -311,14 +301,10 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
             t = t_next;
             if it % p.check_every == 0 || it == p.max_iter {
                 // Duality gap at x (one more GEMM, reusing gz).
-                matmul(
-                    gz.as_mut(),
-                    Accum::Replace,
-                    self.gram,
-                    x.as_ref(),
-                    T::one(),
-                    Par::Seq,
-                );
+                if exec.gemm_nn(gz.as_mut(), self.gram, x.as_ref()).is_err() {
+                    (0..n).for_each(|_| out.push_empty());
+                    return;
+                }
                 let mut all = true;
                 for c in 0..n {
                     if done[c] {

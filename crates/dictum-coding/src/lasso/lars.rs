@@ -1,24 +1,28 @@
 //! LARS-LASSO (homotopy) with the Gram matrix: exact LASSO / elastic-net codes.
 
-use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real, gemm};
+use dictum_linalg::backend::Trans;
+use dictum_linalg::exec::Exec;
+use dictum_linalg::view::check_finite;
+use dictum_linalg::{CscMatrix, MatRef, Real};
 
 use super::check_penalties;
-use crate::dictionary::Dictionary;
-use crate::encoder::Encoder;
+use crate::dictionary::{Dictionary, Signals};
+use crate::encoder::Valid;
 use crate::error::{CodingError, Result, invalid};
-use crate::packed::{solve_lower_in_place, solve_upper_in_place};
-use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, block_correlations, run_blocks};
+use crate::packed::{back_substitute_transposed, forward_substitute};
+use crate::run::{Block, BlockKernel, ColumnSink, run_blocks};
 use crate::vector::{Columns, argmin, combination, dot, with_simd};
 
 /// Parameters of LARS-LASSO (see the [module docs](super) for the objective).
 ///
 /// ```
-/// use dictum_coding::{Dictionary, Encoder, Lars, RunOptions};
-/// use dictum_linalg::view;
+/// use dictum_coding::{Dictionary, Encoder, Lars};
+/// use dictum_linalg::{exec::Exec, view};
 /// let d = [1.0f64, 0.0, 0.0, 1.0]; // orthonormal: LASSO is soft thresholding
 /// let y = [3.0f64, -0.5];
 /// let dict = Dictionary::new(view::col_major(&d, 2, 2)?)?;
-/// let x = Lars::new(1.0).encode(&dict, view::col_major(&y, 2, 1)?, &RunOptions::default())?;
+/// let lasso = Lars::new(1.0).check()?;
+/// let x = lasso.encode(&dict, view::col_major(&y, 2, 1)?, &Exec::default())?;
 /// assert_eq!(x.col(0).0, &[0]);
 /// assert!((x.col(0).1[0] - 2.0).abs() < 1e-12);
 /// # Ok::<(), dictum_coding::CodingError>(())
@@ -92,23 +96,24 @@ impl Lars {
     }
 }
 
-impl<T: Real> Encoder<T> for Lars {
-    fn name(&self) -> &'static str {
+impl Lars {
+    /// `lars`.
+    pub fn name(&self) -> &'static str {
         "lars"
     }
 
-    fn encode(
+    /// Codes `signals` with parameters already checked.
+    pub(crate) fn run<T: Real>(
         &self,
         dict: &Dictionary<'_, T>,
-        signals: MatRef<'_, T>,
-        opts: &RunOptions<'_>,
+        signals: Signals<'_, T>,
+        exec: &Exec<'_>,
     ) -> Result<CscMatrix<T>> {
-        self.validate()?;
-        dict.check_signal_shape("lars", signals)?;
+        dict.check_signal_shape("lars", signals.view())?;
         let mut slot = None;
-        let gram = dict.gram_or_compute(&mut slot, opts.par())?;
+        let gram = dict.gram_or_compute(&mut slot, exec)?;
         let kernel = Kernel {
-            atoms: dict.atoms(),
+            m: dict.n_atoms(),
             gram: Columns::new(gram),
             config: Config {
                 lambda: T::cast_f64(self.lambda),
@@ -117,7 +122,7 @@ impl<T: Real> Encoder<T> for Lars {
                 kmax: self.kmax(dict.n_atoms(), dict.dim())?,
             },
         };
-        run_blocks(&kernel, dict.n_atoms(), signals, opts)
+        run_blocks(&kernel, dict, signals, exec)
     }
 }
 
@@ -136,13 +141,18 @@ pub struct LarsPath<T> {
 
 /// The whole regularization path of one signal `y` (length `d`), from `λ = ‖Dᵀy‖∞` (code
 /// zero) down to `params`' `lambda` (use 0 for the full path to least squares).
-pub fn lars_path<T: Real>(dict: &Dictionary<'_, T>, y: &[T], params: &Lars) -> Result<LarsPath<T>> {
-    params.validate()?;
+pub fn lars_path<T: Real>(
+    dict: &Dictionary<'_, T>,
+    y: &[T],
+    params: &Valid<Lars>,
+    exec: &Exec<'_>,
+) -> Result<LarsPath<T>> {
     let ym = MatRef::from_column_major_slice(y, y.len(), 1);
-    dict.check_signals("lars_path", ym)?;
+    dict.check_signal_shape("lars_path", ym)?;
+    check_finite("signals", ym)?;
     let mut slot = None;
-    let gram = Columns::new(dict.gram_or_compute(&mut slot, Par::Seq)?);
-    let a0 = gemm::gemm_tn(dict.atoms(), ym, Par::Seq)?;
+    let gram = Columns::new(dict.gram_or_compute(&mut slot, exec)?);
+    let a0 = exec.product(dict.atoms(), Trans::Yes, ym, Trans::No)?;
     let a0: Vec<T> = (0..dict.n_atoms()).map(|j| a0[(j, 0)]).collect();
     let config = Config {
         lambda: T::cast_f64(params.lambda),
@@ -176,13 +186,12 @@ struct Config<T> {
 }
 
 struct Kernel<'a, T> {
-    atoms: MatRef<'a, T>,
+    m: usize,
     gram: Columns<'a, T>,
     config: Config<T>,
 }
 
 struct Work<T> {
-    corr: Mat<T>,
     state: State<T>,
 }
 
@@ -238,7 +247,7 @@ impl<T: Real> State<T> {
         for (c, &a) in self.cross.iter_mut().zip(&self.active) {
             *c = gj[a as usize];
         }
-        solve_lower_in_place(&self.l, st, &mut self.cross[..s]);
+        forward_substitute(&self.l, st, &mut self.cross[..s]);
         let diag = gj[j] + lambda2;
         let pivot2 = diag - dot(&self.cross[..s], &self.cross[..s]);
         if !(pivot2 > T::epsilon() * T::cast_usize(100 * (s + 1)) * diag) {
@@ -252,8 +261,8 @@ impl<T: Real> State<T> {
     /// Solves `(G_AA + λ₂ I)·out = rhs` in place.
     #[inline(always)]
     fn chol_solve(&self, out: &mut [T]) {
-        solve_lower_in_place(&self.l, self.kmax, out);
-        solve_upper_in_place(&self.l, self.kmax, out);
+        forward_substitute(&self.l, self.kmax, out);
+        back_substitute_transposed(&self.l, self.kmax, out);
     }
 
     /// Runs the homotopy for correlations `a0 = Dᵀy`, calling `at_breakpoint(λ, support, x)`
@@ -416,10 +425,8 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
     type Work = Work<T>;
 
     fn workspace(&self) -> Work<T> {
-        let m = self.atoms.ncols();
         Work {
-            corr: Mat::zeros(m, BLOCK),
-            state: State::new(m, self.config.kmax),
+            state: State::new(self.m, self.config.kmax),
         }
     }
 
@@ -427,17 +434,9 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
         self.config.kmax.min(32)
     }
 
-    fn encode_block(
-        &self,
-        w: &mut Work<T>,
-        _first: usize,
-        signals: MatRef<'_, T>,
-        out: &mut ColumnSink<T>,
-    ) {
-        let n = signals.ncols();
-        let Some(corr) = block_correlations(&mut w.corr, self.atoms, signals, out) else {
-            return;
-        };
+    fn encode_block(&self, w: &mut Work<T>, block: &Block<'_, T>, out: &mut ColumnSink<T>) {
+        let n = block.signals.ncols();
+        let corr = &block.corr;
         let state = &mut w.state;
         with_simd(
             #[inline(always)]

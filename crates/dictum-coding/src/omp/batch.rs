@@ -1,44 +1,46 @@
 //! Batch-OMP: Gram matrix, one GEMM per block, progressive Cholesky per signal.
 
-use dictum_linalg::{CscMatrix, Mat, MatRef, Real};
+use dictum_linalg::exec::Exec;
+use dictum_linalg::{CscMatrix, Real};
 
 use super::Selection;
-use crate::dictionary::Dictionary;
+use crate::dictionary::{Dictionary, Signals};
+use crate::direction::{new_direction_tracked, ormp_direction_tracked, tracked_is_fast};
 use crate::error::Result;
-use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, block_correlations, run_blocks};
+use crate::run::{Block, BlockKernel, ColumnSink, run_blocks};
 use crate::vector::{
-    Columns, Terms, argmax_abs, dot, first_abs_equal, new_direction, new_direction_tracked,
-    ormp_direction, ormp_direction_tracked, ormp_scores, prefetch, tracked_is_fast, with_simd,
+    Columns, Terms, argmax_abs, dot, first_abs_equal, new_direction, ormp_direction, ormp_scores,
+    prefetch, with_simd,
 };
 
 pub(super) fn encode<T: Real>(
     dict: &Dictionary<'_, T>,
-    signals: MatRef<'_, T>,
+    signals: Signals<'_, T>,
     kmax: usize,
     tol: Option<T>,
     selection: Selection,
-    opts: &RunOptions<'_>,
+    exec: &Exec<'_>,
 ) -> Result<CscMatrix<T>> {
-    encode_with(dict, signals, kmax, tol, selection, opts, true)
+    encode_with(dict, signals, kmax, tol, selection, exec, true)
 }
 
 /// [`encode`], where `fast = false` keeps the steps off the tracked kernels (to test one
 /// against the other).
 fn encode_with<T: Real>(
     dict: &Dictionary<'_, T>,
-    signals: MatRef<'_, T>,
+    signals: Signals<'_, T>,
     kmax: usize,
     tol: Option<T>,
     selection: Selection,
-    opts: &RunOptions<'_>,
+    exec: &Exec<'_>,
     fast: bool,
 ) -> Result<CscMatrix<T>> {
     let mut slot = None;
-    let gram = dict.gram_or_compute(&mut slot, opts.par())?;
+    let gram = dict.gram_or_compute(&mut slot, exec)?;
     let gram = Columns::new(gram);
     let diag = (0..dict.n_atoms()).map(|j| gram.col(j)[j]).collect();
     let kernel = Kernel {
-        atoms: dict.atoms(),
+        m: dict.n_atoms(),
         gram,
         diag,
         kmax,
@@ -46,11 +48,11 @@ fn encode_with<T: Real>(
         selection,
         tracked: fast && tracked_is_fast::<T>(dict.n_atoms()),
     };
-    run_blocks(&kernel, dict.n_atoms(), signals, opts)
+    run_blocks(&kernel, dict, signals, exec)
 }
 
 struct Kernel<'a, T> {
-    atoms: MatRef<'a, T>,
+    m: usize,
     gram: Columns<'a, T>,
     diag: Vec<T>,
     kmax: usize,
@@ -61,7 +63,6 @@ struct Kernel<'a, T> {
 }
 
 pub(crate) struct Work<T> {
-    corr: Mat<T>,
     states: [SignalState<T>; LOCKSTEP],
 }
 
@@ -362,10 +363,7 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
 
     fn workspace(&self) -> Work<T> {
         Work {
-            corr: Mat::zeros(self.atoms.ncols(), BLOCK),
-            states: std::array::from_fn(|_| {
-                SignalState::new(self.atoms.ncols(), self.kmax, self.tracked)
-            }),
+            states: std::array::from_fn(|_| SignalState::new(self.m, self.kmax, self.tracked)),
         }
     }
 
@@ -373,18 +371,10 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
         self.kmax.min(64)
     }
 
-    fn encode_block(
-        &self,
-        work: &mut Work<T>,
-        _first: usize,
-        signals: MatRef<'_, T>,
-        out: &mut ColumnSink<T>,
-    ) {
-        let n = signals.ncols();
-        let Some(corr) = block_correlations(&mut work.corr, self.atoms, signals, out) else {
-            return;
-        };
-        let ys = Columns::new(signals);
+    fn encode_block(&self, work: &mut Work<T>, block: &Block<'_, T>, out: &mut ColumnSink<T>) {
+        let n = block.signals.ncols();
+        let corr = &block.corr;
+        let ys = Columns::new(block.signals);
         let states = &mut work.states;
         let (gram, diag, kmax, tol, sel) = (
             &self.gram,
@@ -427,11 +417,11 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use dictum_linalg::{Mat, Par, Real};
+    use dictum_linalg::exec::Exec;
+    use dictum_linalg::{Mat, Real};
 
     use super::{Selection, encode_with};
-    use crate::dictionary::Dictionary;
-    use crate::run::RunOptions;
+    use crate::dictionary::{Dictionary, Signals};
 
     /// Uniform values in [-1, 1) from a xorshift sequence.
     fn uniform(seed: u64) -> impl FnMut() -> f64 {
@@ -468,14 +458,15 @@ mod tests {
                 _ => col(c % m) + col((c * 7) % m) * T::cast_f64(0.5),
             }
         });
-        let opts = RunOptions::new(Par::Seq);
+        let exec = Exec::default();
         let cases = [(6, None), (3, None), (10, Some(T::cast_f64(1e-3)))];
         for ((k, tol), sel) in cases
             .into_iter()
             .flat_map(|c| [(c, Selection::Omp), (c, Selection::Ormp)])
         {
             let run = |fast| {
-                let x = encode_with(&dict, signals.as_ref(), k, tol, sel, &opts, fast);
+                let y = Signals::lazy(signals.as_ref());
+                let x = encode_with(&dict, y, k, tol, sel, &exec, fast);
                 x.unwrap()
             };
             let (a, b) = (run(true), run(false));
@@ -501,9 +492,10 @@ mod tests {
         });
         let dict = Dictionary::new(atoms.as_ref()).unwrap();
         let y = Mat::from_fn(3, 1, |i, _| T::cast_f64([1.0, 1.0, 0.5][i]));
-        let opts = RunOptions::new(Par::Seq);
+        let exec = Exec::default();
         for fast in [true, false] {
-            let x = encode_with(&dict, y.as_ref(), 3, None, Selection::Omp, &opts, fast).unwrap();
+            let y = Signals::lazy(y.as_ref());
+            let x = encode_with(&dict, y, 3, None, Selection::Omp, &exec, fast).unwrap();
             assert_eq!(x.col(0).0, &[1, 2], "fast = {fast}");
         }
     }

@@ -27,12 +27,11 @@ mod batch;
 mod nonneg;
 mod reference;
 
-use dictum_linalg::{CscMatrix, MatRef, Real};
+use dictum_linalg::exec::Exec;
+use dictum_linalg::{CscMatrix, Real};
 
-use crate::dictionary::Dictionary;
-use crate::encoder::Encoder;
+use crate::dictionary::{Dictionary, Signals};
 use crate::error::{CodingError, Result, check_stopping_rule};
-use crate::run::RunOptions;
 
 /// Which OMP implementation runs; both return the same codes up to rounding.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -62,13 +61,14 @@ pub enum Selection {
 /// Parameters of OMP (see the [module docs](self)).
 ///
 /// ```
-/// use dictum_coding::{Dictionary, Encoder, Omp, RunOptions};
-/// use dictum_linalg::view;
+/// use dictum_coding::{Dictionary, Encoder, Omp};
+/// use dictum_linalg::{exec::Exec, view};
 /// // Three unit atoms in R²; the signal is 2·e₁ − 1·e₂.
 /// let d = [1.0f64, 0.0, 0.0, 1.0, 0.6, 0.8];
 /// let y = [2.0f64, -1.0];
 /// let dict = Dictionary::new(view::col_major(&d, 2, 3)?)?;
-/// let x = Omp::new().n_nonzero_coefs(2).encode(&dict, view::col_major(&y, 2, 1)?, &RunOptions::default())?;
+/// let omp = Omp::new().n_nonzero_coefs(2).check()?;
+/// let x = omp.encode(&dict, view::col_major(&y, 2, 1)?, &Exec::default())?;
 /// assert_eq!(x.col(0).0, &[0, 1]);
 /// # Ok::<(), dictum_coding::CodingError>(())
 /// ```
@@ -153,8 +153,9 @@ impl Omp {
     }
 }
 
-impl<T: Real> Encoder<T> for Omp {
-    fn name(&self) -> &'static str {
+impl Omp {
+    /// `batch-omp`, `omp` (the reference implementation), `batch-ormp`, `ormp` or `nn-omp`.
+    pub fn name(&self) -> &'static str {
         match (self.variant, self.selection, self.positive) {
             (_, _, true) => "nn-omp",
             (OmpVariant::Batch, Selection::Omp, false) => "batch-omp",
@@ -164,23 +165,23 @@ impl<T: Real> Encoder<T> for Omp {
         }
     }
 
-    fn encode(
+    /// Codes `signals` with parameters already checked.
+    pub(crate) fn run<T: Real>(
         &self,
         dict: &Dictionary<'_, T>,
-        signals: MatRef<'_, T>,
-        opts: &RunOptions<'_>,
+        signals: Signals<'_, T>,
+        exec: &Exec<'_>,
     ) -> Result<CscMatrix<T>> {
-        self.validate()?;
-        dict.check_signal_shape("omp", signals)?;
+        dict.check_signal_shape("omp", signals.view())?;
         let kmax = self.max_support(dict.n_atoms(), dict.dim())?;
         let tol = self.tol.map(T::cast_f64);
         if self.positive {
-            return nonneg::encode(dict, signals, kmax, tol, opts);
+            return nonneg::encode(dict, signals, kmax, tol, exec);
         }
         match self.variant {
-            OmpVariant::Batch => batch::encode(dict, signals, kmax, tol, self.selection, opts),
+            OmpVariant::Batch => batch::encode(dict, signals, kmax, tol, self.selection, exec),
             OmpVariant::Reference => {
-                reference::encode(dict, signals, kmax, tol, self.selection, opts)
+                reference::encode(dict, signals, kmax, tol, self.selection, exec)
             }
         }
     }

@@ -1,41 +1,41 @@
 //! Non-negative OMP: the atom with the largest positive correlation joins the support, and the
 //! support's coefficients are fitted by non-negative least squares on the Gram block.
 
-use dictum_linalg::{CscMatrix, Mat, MatRef, Real};
+use dictum_linalg::exec::Exec;
+use dictum_linalg::{CscMatrix, Real};
 
-use crate::dictionary::Dictionary;
+use crate::dictionary::{Dictionary, Signals};
 use crate::error::Result;
 use crate::nnls::NnlsGram;
-use crate::run::{BLOCK, BlockKernel, ColumnSink, RunOptions, block_correlations, run_blocks};
+use crate::run::{Block, BlockKernel, ColumnSink, run_blocks};
 use crate::vector::{Columns, argmax_pos, sub_combination, with_simd};
 
 pub(super) fn encode<T: Real>(
     dict: &Dictionary<'_, T>,
-    signals: MatRef<'_, T>,
+    signals: Signals<'_, T>,
     kmax: usize,
     tol: Option<T>,
-    opts: &RunOptions<'_>,
+    exec: &Exec<'_>,
 ) -> Result<CscMatrix<T>> {
     let mut slot = None;
-    let gram = dict.gram_or_compute(&mut slot, opts.par())?;
+    let gram = dict.gram_or_compute(&mut slot, exec)?;
     let kernel = Kernel {
-        atoms: dict.atoms(),
+        m: dict.n_atoms(),
         gram: Columns::new(gram),
         kmax,
         tol,
     };
-    run_blocks(&kernel, dict.n_atoms(), signals, opts)
+    run_blocks(&kernel, dict, signals, exec)
 }
 
 struct Kernel<'a, T> {
-    atoms: MatRef<'a, T>,
+    m: usize,
     gram: Columns<'a, T>,
     kmax: usize,
     tol: Option<T>,
 }
 
 struct Work<T> {
-    corr: Mat<T>,
     alpha: Vec<T>,
     support: Vec<u32>,
     banned: Vec<u32>,
@@ -49,9 +49,8 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
     type Work = Work<T>;
 
     fn workspace(&self) -> Work<T> {
-        let m = self.atoms.ncols();
+        let m = self.m;
         Work {
-            corr: Mat::zeros(m, BLOCK),
             alpha: vec![T::zero(); m],
             support: Vec::with_capacity(self.kmax + 1),
             banned: Vec::new(),
@@ -66,16 +65,10 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
         self.kmax.min(64)
     }
 
-    fn encode_block(
-        &self,
-        w: &mut Work<T>,
-        _first: usize,
-        signals: MatRef<'_, T>,
-        out: &mut ColumnSink<T>,
-    ) {
+    fn encode_block(&self, w: &mut Work<T>, block: &Block<'_, T>, out: &mut ColumnSink<T>) {
+        let (signals, corr) = (block.signals, &block.corr);
         let n = signals.ncols();
         let Work {
-            corr,
             alpha,
             support,
             banned,
@@ -84,9 +77,6 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
             x,
             nnls,
         } = w;
-        let Some(corr) = block_correlations(corr, self.atoms, signals, out) else {
-            return;
-        };
         with_simd(
             #[inline(always)]
             || {

@@ -1,21 +1,22 @@
 //! Reference OMP: explicit residual, correlations and least squares at every step.
 
 use dictum_linalg::cholesky::CholeskyAppend;
-use dictum_linalg::{CscMatrix, MatRef, Real};
+use dictum_linalg::exec::Exec;
+use dictum_linalg::{CscMatrix, Real};
 
 use super::Selection;
-use crate::dictionary::Dictionary;
+use crate::dictionary::{Dictionary, Signals};
 use crate::error::Result;
-use crate::run::{BlockKernel, ColumnSink, RunOptions, run_blocks};
+use crate::run::{Block, BlockKernel, ColumnSink, run_blocks};
 use crate::vector::{Columns, argmax_abs, axpy, dot};
 
 pub(super) fn encode<T: Real>(
     dict: &Dictionary<'_, T>,
-    signals: MatRef<'_, T>,
+    signals: Signals<'_, T>,
     kmax: usize,
     tol: Option<T>,
     selection: Selection,
-    opts: &RunOptions<'_>,
+    exec: &Exec<'_>,
 ) -> Result<CscMatrix<T>> {
     let kernel = Kernel {
         atoms: Columns::new(dict.atoms()),
@@ -25,7 +26,7 @@ pub(super) fn encode<T: Real>(
         tol,
         selection,
     };
-    run_blocks(&kernel, dict.n_atoms(), signals, opts)
+    run_blocks(&kernel, dict, signals, exec)
 }
 
 struct Kernel<'a, T> {
@@ -68,13 +69,13 @@ impl<T: Real> BlockKernel<T> for Kernel<'_, T> {
         self.kmax.min(64)
     }
 
-    fn encode_block(
-        &self,
-        w: &mut Work<T>,
-        _first: usize,
-        signals: MatRef<'_, T>,
-        out: &mut ColumnSink<T>,
-    ) {
+    /// The textbook algorithm forms its own correlations from the residual.
+    fn needs_correlations(&self) -> bool {
+        false
+    }
+
+    fn encode_block(&self, w: &mut Work<T>, block: &Block<'_, T>, out: &mut ColumnSink<T>) {
+        let signals = block.signals;
         for c in 0..signals.ncols() {
             for i in 0..self.d {
                 w.y[i] = signals[(i, c)];

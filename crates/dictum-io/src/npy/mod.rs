@@ -8,7 +8,7 @@
 //! `../shared/data` — is the `d x N` matrix with one signal per column: [`MappedNpy::matrix`]
 //! views it in place, without copying, straight from the memory-mapped file.
 
-mod header;
+pub(crate) mod header;
 mod mapped;
 
 pub use header::{MAGIC, NpyFormatError, NpyHeader, encode_header, parse_header};

@@ -10,13 +10,13 @@
 //! in the tests). Softmax codes are positive and sum to one, so they carry no scale: the atoms
 //! are free parameters, not normalized.
 
-use std::time::Instant;
-
+use dictum_linalg::exec::{Exec, IterationStats};
 use dictum_linalg::{Mat, MatRef, Real};
 
 use super::driver::check_signals;
-use super::{IterationStats, LearnOptions, StopReason};
+use crate::adam::Adam;
 use crate::error::{LearnError, Result, invalid};
+use crate::fit::{Fit, Learner, Monitor, Progression, Stopping};
 use crate::rng::Rng;
 
 /// Amortized learning parameters.
@@ -27,7 +27,6 @@ pub struct Amortized {
     batch_size: usize,
     learning_rate: f64,
     temperature: f64,
-    seed: u64,
 }
 
 /// A trained encoder and dictionary.
@@ -54,20 +53,9 @@ pub struct AmortizedGradient<T> {
     pub dictionary: Mat<T>,
 }
 
-/// The result of [`Amortized::fit`].
-#[derive(Debug, Clone)]
-pub struct AmortizedFit<T> {
-    /// The trained model.
-    pub model: AmortizedModel<T>,
-    /// One entry per epoch (`rel_error` over the epoch's batches, before their steps).
-    pub history: Vec<IterationStats>,
-    /// Why training stopped.
-    pub stop: StopReason,
-}
-
 impl Amortized {
     /// `n_atoms` atoms; 100 epochs of mini-batches of 32, Adam with learning rate `1e-2`,
-    /// temperature 1, seed 0.
+    /// temperature 1.
     pub fn new(n_atoms: usize) -> Self {
         Self {
             n_atoms,
@@ -75,7 +63,6 @@ impl Amortized {
             batch_size: 32,
             learning_rate: 1e-2,
             temperature: 1.0,
-            seed: 0,
         }
     }
 
@@ -100,12 +87,6 @@ impl Amortized {
     /// Softmax temperature `τ` (smaller: codes closer to one-hot).
     pub fn temperature(mut self, t: f64) -> Self {
         self.temperature = t;
-        self
-    }
-
-    /// Seed of the initial parameters and of the batch order.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
         self
     }
 
@@ -137,36 +118,59 @@ impl Amortized {
         }
         Ok(())
     }
+}
 
-    /// Trains on the signals `y` (`d x N`). The dictionary starts at random signals, the
-    /// encoder at small Gaussian weights.
-    pub fn fit<T: Real>(
+impl<'a, T: Real> Learner<MatRef<'a, T>> for Amortized {
+    type Start = AmortizedModel<T>;
+    type Model = AmortizedModel<T>;
+
+    /// Trains on the signals `y` (`d x N`), from `start` (a model of the same shape, to
+    /// train further) or from the dictionary at random signals and the encoder at small
+    /// Gaussian weights. One history entry per epoch.
+    fn fit_from(
         &self,
-        y: MatRef<'_, T>,
-        opts: &LearnOptions<'_>,
-    ) -> Result<AmortizedFit<T>> {
+        y: MatRef<'a, T>,
+        start: Option<AmortizedModel<T>>,
+        exec: &Exec<'_>,
+    ) -> Result<Fit<AmortizedModel<T>>> {
         self.validate()?;
-        check_signals("amortized", y)?;
+        check_signals("amortized", y, exec)?;
         let (d, n, m) = (y.nrows(), y.ncols(), self.n_atoms);
-        let mut rng = Rng::new(self.seed);
-        let scale = 0.1 / (d as f64).sqrt();
-        let weights = Mat::from_fn(m, d, |_, _| T::cast_f64(scale * rng.normal()));
-        let dictionary = Mat::from_fn(d, m, |_, _| T::zero());
-        let mut model = AmortizedModel {
-            weights,
-            bias: vec![T::zero(); m],
-            dictionary,
-            temperature: T::cast_f64(self.temperature),
-        };
-        for k in 0..m {
-            let j = rng.below(n);
-            for i in 0..d {
-                model.dictionary[(i, k)] = y[(i, j)];
+        let mut rng = Rng::new(exec.seed());
+        let mut model = match start {
+            Some(model) => {
+                let shape = (model.weights.nrows(), model.weights.ncols());
+                if shape != (m, d) || model.dictionary.nrows() != d || model.bias.len() != m {
+                    return Err(LearnError::ShapeMismatch {
+                        method: "amortized",
+                        what: "starting model",
+                        expected: format!("{m} atoms of dimension {d}"),
+                        found: format!("weights {} x {}", shape.0, shape.1),
+                    });
+                }
+                model
             }
-        }
-        let mut adam = Adam::new(m, d, self.learning_rate);
-        let start = Instant::now();
-        let mut history = Vec::new();
+            None => {
+                let scale = 0.1 / (d as f64).sqrt();
+                let weights = Mat::from_fn(m, d, |_, _| T::cast_f64(scale * rng.normal()));
+                let mut model = AmortizedModel {
+                    weights,
+                    bias: vec![T::zero(); m],
+                    dictionary: Mat::from_fn(d, m, |_, _| T::zero()),
+                    temperature: T::cast_f64(self.temperature),
+                };
+                for k in 0..m {
+                    let j = rng.below(n);
+                    for i in 0..d {
+                        model.dictionary[(i, k)] = y[(i, j)];
+                    }
+                }
+                model
+            }
+        };
+        let mut adam = Adam::new(2 * m * d + m, self.learning_rate);
+        let stopping = Stopping::iterations(self.epochs);
+        let mut progress = Progression::new(&stopping, Monitor::Objective, exec);
         let mut order: Vec<usize> = (0..n).collect();
         let y2: f64 = y.squared_norm_l2().into_f64();
         for epoch in 1..=self.epochs {
@@ -176,28 +180,24 @@ impl Amortized {
                 let batch = Mat::from_fn(d, chunk.len(), |i, c| y[(i, chunk[c])]);
                 let (loss, grad) = model.loss_and_gradient(batch.as_ref())?;
                 loss_sum += loss * chunk.len() as f64;
-                adam.step(&mut model, &grad);
+                adam_step(&mut adam, &mut model, &grad);
             }
             let stats = IterationStats {
                 iter: epoch,
+                objective: loss_sum / n as f64,
                 rel_error: if y2 > 0.0 {
                     (2.0 * loss_sum / y2).sqrt()
                 } else {
                     0.0
                 },
-                mean_rel_residual: f64::NAN,
+                mean_rel_residual: None,
                 mean_nnz: m as f64,
                 replaced: 0,
-                seconds: start.elapsed().as_secs_f64(),
+                seconds: progress.seconds(),
             };
-            opts.report(&stats);
-            history.push(stats);
+            progress.record(stats, false)?;
         }
-        Ok(AmortizedFit {
-            model,
-            history,
-            stop: StopReason::MaxIter,
-        })
+        Ok(progress.finish(model))
     }
 }
 
@@ -285,61 +285,28 @@ fn softmax<T: Real>(z: &mut [T]) {
     }
 }
 
-/// Adam's moment estimates for `W`, `b` and `D`, flattened.
-struct Adam {
-    lr: f64,
-    t: i32,
-    m: Vec<f64>,
-    v: Vec<f64>,
-}
-
-impl Adam {
-    fn new(atoms: usize, dim: usize, lr: f64) -> Self {
-        let len = 2 * atoms * dim + atoms;
-        Self {
-            lr,
-            t: 0,
-            m: vec![0.0; len],
-            v: vec![0.0; len],
+/// One Adam step on `W`, `b` and `D`, in that order (the moments' layout).
+fn adam_step<T: Real>(adam: &mut Adam, model: &mut AmortizedModel<T>, grad: &AmortizedGradient<T>) {
+    adam.begin_step();
+    let mut at = 0;
+    let mut apply = |p: &mut T, g: T| {
+        let step = adam.delta(at, g.into_f64());
+        *p = T::cast_f64(p.into_f64() - step);
+        at += 1;
+    };
+    let (rows, cols) = (model.weights.nrows(), model.weights.ncols());
+    for j in 0..cols {
+        for i in 0..rows {
+            apply(&mut model.weights[(i, j)], grad.weights[(i, j)]);
         }
     }
-
-    fn step<T: Real>(&mut self, model: &mut AmortizedModel<T>, grad: &AmortizedGradient<T>) {
-        const B1: f64 = 0.9;
-        const B2: f64 = 0.999;
-        const EPS: f64 = 1e-8;
-        self.t += 1;
-        let (c1, c2) = (1.0 - B1.powi(self.t), 1.0 - B2.powi(self.t));
-        let mut at = 0;
-        let mut apply = |p: &mut T, g: T, m: &mut [f64], v: &mut [f64], lr: f64| {
-            let g = g.into_f64();
-            m[at] = B1 * m[at] + (1.0 - B1) * g;
-            v[at] = B2 * v[at] + (1.0 - B2) * g * g;
-            let step = lr * (m[at] / c1) / ((v[at] / c2).sqrt() + EPS);
-            *p = T::cast_f64(p.into_f64() - step);
-            at += 1;
-        };
-        let (m, v, lr) = (&mut self.m, &mut self.v, self.lr);
-        let (rows, cols) = (model.weights.nrows(), model.weights.ncols());
-        for j in 0..cols {
-            for i in 0..rows {
-                apply(&mut model.weights[(i, j)], grad.weights[(i, j)], m, v, lr);
-            }
-        }
-        for (p, &g) in model.bias.iter_mut().zip(&grad.bias) {
-            apply(p, g, m, v, lr);
-        }
-        let (rows, cols) = (model.dictionary.nrows(), model.dictionary.ncols());
-        for j in 0..cols {
-            for i in 0..rows {
-                apply(
-                    &mut model.dictionary[(i, j)],
-                    grad.dictionary[(i, j)],
-                    m,
-                    v,
-                    lr,
-                );
-            }
+    for (p, &g) in model.bias.iter_mut().zip(&grad.bias) {
+        apply(p, g);
+    }
+    let (rows, cols) = (model.dictionary.nrows(), model.dictionary.ncols());
+    for j in 0..cols {
+        for i in 0..rows {
+            apply(&mut model.dictionary[(i, j)], grad.dictionary[(i, j)]);
         }
     }
 }

@@ -4,8 +4,19 @@
 use dictum_linalg::svd::{LeadingSvd, leading_singular_triplet_from};
 use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real};
 
-use super::ksvd::AtomUpdate;
 use crate::error::Result;
+
+/// How K-SVD refits an atom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AtomUpdate {
+    /// The top singular pair of the restricted residual, by Lanczos bidiagonalisation
+    /// warm-started from the current coefficients (never a full SVD).
+    #[default]
+    Exact,
+    /// One power-iteration step (approximate K-SVD): cheaper, slightly less progress per
+    /// iteration.
+    Approximate,
+}
 
 /// Row access to CSC codes: for atom `k`, the signals using it and where their coefficients
 /// live in the CSC value array.

@@ -1,32 +1,35 @@
 //! The alternating loop every batch learner shares: replace wasted atoms, code, update the
-//! dictionary, measure, decide whether to stop.
+//! dictionary, measure, report, decide whether to stop.
 
-use std::time::Instant;
-
-use dictum_coding::{Dictionary, Encoder, RunOptions};
-use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real};
+use dictum_coding::{Dictionary, Encoder, Signals, residual_norms};
+use dictum_linalg::exec::{Exec, IterationStats};
+use dictum_linalg::{CscMatrix, LinalgError, Mat, MatRef, Real};
 
 use super::replace::replace_atoms;
-use super::residual::residual_norms;
-use super::{Common, Init, IterationStats, LearnOptions, Learned, StopReason, initial_dictionary};
+use super::{Common, Init, Learned, SparseModel, initial_dictionary};
 use crate::error::{LearnError, Result, invalid};
+use crate::fit::{Monitor, Progression};
 use crate::rng::Rng;
 
 /// A dictionary-update step: improves `dict` (and, for K-SVD, the code values) for fixed
-/// supports. Atoms must stay unit-norm.
+/// supports. Atoms change through `Dictionary::set_atom`, which keeps them unit-norm.
 pub(crate) trait DictionaryUpdate<T: Real> {
     fn update(
         &self,
         y: MatRef<'_, T>,
-        dict: &mut Mat<T>,
+        dict: &mut Dictionary<'static, T>,
         codes: &mut CscMatrix<T>,
         rng: &mut Rng,
-        par: Par,
+        exec: &Exec<'_>,
     ) -> Result<()>;
 }
 
-/// Rejects empty, non-finite or all-zero signals.
-pub(crate) fn check_signals<T: Real>(method: &'static str, y: MatRef<'_, T>) -> Result<()> {
+/// Checks a fit's signals once: non-empty, finite (in parallel), not all zero.
+pub(crate) fn check_signals<'a, T: Real>(
+    method: &'static str,
+    y: MatRef<'a, T>,
+    exec: &Exec<'_>,
+) -> Result<Signals<'a, T>> {
     if y.nrows() == 0 || y.ncols() == 0 {
         return Err(LearnError::Empty {
             method,
@@ -34,19 +37,20 @@ pub(crate) fn check_signals<T: Real>(method: &'static str, y: MatRef<'_, T>) -> 
             ncols: y.ncols(),
         });
     }
-    let mut any = false;
-    for j in 0..y.ncols() {
-        for &v in y.col(j).iter() {
-            if !v.is_finite() {
-                return Err(LearnError::NonFinite { method, signal: j });
+    let signals = Signals::new(y, exec).map_err(|e| match e {
+        dictum_coding::CodingError::Linalg(LinalgError::NonFinite { col, .. }) => {
+            LearnError::NonFinite {
+                method,
+                signal: col,
             }
-            any |= v != T::zero();
         }
-    }
+        other => other.into(),
+    })?;
+    let any = (0..y.ncols()).any(|j| y.col(j).iter().any(|&v| v != T::zero()));
     if !any {
         return Err(LearnError::AllZero { method });
     }
-    Ok(())
+    Ok(signals)
 }
 
 /// A caller's initial dictionary, checked and normalized.
@@ -55,7 +59,7 @@ pub(crate) fn given_dictionary<T: Real>(
     dim: usize,
     d0: MatRef<'_, T>,
     m: usize,
-) -> Result<Mat<T>> {
+) -> Result<Dictionary<'static, T>> {
     if d0.nrows() != dim || d0.ncols() != m {
         return Err(LearnError::ShapeMismatch {
             method,
@@ -79,115 +83,98 @@ pub(crate) fn given_dictionary<T: Real>(
             d[(i, k)] /= nrm;
         }
     }
-    Ok(d)
+    Ok(Dictionary::owned(d.as_ref())?)
 }
 
-/// A mini-batch's signals (`None`: all signals), their codes and squared residuals.
-type LastIteration<T> = (Option<Mat<T>>, CscMatrix<T>, Vec<T>);
-
-/// The start of every fit: checks the signals, then takes the caller's dictionary `d0`
-/// (checked and normalized) or draws one by `init`, and returns it with the random stream the
-/// rest of the fit continues.
-pub(crate) fn starting_dictionary<T: Real>(
+/// The start of every fit: checks the signals once, then takes the caller's dictionary `d0`
+/// (checked and normalized) or draws one by `init` from the context's seed, and returns them
+/// with the random stream the rest of the fit continues.
+pub(crate) fn starting_dictionary<'a, T: Real>(
     method: &'static str,
-    y: MatRef<'_, T>,
+    y: MatRef<'a, T>,
     m: usize,
     d0: Option<MatRef<'_, T>>,
     init: Init,
-    seed: u64,
-) -> Result<(Mat<T>, Rng)> {
-    check_signals(method, y)?;
-    let mut rng = Rng::new(seed);
+    exec: &Exec<'_>,
+) -> Result<(Signals<'a, T>, Dictionary<'static, T>, Rng)> {
+    let signals = check_signals(method, y, exec)?;
+    let mut rng = Rng::new(exec.seed());
     let dict = match d0 {
         Some(d0) => given_dictionary(method, y.nrows(), d0, m)?,
-        None => initial_dictionary(method, y, m, init, &mut rng)?,
+        None => Dictionary::owned(initial_dictionary(method, y, m, init, &mut rng)?.as_ref())?,
     };
-    Ok((dict, rng))
+    Ok((signals, dict, rng))
 }
 
-fn gather<T: Real>(y: MatRef<'_, T>, idx: &[usize]) -> Mat<T> {
-    Mat::from_fn(y.nrows(), idx.len(), |i, c| y[(i, idx[c])])
-}
+/// The last iteration's mini-batch (`None`: all signals), codes and squared residuals.
+type LastIteration<T> = (Option<Mat<T>>, CscMatrix<T>, Vec<T>);
 
 /// Runs the loop from the initial dictionary `dict`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn learn<T: Real, E: Encoder<T>, U: DictionaryUpdate<T>>(
-    y: MatRef<'_, T>,
-    mut dict: Mat<T>,
+    signals: Signals<'_, T>,
+    mut dict: Dictionary<'static, T>,
     coder: &E,
     update: &U,
     common: &Common,
     mut rng: Rng,
-    opts: &LearnOptions<'_>,
+    exec: &Exec<'_>,
 ) -> Result<Learned<T>> {
-    let start = Instant::now();
-    let par = opts.par();
-    let run = RunOptions::new(par);
+    let y = signals.view();
     let n = y.ncols();
     let batch = common.signals_per_iter.filter(|&b| b < n);
-    let stop = &common.stopping;
-    let mut history: Vec<IterationStats> = Vec::new();
+    let mut progress = Progression::new(&common.stopping, Monitor::RelError, exec);
     // The last iteration's signals (when mini-batched), codes and squared residuals.
     let mut last: Option<LastIteration<T>> = None;
-    let mut reason = StopReason::MaxIter;
-    for iter in 1..=stop.max_iter {
+    for iter in 1..=common.stopping.max_iter {
         let replaced = match &last {
             Some((yb, x, r2)) => {
                 let yv = yb.as_ref().map_or(y, |m| m.as_ref());
-                replace_atoms(&mut dict, yv, x, r2, &common.replacement, par)?
+                replace_atoms(&mut dict, yv, x, r2, &common.replacement, exec)?
             }
             None => 0,
         };
-        let yb = batch.map(|b| {
-            let mut idx = rng.sample_indices(n, b);
-            idx.sort_unstable();
-            gather(y, &idx)
-        });
-        let yv = yb.as_ref().map_or(y, |m| m.as_ref());
-        let mut x = coder.encode(&Dictionary::new(dict.as_ref())?, yv, &run)?;
-        update.update(yv, &mut dict, &mut x, &mut rng, par)?;
-        let r2 = residual_norms(yv, dict.as_ref(), &x, par);
-        let stats = measure(iter, yv, &x, &r2, replaced, start);
-        opts.report(&stats);
-        let prev = history.last().map(|s| s.rel_error);
-        let (err, nnz) = (stats.rel_error, stats.mean_nnz);
-        history.push(stats);
-        last = Some((yb, x, r2));
-        if stop.target_nnz.is_some_and(|t| nnz <= t) {
-            reason = StopReason::NnzTarget;
-            break;
-        }
-        if let (Some(tol), Some(p)) = (stop.tol, prev)
-            && (p - err).abs() <= tol * p
-        {
-            reason = StopReason::Converged;
-            break;
-        }
-        if stop.max_time.is_some_and(|t| start.elapsed() >= t) {
-            reason = StopReason::MaxTime;
+        let mut buf = Mat::zeros(0, 0);
+        let (x, r2, stats) = {
+            let ys = match batch {
+                Some(b) => {
+                    let mut idx = rng.sample_indices(n, b);
+                    idx.sort_unstable();
+                    signals.gather_into(&idx, &mut buf)
+                }
+                None => signals,
+            };
+            let yv = ys.view();
+            let mut x = coder.encode_signals(&dict, ys, exec)?;
+            update.update(yv, &mut dict, &mut x, &mut rng, exec)?;
+            let r2 = residual_norms(dict.atoms(), yv, &x, exec)?;
+            let stats = measure(iter, yv, &x, &r2, replaced, progress.seconds());
+            (x, r2, stats)
+        };
+        last = Some((batch.is_some().then_some(buf), x, r2));
+        if progress.record(stats, false)? {
             break;
         }
     }
     let codes = match last {
         Some((None, x, _)) => x,
         // Mini-batches coded a subset: code every signal with the final dictionary.
-        _ => coder.encode(&Dictionary::new(dict.as_ref())?, y, &run)?,
+        _ => coder.encode_signals(&dict, signals, exec)?,
     };
-    Ok(Learned {
-        dictionary: dict,
+    Ok(progress.finish(SparseModel {
+        dictionary: dict.into_mat(),
         codes,
-        history,
-        stop: reason,
-    })
+    }))
 }
 
-fn measure<T: Real>(
+/// The measurements of one iteration on the signals `y` it used.
+pub(crate) fn measure<T: Real>(
     iter: usize,
     y: MatRef<'_, T>,
     x: &CscMatrix<T>,
     r2: &[T],
     replaced: usize,
-    start: Instant,
+    seconds: f64,
 ) -> IterationStats {
     let n = y.ncols();
     let (mut rsum, mut ysum, mut rel) = (0.0, 0.0, 0.0);
@@ -202,14 +189,15 @@ fn measure<T: Real>(
     }
     IterationStats {
         iter,
+        objective: 0.5 * rsum,
         rel_error: if ysum > 0.0 {
             (rsum / ysum).sqrt()
         } else {
             0.0
         },
-        mean_rel_residual: rel / n as f64,
+        mean_rel_residual: Some(rel / n as f64),
         mean_nnz: x.nnz() as f64 / n as f64,
         replaced,
-        seconds: start.elapsed().as_secs_f64(),
+        seconds,
     }
 }

@@ -9,14 +9,15 @@
 //! Assignments are computed block by block with one GEMM `Cᵀ·Y` per block, in parallel; sums
 //! run in a fixed order, so results do not depend on the thread count.
 
-use std::time::Instant;
-
-use dictum_linalg::{CscBuilder, Mat, MatRef, Par, Real, gemm};
+use dictum_linalg::backend::Trans;
+use dictum_linalg::exec::{Exec, IterationStats};
+use dictum_linalg::{CscBuilder, Mat, MatRef, Par, Real};
 use rayon::prelude::*;
 
 use super::driver::check_signals;
-use super::{IterationStats, LearnOptions, Learned, StopReason};
+use super::{Learned, SparseModel};
 use crate::error::{LearnError, Result, invalid};
+use crate::fit::{Fit, Learner, Monitor, Progression, StopReason, Stopping};
 use crate::rng::Rng;
 
 /// Signals per assignment block (one GEMM each).
@@ -39,13 +40,12 @@ pub struct KMeans {
     n_clusters: usize,
     spherical: bool,
     init: KMeansInit,
-    max_iter: usize,
-    tol: f64,
+    stopping: Stopping,
     batch_size: Option<usize>,
-    seed: u64,
 }
 
-/// A fitted clustering.
+/// A fitted clustering (its history is the [`Fit`]'s: one entry per Lloyd iteration or per
+/// 10 mini-batches).
 #[derive(Debug, Clone)]
 pub struct Clustering<T> {
     /// Centres, `d x n_clusters` (unit-norm when spherical).
@@ -54,24 +54,21 @@ pub struct Clustering<T> {
     pub labels: Vec<u32>,
     /// Σ‖y − c‖² (Euclidean) or Σ(1 − cos(y, c)) (spherical) at the final centres.
     pub inertia: f64,
-    /// One entry per iteration (Lloyd) or per 10 mini-batches.
-    pub history: Vec<IterationStats>,
-    /// Why it stopped.
-    pub stop: StopReason,
 }
 
 impl KMeans {
     /// k-means with `n_clusters` centres: k-means++ seeding, Lloyd iterations (at most 300,
-    /// relative inertia change `1e-4`), Euclidean, seed 0.
+    /// relative inertia change `1e-4`), Euclidean.
     pub fn new(n_clusters: usize) -> Self {
         Self {
             n_clusters,
             spherical: false,
             init: KMeansInit::PlusPlus,
-            max_iter: 300,
-            tol: 1e-4,
+            stopping: Stopping {
+                tol: Some(1e-4),
+                ..Stopping::iterations(300)
+            },
             batch_size: None,
-            seed: 0,
         }
     }
 
@@ -89,25 +86,25 @@ impl KMeans {
 
     /// Lloyd iterations, or mini-batches with [`batch_size`](Self::batch_size).
     pub fn max_iter(mut self, n: usize) -> Self {
-        self.max_iter = n;
+        self.stopping.max_iter = n;
         self
     }
 
-    /// Stop when the inertia changes by at most `tol` (relative) between iterations.
+    /// Stop when the inertia changes by at most `tol` (relative) between Lloyd iterations.
     pub fn tol(mut self, tol: f64) -> Self {
-        self.tol = tol;
+        self.stopping.tol = Some(tol);
+        self
+    }
+
+    /// Stop after this much wall time (checked after each iteration).
+    pub fn max_time(mut self, t: std::time::Duration) -> Self {
+        self.stopping.max_time = Some(t);
         self
     }
 
     /// Mini-batch k-means with this many signals per step.
     pub fn batch_size(mut self, n: usize) -> Self {
         self.batch_size = Some(n);
-        self
-    }
-
-    /// Seed of the seeding and of the mini-batches.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
         self
     }
 
@@ -125,12 +122,7 @@ impl KMeans {
         if self.n_clusters == 0 {
             return Err(invalid(m, "n_clusters", 0, "at least one cluster"));
         }
-        if self.max_iter == 0 {
-            return Err(invalid(m, "max_iter", 0, "at least 1"));
-        }
-        if !(self.tol.is_finite() && self.tol >= 0.0) {
-            return Err(invalid(m, "tol", self.tol, "a finite number ≥ 0"));
-        }
+        self.stopping.validate(m)?;
         if self.batch_size == Some(0) {
             return Err(invalid(
                 m,
@@ -142,11 +134,17 @@ impl KMeans {
         Ok(())
     }
 
-    /// Clusters the signals `y` (`d x N`, one per column).
-    pub fn fit<T: Real>(&self, y: MatRef<'_, T>, opts: &LearnOptions<'_>) -> Result<Clustering<T>> {
+    /// Clusters the signals `y` (`d x N`, one per column) from `centers` (`d x n_clusters`)
+    /// or by the seeding rule.
+    fn run<T: Real>(
+        &self,
+        y: MatRef<'_, T>,
+        centers: Option<MatRef<'_, T>>,
+        exec: &Exec<'_>,
+    ) -> Result<Fit<Clustering<T>>> {
         self.validate()?;
         let method = self.name();
-        check_signals(method, y)?;
+        check_signals(method, y, exec)?;
         let n = y.ncols();
         let usable = (0..n)
             .filter(|&j| !self.spherical || y.col(j).norm_l2() > T::zero())
@@ -158,52 +156,56 @@ impl KMeans {
                 signals: usable,
             });
         }
-        let start = Instant::now();
-        let par = opts.par();
-        let mut rng = Rng::new(self.seed);
-        let mut centers = self.seed_centers(y, &mut rng, par)?;
+        let mut rng = Rng::new(exec.seed());
+        let mut centers = match centers {
+            Some(c) => self.given_centers(y.nrows(), c)?,
+            None => self.seed_centers(y, &mut rng, exec)?,
+        };
         let ynorm2 = if self.spherical {
             n as f64
         } else {
             y.squared_norm_l2().into_f64()
         };
-        let mut history = Vec::new();
-        let mut stop = StopReason::MaxIter;
-        let mut prev: Option<f64> = None;
+        // Mini-batch k-means runs its steps to the end: its inertia is an estimate.
+        let batch_rules = Stopping {
+            tol: None,
+            ..self.stopping.clone()
+        };
+        let rules = if self.batch_size.is_some() {
+            &batch_rules
+        } else {
+            &self.stopping
+        };
+        let mut progress = Progression::new(rules, Monitor::Objective, exec);
         match self.batch_size {
             None => {
                 let mut labels: Vec<u32> = Vec::new();
-                for iter in 1..=self.max_iter {
-                    let (new_labels, cost) = assign(y, centers.as_ref(), self.spherical, par)?;
+                for iter in 1..=self.stopping.max_iter {
+                    let (new_labels, cost) = assign(y, centers.as_ref(), self.spherical, exec)?;
                     let same = new_labels == labels;
                     labels = new_labels;
                     let replaced = self.update(y, &mut centers, &labels, &cost);
                     let inertia: f64 = cost.iter().sum();
-                    let stats = stats(iter, inertia, ynorm2, replaced, start);
-                    opts.report(&stats);
-                    history.push(stats);
+                    let stats = stats(iter, inertia, ynorm2, replaced, progress.seconds());
+                    let stop = progress.record(stats, false)?;
                     if same {
-                        stop = StopReason::Converged;
+                        progress.stop_with(StopReason::Converged);
                         break;
                     }
-                    if let Some(p) = prev
-                        && (p - inertia).abs() <= self.tol * p
-                    {
-                        stop = StopReason::Converged;
+                    if stop {
                         break;
                     }
-                    prev = Some(inertia);
                 }
             }
             Some(b) => {
                 let b = b.min(n);
                 let mut counts = vec![0.0f64; self.n_clusters];
                 let (mut acc, mut seen) = (0.0, 0usize);
-                for step in 1..=self.max_iter {
+                for step in 1..=self.stopping.max_iter {
                     let idx = rng.sample_indices(n, b);
                     let batch = Mat::from_fn(y.nrows(), b, |i, c| y[(i, idx[c])]);
                     let (labels, cost) =
-                        assign(batch.as_ref(), centers.as_ref(), self.spherical, par)?;
+                        assign(batch.as_ref(), centers.as_ref(), self.spherical, exec)?;
                     acc += cost.iter().sum::<f64>();
                     seen += b;
                     for (c, &l) in labels.iter().enumerate() {
@@ -224,33 +226,57 @@ impl KMeans {
                     if self.spherical {
                         normalize_centers(&mut centers);
                     }
-                    if step % 10 == 0 || step == self.max_iter {
-                        let stats = stats(step, acc * n as f64 / seen as f64, ynorm2, 0, start);
-                        opts.report(&stats);
-                        history.push(stats);
+                    progress.tick();
+                    if step % 10 == 0 || step == self.stopping.max_iter {
+                        let inertia = acc * n as f64 / seen as f64;
+                        let stats = stats(step, inertia, ynorm2, 0, progress.seconds());
                         (acc, seen) = (0.0, 0);
+                        if progress.record(stats, true)? {
+                            break;
+                        }
                     }
                 }
             }
         }
-        let (labels, cost) = assign(y, centers.as_ref(), self.spherical, par)?;
-        Ok(Clustering {
+        let (labels, cost) = assign(y, centers.as_ref(), self.spherical, exec)?;
+        Ok(progress.finish(Clustering {
             centers,
             labels,
             inertia: cost.iter().sum(),
-            history,
-            stop,
-        })
+        }))
+    }
+
+    /// Initial centres given by the caller: `d x n_clusters`, finite (normalized when
+    /// spherical).
+    fn given_centers<T: Real>(&self, d: usize, c: MatRef<'_, T>) -> Result<Mat<T>> {
+        if c.nrows() != d || c.ncols() != self.n_clusters {
+            return Err(LearnError::ShapeMismatch {
+                method: self.name(),
+                what: "initial centres",
+                expected: format!("{d} x {}", self.n_clusters),
+                found: format!("{} x {}", c.nrows(), c.ncols()),
+            });
+        }
+        if (0..c.ncols()).any(|j| c.col(j).iter().any(|v| !v.is_finite())) {
+            return Err(invalid(
+                self.name(),
+                "initial centres",
+                "a NaN or infinite entry",
+                "initial centres must be finite",
+            ));
+        }
+        let mut centers = c.to_owned();
+        if self.spherical {
+            normalize_centers(&mut centers);
+        }
+        Ok(centers)
     }
 
     /// Clusters `y` and returns the clustering as a dictionary: atoms are the normalized
     /// centres and each signal's code is 1-sparse, its projection `⟨d, y⟩` on its atom.
-    pub fn fit_dictionary<T: Real>(
-        &self,
-        y: MatRef<'_, T>,
-        opts: &LearnOptions<'_>,
-    ) -> Result<Learned<T>> {
-        let c = self.fit(y, opts)?;
+    pub fn fit_dictionary<T: Real>(&self, y: MatRef<'_, T>, exec: &Exec<'_>) -> Result<Learned<T>> {
+        let fit = self.run(y, None, exec)?;
+        let c = &fit.model;
         let mut dict = c.centers.clone();
         for j in 0..dict.ncols() {
             let nrm = dict.col(j).norm_l2();
@@ -269,15 +295,19 @@ impl KMeans {
             let v = (0..y.nrows()).fold(T::zero(), |s, i| s + d[i] * y[(i, j)]);
             codes.push_column([(l as usize, v)])?;
         }
-        Ok(Learned {
+        let codes = codes.finish();
+        Ok(fit.map(|_| SparseModel {
             dictionary: dict,
-            codes: codes.finish(),
-            history: c.history,
-            stop: c.stop,
-        })
+            codes,
+        }))
     }
 
-    fn seed_centers<T: Real>(&self, y: MatRef<'_, T>, rng: &mut Rng, par: Par) -> Result<Mat<T>> {
+    fn seed_centers<T: Real>(
+        &self,
+        y: MatRef<'_, T>,
+        rng: &mut Rng,
+        exec: &Exec<'_>,
+    ) -> Result<Mat<T>> {
         let (d, n, k) = (y.nrows(), y.ncols(), self.n_clusters);
         let point = |j: usize| -> Vec<T> {
             let col = y.col(j);
@@ -309,7 +339,7 @@ impl KMeans {
                 let mut best = vec![f64::INFINITY; n];
                 for c in 1..k {
                     let (_, cost) =
-                        assign(y, centers.as_ref().subcols(c - 1, 1), self.spherical, par)?;
+                        assign(y, centers.as_ref().subcols(c - 1, 1), self.spherical, exec)?;
                     for (b, &v) in best.iter_mut().zip(&cost) {
                         *b = b.min(v);
                     }
@@ -415,13 +445,7 @@ fn normalize_centers<T: Real>(centers: &mut Mat<T>) {
     }
 }
 
-fn stats(
-    iter: usize,
-    inertia: f64,
-    ynorm2: f64,
-    replaced: usize,
-    start: Instant,
-) -> IterationStats {
+fn stats(iter: usize, inertia: f64, ynorm2: f64, replaced: usize, seconds: f64) -> IterationStats {
     let rel = if ynorm2 > 0.0 {
         (inertia / ynorm2).sqrt()
     } else {
@@ -429,11 +453,28 @@ fn stats(
     };
     IterationStats {
         iter,
+        objective: inertia,
         rel_error: rel,
-        mean_rel_residual: rel,
+        mean_rel_residual: Some(rel),
         mean_nnz: 1.0,
         replaced,
-        seconds: start.elapsed().as_secs_f64(),
+        seconds,
+    }
+}
+
+impl<'a, T: Real> Learner<MatRef<'a, T>> for KMeans {
+    type Start = MatRef<'a, T>;
+    type Model = Clustering<T>;
+
+    /// Clusters the signals `y` (`d x N`, one per column), from the centres `c0`
+    /// (`d x n_clusters`) or by the seeding rule.
+    fn fit_from(
+        &self,
+        y: MatRef<'a, T>,
+        c0: Option<MatRef<'a, T>>,
+        exec: &Exec<'_>,
+    ) -> Result<Fit<Clustering<T>>> {
+        self.run(y, c0, exec)
     }
 }
 
@@ -443,19 +484,21 @@ pub(crate) fn assign<T: Real>(
     y: MatRef<'_, T>,
     centers: MatRef<'_, T>,
     spherical: bool,
-    par: Par,
+    exec: &Exec<'_>,
 ) -> Result<(Vec<u32>, Vec<f64>)> {
+    let inner = exec.with_par(Par::Seq);
+    let centers = exec.resident(centers);
     let n = y.ncols();
-    let k = centers.ncols();
+    let k = centers.view().ncols();
     let half_norm2: Vec<f64> = (0..k)
-        .map(|c| 0.5 * centers.col(c).squared_norm_l2().into_f64())
+        .map(|c| 0.5 * centers.view().col(c).squared_norm_l2().into_f64())
         .collect();
     let mut labels = vec![0u32; n];
     let mut cost = vec![0.0f64; n];
     let work = |(b, (lab, cst)): (usize, (&mut [u32], &mut [f64]))| -> Result<()> {
         let first = b * BLOCK;
         let block = y.subcols(first, lab.len());
-        let g = gemm::gemm_tn(centers, block, Par::Seq)?;
+        let g = inner.product(&centers, Trans::Yes, block, Trans::No)?;
         for c in 0..lab.len() {
             let y2 = block.col(c).squared_norm_l2().into_f64();
             let (mut best, mut arg) = (f64::NEG_INFINITY, 0usize);
@@ -483,7 +526,7 @@ pub(crate) fn assign<T: Real>(
         .chunks_mut(BLOCK)
         .zip(cost.chunks_mut(BLOCK))
         .enumerate();
-    match par {
+    match exec.par() {
         Par::Seq => chunks.map(work).collect::<Result<Vec<()>>>()?,
         Par::Rayon(_) => labels
             .par_chunks_mut(BLOCK)

@@ -14,30 +14,20 @@
 //! trades a little progress per iteration (an atom does not see its batch-mates' updates) for
 //! parallel speed; `b = 1` is sequential K-SVD.
 
-use dictum_coding::Encoder;
-use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real};
+use dictum_coding::{Dictionary, Encoder};
+use dictum_linalg::exec::Exec;
+use dictum_linalg::{CscMatrix, MatRef, Par, Real};
 use rayon::prelude::*;
 
-use super::atom::{AtomFit, Residual, RowIndex, fit_atom};
+use super::atom::{AtomFit, AtomUpdate, Residual, RowIndex, fit_atom};
 use super::driver::{DictionaryUpdate, learn, starting_dictionary};
-use super::{Common, LearnOptions, Learned, common_setters};
+use super::{Common, Learned, common_setters};
 use crate::error::{LearnError, Result, invalid};
+use crate::fit::Learner;
 use crate::rng::Rng;
 
 /// Columns of the residual per parallel task.
 const COLS: usize = 2048;
-
-/// How K-SVD refits an atom.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AtomUpdate {
-    /// The top singular pair of the restricted residual, by Lanczos bidiagonalisation
-    /// warm-started from the current coefficients (never a full SVD).
-    #[default]
-    Exact,
-    /// One power-iteration step (approximate K-SVD): cheaper, slightly less progress per
-    /// iteration.
-    Approximate,
-}
 
 /// How K-SVD obtains the restricted residual.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -71,16 +61,17 @@ pub struct Ksvd<E> {
 }
 
 impl<E> Ksvd<E> {
-    /// K-SVD learning `n_atoms` atoms with `coder` as its sparse-coding step. Defaults: exact
-    /// atom updates, one atom at a time, residual chosen automatically, atoms in index order, 50 iterations,
-    /// data-column initialisation, seed 0.
+    /// K-SVD learning `n_atoms` atoms with `coder` (a checked encoder) as its sparse-coding
+    /// step. Defaults: exact atom updates, one atom at a time, the residual chosen
+    /// automatically ([`ResidualMode::Auto`]), atoms in index order, 50 iterations,
+    /// data-column initialisation, unused and near-duplicate atoms replaced.
     pub fn new(n_atoms: usize, coder: E) -> Self {
         Self {
             n_atoms,
             coder,
             update: AtomUpdate::Exact,
             atoms_per_batch: 1,
-            residual: ResidualMode::Kept,
+            residual: ResidualMode::Auto,
             shuffle_atoms: false,
             common: Common::default(),
         }
@@ -98,7 +89,7 @@ impl<E> Ksvd<E> {
         self
     }
 
-    /// Keep the residual matrix, or recompute it per atom.
+    /// Keep the residual matrix, or recompute it per atom (default [`ResidualMode::Auto`]).
     pub fn residual(mut self, mode: ResidualMode) -> Self {
         self.residual = mode;
         self
@@ -148,51 +139,14 @@ impl<E> Ksvd<E> {
         self.common.validate(method)
     }
 
-    /// Learns a dictionary for the signals `y` (`d x N`, one per column) from the initial
-    /// dictionary chosen by [`init`](Self::init).
-    pub fn fit<T: Real>(&self, y: MatRef<'_, T>, opts: &LearnOptions<'_>) -> Result<Learned<T>>
-    where
-        E: Encoder<T>,
-    {
-        self.fit_start(y, None, opts)
-    }
-
-    /// Learns a dictionary starting from `d0` (`d x n_atoms`; normalized here).
-    pub fn fit_from<T: Real>(
-        &self,
-        y: MatRef<'_, T>,
-        d0: MatRef<'_, T>,
-        opts: &LearnOptions<'_>,
-    ) -> Result<Learned<T>>
-    where
-        E: Encoder<T>,
-    {
-        self.fit_start(y, Some(d0), opts)
-    }
-
-    fn fit_start<T: Real>(
-        &self,
-        y: MatRef<'_, T>,
-        d0: Option<MatRef<'_, T>>,
-        opts: &LearnOptions<'_>,
-    ) -> Result<Learned<T>>
-    where
-        E: Encoder<T>,
-    {
-        self.validate()?;
-        let c = &self.common;
-        let (d0, rng) = starting_dictionary(self.name(), y, self.n_atoms, d0, c.init, c.seed)?;
-        learn(y, d0, &self.coder, self, c, rng, opts)
-    }
-
     /// One K-SVD dictionary sweep for fixed supports: updates `dict` and the values of
     /// `codes` in place. Public so that the update can be studied (and tested) alone.
     pub fn update_dictionary<T: Real>(
         &self,
         y: MatRef<'_, T>,
-        dict: &mut Mat<T>,
+        dict: &mut Dictionary<'static, T>,
         codes: &mut CscMatrix<T>,
-        par: Par,
+        exec: &Exec<'_>,
     ) -> Result<()> {
         self.validate()?;
         let shape =
@@ -202,22 +156,42 @@ impl<E> Ksvd<E> {
                 expected,
                 found,
             };
-        if dict.nrows() != y.nrows() {
+        if dict.dim() != y.nrows() {
             return Err(shape(
                 "dictionary",
                 format!("{} rows (the signal dimension)", y.nrows()),
-                format!("{} x {}", dict.nrows(), dict.ncols()),
+                format!("{} x {}", dict.dim(), dict.n_atoms()),
             ));
         }
-        if codes.nrows() != dict.ncols() || codes.ncols() != y.ncols() {
+        if codes.nrows() != dict.n_atoms() || codes.ncols() != y.ncols() {
             return Err(shape(
                 "codes",
-                format!("{} x {} (atoms x signals)", dict.ncols(), y.ncols()),
+                format!("{} x {} (atoms x signals)", dict.n_atoms(), y.ncols()),
                 format!("{} x {}", codes.nrows(), codes.ncols()),
             ));
         }
-        let mut rng = Rng::new(self.common.seed);
-        DictionaryUpdate::update(self, y, dict, codes, &mut rng, par)
+        let mut rng = Rng::new(exec.seed());
+        DictionaryUpdate::update(self, y, dict, codes, &mut rng, exec)
+    }
+}
+
+impl<'a, T: Real, E: Encoder<T>> Learner<MatRef<'a, T>> for Ksvd<E> {
+    type Start = MatRef<'a, T>;
+    type Model = super::SparseModel<T>;
+
+    /// Learns a dictionary for the signals `y` (`d x N`, one per column), from `d0`
+    /// (`d x n_atoms`, normalized here) or the initial dictionary chosen by
+    /// [`init`](Ksvd::init).
+    fn fit_from(
+        &self,
+        y: MatRef<'a, T>,
+        d0: Option<MatRef<'a, T>>,
+        exec: &Exec<'_>,
+    ) -> Result<Learned<T>> {
+        self.validate()?;
+        let c = &self.common;
+        let (y, d0, rng) = starting_dictionary(self.name(), y, self.n_atoms, d0, c.init, exec)?;
+        learn(y, d0, &self.coder, self, c, rng, exec)
     }
 }
 
@@ -225,13 +199,14 @@ impl<T: Real, E> DictionaryUpdate<T> for Ksvd<E> {
     fn update(
         &self,
         y: MatRef<'_, T>,
-        dict: &mut Mat<T>,
+        dict: &mut Dictionary<'static, T>,
         codes: &mut CscMatrix<T>,
         rng: &mut Rng,
-        par: Par,
+        exec: &Exec<'_>,
     ) -> Result<()> {
-        let m = dict.ncols();
-        let d = dict.nrows();
+        let par = exec.par();
+        let m = dict.n_atoms();
+        let d = dict.dim();
         let rows = RowIndex::new(codes);
         let mut order: Vec<usize> = (0..m).collect();
         if self.shuffle_atoms {
@@ -246,7 +221,7 @@ impl<T: Real, E> DictionaryUpdate<T> for Ksvd<E> {
         let mut resid: Option<Vec<T>> = match keep {
             true => {
                 let mut r = vec![T::zero(); d * n];
-                let (dref, cref) = (dict.as_ref(), &*codes);
+                let (dref, cref) = (dict.atoms(), &*codes);
                 let fill = |(j0, chunk): (usize, &mut [T])| {
                     for (c, col) in chunk.chunks_mut(d).enumerate() {
                         let j = j0 * COLS + c;
@@ -271,13 +246,15 @@ impl<T: Real, E> DictionaryUpdate<T> for Ksvd<E> {
             false => None,
         };
         let parallel = self.atoms_per_batch > 1 && matches!(par, Par::Rayon(_));
-        for batch in order.chunks(self.atoms_per_batch) {
+        for (b, batch) in order.chunks(self.atoms_per_batch).enumerate() {
+            // Between atom batches: a checkpoint where the observer may cancel.
+            exec.progress("atoms", b * self.atoms_per_batch, m)?;
             let fits: Vec<Result<Option<AtomFit<T>>>> = {
                 let source = match &resid {
                     Some(r) => Residual::Kept(MatRef::from_column_major_slice(r, d, n)),
                     None => Residual::OnTheFly(y, codes),
                 };
-                let (dict_ref, values, update) = (dict.as_ref(), codes.values(), self.update);
+                let (dict_ref, values, update) = (dict.atoms(), codes.values(), self.update);
                 let one = |&k: &usize| {
                     let (sig, pos) = rows.row(k);
                     fit_atom(k, sig, pos, values, dict_ref, &source, update)
@@ -296,7 +273,7 @@ impl<T: Real, E> DictionaryUpdate<T> for Ksvd<E> {
             if let Some(r) = resid.as_mut() {
                 // R += d_old·x_old − d_new·x_new on every user of every refitted atom. Atoms of
                 // a batch share signals, so the work splits by columns of R, not by atoms.
-                let (dict_ref, values) = (dict.as_ref(), codes.values());
+                let (dict_ref, values) = (dict.atoms(), codes.values());
                 let patch = |(c, chunk): (usize, &mut [T])| {
                     let (c0, c1) = (c * COLS, c * COLS + chunk.len() / d);
                     for (k, fit) in &fits {
@@ -321,15 +298,14 @@ impl<T: Real, E> DictionaryUpdate<T> for Ksvd<E> {
             }
             for (k, fit) in &fits {
                 let (_, pos) = rows.row(*k);
-                for i in 0..d {
-                    dict[(i, *k)] = fit.atom[i];
-                }
+                dict.set_atom(*k, &fit.atom)?;
                 let values = codes.values_mut();
                 for (&p, &xn) in pos.iter().zip(&fit.coefs) {
                     values[p] = xn;
                 }
             }
         }
+        exec.progress("atoms", m, m)?;
         Ok(())
     }
 }

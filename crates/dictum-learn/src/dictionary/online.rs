@@ -12,16 +12,15 @@
 //! Signals are read a mini-batch at a time, in a fresh random order each epoch: a view of a
 //! memory-mapped `.npy` works, so `N` may exceed memory.
 
-use std::time::Instant;
-
-use dictum_coding::{Dictionary, Encoder, RunOptions};
+use dictum_coding::{Dictionary, Encoder, Signals, residual_norms};
+use dictum_linalg::exec::{Exec, IterationStats};
 use dictum_linalg::simd::with_simd;
-use dictum_linalg::{CscMatrix, Mat, MatMut, MatRef, Par, Real, gemm};
+use dictum_linalg::{CscMatrix, Mat, MatMut, MatRef, Par, Real};
 
 use super::driver::{check_signals, given_dictionary, starting_dictionary};
-use super::residual::residual_norms;
-use super::{Common, IterationStats, LearnOptions, Learned, StopReason, common_setters};
+use super::{Common, Learned, SparseModel, common_setters};
 use crate::error::{LearnError, Result, invalid};
+use crate::fit::{Learner, Monitor, Progression};
 use crate::rng::Rng;
 
 /// How the statistics of past mini-batches are down-weighted.
@@ -125,11 +124,13 @@ impl<E> Online<E> {
     pub fn start<T: Real>(&self, d0: MatRef<'_, T>) -> Result<OnlineState<T>> {
         self.validate()?;
         let (d, m) = (d0.nrows(), d0.ncols());
-        let dict = given_dictionary("online", d, d0, m)?;
-        Ok(OnlineState {
-            dict: (0..m)
-                .flat_map(|j| dict.col(j).iter().copied().collect::<Vec<T>>())
-                .collect(),
+        Ok(self.state(given_dictionary("online", d, d0, m)?))
+    }
+
+    fn state<T: Real>(&self, dict: Dictionary<'static, T>) -> OnlineState<T> {
+        let (d, m) = (dict.dim(), dict.n_atoms());
+        OnlineState {
+            dict,
             a: vec![T::zero(); m * m],
             b: vec![T::zero(); d * m],
             d,
@@ -137,126 +138,98 @@ impl<E> Online<E> {
             steps: 0,
             forgetting: self.forgetting,
             track_surrogate: false,
-        })
-    }
-
-    /// Learns from the signals `y` (`d x N`), starting from the dictionary chosen by `init`.
-    pub fn fit<T: Real>(&self, y: MatRef<'_, T>, opts: &LearnOptions<'_>) -> Result<Learned<T>>
-    where
-        E: Encoder<T>,
-    {
-        self.validate()?;
-        let c = &self.common;
-        let (d0, rng) = starting_dictionary("online", y, self.n_atoms, None, c.init, c.seed)?;
-        self.run(y, d0, rng, opts)
-    }
-
-    /// Learns from `y` starting from `d0` (`d x n_atoms`).
-    pub fn fit_from<T: Real>(
-        &self,
-        y: MatRef<'_, T>,
-        d0: MatRef<'_, T>,
-        opts: &LearnOptions<'_>,
-    ) -> Result<Learned<T>>
-    where
-        E: Encoder<T>,
-    {
-        self.validate()?;
-        let c = &self.common;
-        let (d0, rng) = starting_dictionary("online", y, self.n_atoms, Some(d0), c.init, c.seed)?;
-        self.run(y, d0, rng, opts)
+        }
     }
 
     fn run<T: Real>(
         &self,
-        y: MatRef<'_, T>,
-        d0: Mat<T>,
+        signals: Signals<'_, T>,
+        d0: Dictionary<'static, T>,
         mut rng: Rng,
-        opts: &LearnOptions<'_>,
+        exec: &Exec<'_>,
     ) -> Result<Learned<T>>
     where
         E: Encoder<T>,
     {
-        let start = Instant::now();
+        let y = signals.view();
         let n = y.ncols();
-        let mut state = self.start(d0.as_ref())?;
+        let mut state = self.state(d0);
         let mut order: Vec<usize> = Vec::new();
         let mut next = 0;
-        let mut history: Vec<IterationStats> = Vec::new();
         let (mut r2, mut y2, mut rel, mut nnz, mut count, mut replaced) =
             (0.0, 0.0, 0.0, 0usize, 0usize, 0usize);
         let stop = &self.common.stopping;
-        let mut reason = StopReason::MaxIter;
-        let mut batch = Mat::<T>::zeros(y.nrows(), self.batch_size.min(n));
+        let mut progress = Progression::new(stop, Monitor::RelError, exec);
+        let width = self.batch_size.min(n);
+        let mut batch = Mat::<T>::zeros(y.nrows(), width);
+        let mut idx = Vec::with_capacity(width);
         for step in 1..=stop.max_iter {
             // One epoch is one random permutation of the signals, cut into mini-batches.
-            let mut idx = Vec::with_capacity(batch.ncols());
-            while idx.len() < batch.ncols() {
+            idx.clear();
+            while idx.len() < width {
                 if next == order.len() {
                     order = (0..n).collect();
                     rng.shuffle(&mut order);
                     next = 0;
                 }
-                let take = (batch.ncols() - idx.len()).min(order.len() - next);
+                let take = (width - idx.len()).min(order.len() - next);
                 idx.extend_from_slice(&order[next..next + take]);
                 next += take;
             }
-            for (c, &j) in idx.iter().enumerate() {
-                batch.col_mut(c).copy_from(y.col(j));
-            }
-            let report = state.partial_fit(batch.as_ref(), &self.coder, &mut rng, opts.par())?;
+            let mini = signals.gather_into(&idx, &mut batch);
+            let report = state.step(mini, &self.coder, &mut rng, exec)?;
             r2 += report.residual2;
             y2 += report.signal2;
             rel += report.rel_sum;
             nnz += report.nnz;
-            count += batch.ncols();
+            count += width;
             replaced += report.replaced;
+            progress.tick();
             if step % self.report_every == 0 || step == stop.max_iter {
                 let stats = IterationStats {
                     iter: step,
+                    objective: 0.5 * r2,
                     rel_error: if y2 > 0.0 { (r2 / y2).sqrt() } else { 0.0 },
-                    mean_rel_residual: rel / count as f64,
+                    mean_rel_residual: Some(rel / count as f64),
                     mean_nnz: nnz as f64 / count as f64,
                     replaced,
-                    seconds: start.elapsed().as_secs_f64(),
+                    seconds: progress.seconds(),
                 };
-                opts.report(&stats);
-                let prev = history.last().map(|s| s.rel_error);
-                let (err, mnnz) = (stats.rel_error, stats.mean_nnz);
-                history.push(stats);
                 (r2, y2, rel, nnz, count, replaced) = (0.0, 0.0, 0.0, 0, 0, 0);
-                if stop.target_nnz.is_some_and(|t| mnnz <= t) {
-                    reason = StopReason::NnzTarget;
-                    break;
-                }
-                if let (Some(tol), Some(p)) = (stop.tol, prev)
-                    && (p - err).abs() <= tol * p
-                {
-                    reason = StopReason::Converged;
-                    break;
-                }
-                if stop.max_time.is_some_and(|t| start.elapsed() >= t) {
-                    reason = StopReason::MaxTime;
+                if progress.record(stats, true)? {
                     break;
                 }
             }
         }
-        let dict = state.dictionary().to_owned();
         let codes = if self.final_codes {
-            self.coder.encode(
-                &Dictionary::new(dict.as_ref())?,
-                y,
-                &RunOptions::new(opts.par()),
-            )?
+            self.coder.encode_signals(&state.dict, signals, exec)?
         } else {
-            CscMatrix::zeros(dict.ncols(), 0)
+            CscMatrix::zeros(state.m, 0)
         };
-        Ok(Learned {
-            dictionary: dict,
+        Ok(progress.finish(SparseModel {
+            dictionary: state.dict.into_mat(),
             codes,
-            history,
-            stop: reason,
-        })
+        }))
+    }
+}
+
+impl<'a, T: Real, E: Encoder<T>> Learner<MatRef<'a, T>> for Online<E> {
+    type Start = MatRef<'a, T>;
+    type Model = SparseModel<T>;
+
+    /// Learns from the signals `y` (`d x N`), from `d0` (`d x n_atoms`) or the dictionary
+    /// chosen by `init`. `max_iter` counts mini-batches; a history entry (and a report to the
+    /// observer) every `report_every` of them.
+    fn fit_from(
+        &self,
+        y: MatRef<'a, T>,
+        d0: Option<MatRef<'a, T>>,
+        exec: &Exec<'_>,
+    ) -> Result<Learned<T>> {
+        self.validate()?;
+        let c = &self.common;
+        let (y, d0, rng) = starting_dictionary("online", y, self.n_atoms, d0, c.init, exec)?;
+        self.run(y, d0, rng, exec)
     }
 }
 
@@ -265,8 +238,8 @@ impl<E> Online<E> {
 /// All three are kept as plain column-major buffers: the atom update walks their columns as
 /// contiguous slices, which vectorize.
 #[derive(Debug, Clone)]
-pub struct OnlineState<T> {
-    dict: Vec<T>,
+pub struct OnlineState<T: 'static> {
+    dict: Dictionary<'static, T>,
     a: Vec<T>,
     b: Vec<T>,
     d: usize,
@@ -297,7 +270,7 @@ pub struct StepReport {
 impl<T: Real> OnlineState<T> {
     /// The current dictionary.
     pub fn dictionary(&self) -> MatRef<'_, T> {
-        MatRef::from_column_major_slice(&self.dict, self.d, self.m)
+        self.dict.atoms()
     }
 
     /// Whether [`partial_fit`](Self::partial_fit) reports the surrogate before and after each
@@ -321,7 +294,9 @@ impl<T: Real> OnlineState<T> {
                 .map(|v| v.into_f64())
                 .collect()
         };
-        let atoms: Vec<Vec<f64>> = (0..m).map(|j| col(&self.dict, j)).collect();
+        let atoms: Vec<Vec<f64>> = (0..m)
+            .map(|j| self.dict.atom(j).iter().map(|v| v.into_f64()).collect())
+            .collect();
         let mut s = 0.0;
         for j in 0..m {
             for i in 0..m {
@@ -340,28 +315,39 @@ impl<T: Real> OnlineState<T> {
         s
     }
 
-    /// Codes one mini-batch (columns of `batch`) with `coder`, folds it into the statistics
-    /// and updates the dictionary by one pass of block-coordinate descent.
+    /// Codes one mini-batch (columns of `batch`, checked here) with `coder`, folds it into
+    /// the statistics and updates the dictionary by one pass of block-coordinate descent.
     pub fn partial_fit<E: Encoder<T>>(
         &mut self,
         batch: MatRef<'_, T>,
         coder: &E,
         rng: &mut Rng,
-        par: Par,
+        exec: &Exec<'_>,
     ) -> Result<StepReport> {
-        let (d, m) = (self.d, self.m);
-        if batch.nrows() != d {
+        if batch.nrows() != self.d {
             return Err(LearnError::ShapeMismatch {
                 method: "online",
                 what: "mini-batch",
-                expected: format!("{d} rows (the signal dimension)"),
+                expected: format!("{} rows (the signal dimension)", self.d),
                 found: format!("{} x {}", batch.nrows(), batch.ncols()),
             });
         }
-        check_signals("online", batch)?;
-        let dict = MatRef::from_column_major_slice(&self.dict, d, m);
-        let x = coder.encode(&Dictionary::new(dict)?, batch, &RunOptions::new(par))?;
-        let r2v = residual_norms(batch, dict, &x, par);
+        let batch = check_signals("online", batch, exec)?;
+        self.step(batch, coder, rng, exec)
+    }
+
+    /// [`partial_fit`](Self::partial_fit) on signals already checked.
+    fn step<E: Encoder<T>>(
+        &mut self,
+        signals: Signals<'_, T>,
+        coder: &E,
+        rng: &mut Rng,
+        exec: &Exec<'_>,
+    ) -> Result<StepReport> {
+        let (d, m) = (self.d, self.m);
+        let batch = signals.view();
+        let x = coder.encode_signals(&self.dict, signals, exec)?;
+        let r2v = residual_norms(self.dict.atoms(), batch, &x, exec)?;
         let (mut residual2, mut signal2, mut rel_sum) = (0.0, 0.0, 0.0);
         for (j, r) in r2v.iter().enumerate() {
             let y2 = batch.col(j).squared_norm_l2().into_f64();
@@ -403,7 +389,7 @@ impl<T: Real> OnlineState<T> {
             }
         }
         let before = self.track_surrogate.then(|| self.surrogate());
-        let replaced = self.update_atoms(batch, rng)?;
+        let replaced = self.update_atoms(batch, rng, exec)?;
         let surrogate = before.map(|b| (b, self.surrogate()));
         Ok(StepReport {
             residual2,
@@ -419,8 +405,14 @@ impl<T: Real> OnlineState<T> {
     /// block's atoms is one GEMM with the dictionary as it was at the start of the block, and
     /// the block's own earlier updates are added back atom by atom. That is the sequential
     /// pass (up to rounding) but reads `D` once per block instead of once per atom.
-    fn update_atoms(&mut self, batch: MatRef<'_, T>, rng: &mut Rng) -> Result<usize> {
+    fn update_atoms(
+        &mut self,
+        batch: MatRef<'_, T>,
+        rng: &mut Rng,
+        exec: &Exec<'_>,
+    ) -> Result<usize> {
         let (d, m) = (self.d, self.m);
+        let inner = exec.with_par(Par::Seq);
         let mut c = vec![T::zero(); d];
         let mut replaced = 0;
         let width = ATOM_BLOCK.min(m);
@@ -429,12 +421,13 @@ impl<T: Real> OnlineState<T> {
         for j0 in (0..m).step_by(ATOM_BLOCK) {
             let bs = ATOM_BLOCK.min(m - j0);
             {
-                let dmat = MatRef::from_column_major_slice(&self.dict, d, m);
                 let ablock = MatRef::from_column_major_slice(&self.a[j0 * m..(j0 + bs) * m], m, bs);
                 let out = MatMut::from_column_major_slice_mut(&mut da[..d * bs], d, bs);
-                gemm::gemm_nn_into(out, dmat, ablock, Par::Seq)?;
+                inner.gemm_nn(out, self.dict.atoms(), ablock)?;
             }
-            start[..bs * d].copy_from_slice(&self.dict[j0 * d..(j0 + bs) * d]);
+            for t in 0..bs {
+                start[t * d..(t + 1) * d].copy_from_slice(self.dict.atom(j0 + t));
+            }
             for t in 0..bs {
                 let j = j0 + t;
                 let ajj = self.a[j * m + j];
@@ -445,9 +438,8 @@ impl<T: Real> OnlineState<T> {
                     let pick = batch.col(rng.below(batch.ncols()));
                     let nrm = pick.norm_l2();
                     if nrm > T::zero() {
-                        for (i, v) in self.dict[j * d..(j + 1) * d].iter_mut().enumerate() {
-                            *v = pick[i] / nrm;
-                        }
+                        let atom: Vec<T> = (0..d).map(|i| pick[i] / nrm).collect();
+                        self.dict.set_atom(j, &atom)?;
                         replaced += 1;
                     }
                     continue;
@@ -460,7 +452,7 @@ impl<T: Real> OnlineState<T> {
                     #[inline(always)]
                     || {
                         let bj = &b[j * d..(j + 1) * d];
-                        let dj = &dict[j * d..(j + 1) * d];
+                        let dj = dict.atom(j);
                         // Zipped slices of one length: no bounds checks, so the loops vectorize.
                         for (((ci, &bv), &gv), &dv) in c.iter_mut().zip(bj).zip(g).zip(dj) {
                             *ci = bv - gv + ajj * dv;
@@ -468,7 +460,7 @@ impl<T: Real> OnlineState<T> {
                         for u in 0..t {
                             let w = a[j * m + j0 + u];
                             if w != T::zero() {
-                                let now = &dict[(j0 + u) * d..(j0 + u + 1) * d];
+                                let now = dict.atom(j0 + u);
                                 let was = &start[u * d..(u + 1) * d];
                                 for ((ci, &nv), &wv) in c.iter_mut().zip(now).zip(was) {
                                     *ci -= w * (nv - wv);
@@ -479,9 +471,8 @@ impl<T: Real> OnlineState<T> {
                 );
                 let nrm = c.iter().fold(T::zero(), |s, &v| s + v * v).sqrt();
                 if nrm > T::zero() && nrm.is_finite() {
-                    for (v, &ci) in self.dict[j * d..(j + 1) * d].iter_mut().zip(&c) {
-                        *v = ci / nrm;
-                    }
+                    let atom: Vec<T> = c.iter().map(|&ci| ci / nrm).collect();
+                    self.dict.set_atom(j, &atom)?;
                 }
             }
         }

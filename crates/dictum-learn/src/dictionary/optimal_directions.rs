@@ -2,14 +2,16 @@
 //! for frame design*, ICASSP 1999): after coding, the dictionary is the least-squares solution
 //! `D = Y·Xᵀ·(X·Xᵀ + εI)⁻¹`, then its columns are normalized.
 
-use dictum_coding::Encoder;
+use dictum_coding::{Dictionary, Encoder};
+use dictum_linalg::exec::Exec;
 use dictum_linalg::{CscMatrix, Mat, MatRef, Par, Real, cholesky, triangular};
 use rayon::prelude::*;
 
 use super::atom::RowIndex;
 use super::driver::{DictionaryUpdate, learn, starting_dictionary};
-use super::{Common, LearnOptions, Learned, common_setters};
+use super::{Common, Learned, SparseModel, common_setters};
 use crate::error::{Result, invalid};
+use crate::fit::Learner;
 use crate::rng::Rng;
 
 /// MOD with `E` as its coding step.
@@ -56,41 +58,24 @@ impl<E> Mod<E> {
         }
         self.common.validate("mod")
     }
+}
 
-    /// Learns a dictionary for `y` (`d x N`) from the initial dictionary chosen by `init`.
-    pub fn fit<T: Real>(&self, y: MatRef<'_, T>, opts: &LearnOptions<'_>) -> Result<Learned<T>>
-    where
-        E: Encoder<T>,
-    {
-        self.fit_start(y, None, opts)
-    }
+impl<'a, T: Real, E: Encoder<T>> Learner<MatRef<'a, T>> for Mod<E> {
+    type Start = MatRef<'a, T>;
+    type Model = SparseModel<T>;
 
-    /// Learns a dictionary starting from `d0` (`d x n_atoms`; normalized here).
-    pub fn fit_from<T: Real>(
+    /// Learns a dictionary for `y` (`d x N`), from `d0` (`d x n_atoms`, normalized here) or
+    /// the initial dictionary chosen by `init`.
+    fn fit_from(
         &self,
-        y: MatRef<'_, T>,
-        d0: MatRef<'_, T>,
-        opts: &LearnOptions<'_>,
-    ) -> Result<Learned<T>>
-    where
-        E: Encoder<T>,
-    {
-        self.fit_start(y, Some(d0), opts)
-    }
-
-    fn fit_start<T: Real>(
-        &self,
-        y: MatRef<'_, T>,
-        d0: Option<MatRef<'_, T>>,
-        opts: &LearnOptions<'_>,
-    ) -> Result<Learned<T>>
-    where
-        E: Encoder<T>,
-    {
+        y: MatRef<'a, T>,
+        d0: Option<MatRef<'a, T>>,
+        exec: &Exec<'_>,
+    ) -> Result<Learned<T>> {
         self.validate()?;
         let c = &self.common;
-        let (d0, rng) = starting_dictionary("mod", y, self.n_atoms, d0, c.init, c.seed)?;
-        learn(y, d0, &self.coder, self, c, rng, opts)
+        let (y, d0, rng) = starting_dictionary("mod", y, self.n_atoms, d0, c.init, exec)?;
+        learn(y, d0, &self.coder, self, c, rng, exec)
     }
 }
 
@@ -98,12 +83,13 @@ impl<T: Real, E> DictionaryUpdate<T> for Mod<E> {
     fn update(
         &self,
         y: MatRef<'_, T>,
-        dict: &mut Mat<T>,
+        dict: &mut Dictionary<'static, T>,
         codes: &mut CscMatrix<T>,
         _rng: &mut Rng,
-        par: Par,
+        exec: &Exec<'_>,
     ) -> Result<()> {
-        let (d, m) = (dict.nrows(), dict.ncols());
+        let par = exec.par();
+        let (d, m) = (dict.dim(), dict.n_atoms());
         let rows = RowIndex::new(codes);
         // Column a of X·Xᵀ and of Y·Xᵀ from atom a's users: parallel over atoms, and the
         // sums run in a fixed order whatever the thread count.
@@ -145,9 +131,8 @@ impl<T: Real, E> DictionaryUpdate<T> for Mod<E> {
                 .sqrt();
             // An unused atom solves to zero: keep it (replacement deals with it next).
             if nrm > T::zero() && nrm.is_finite() {
-                for i in 0..d {
-                    dict[(i, a)] = dt[(a, i)] / nrm;
-                }
+                let atom: Vec<T> = (0..d).map(|i| dt[(a, i)] / nrm).collect();
+                dict.set_atom(a, &atom)?;
             }
         }
         Ok(())

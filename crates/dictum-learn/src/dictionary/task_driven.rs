@@ -9,14 +9,15 @@
 //! ([`lasso_backward`]), and the atoms are projected back onto the unit sphere after each
 //! step. The learning rate is `ρ_t = min(ρ, ρ·t₀/t)` as in the paper.
 
-use std::time::Instant;
-
-use dictum_coding::{Dictionary, Encoder, Lars, RunOptions, lasso_backward};
+use dictum_coding::{Dictionary, Encoder, Lars, Signals, Valid, lasso_backward};
+use dictum_linalg::backend::SparseProduct;
+use dictum_linalg::exec::{Exec, IterationStats};
 use dictum_linalg::{CscMatrix, Mat, MatRef, Real};
 
+use super::Init;
 use super::driver::starting_dictionary;
-use super::{Init, IterationStats, LearnOptions, StopReason};
 use crate::error::{LearnError, Result, invalid};
+use crate::fit::{Fit, Learner, Monitor, Progression, Stopping};
 use crate::rng::Rng;
 
 /// The supervised loss on `z = W·x + c`.
@@ -42,7 +43,16 @@ pub struct TaskDriven {
     epochs: usize,
     batch_size: usize,
     init: Init,
-    seed: u64,
+}
+
+/// The data of a supervised learner: signals `Y` (`d x N`) and their targets (`p x N`, one
+/// column per signal).
+#[derive(Debug, Clone, Copy)]
+pub struct Supervised<'a, T> {
+    /// The signals, one per column.
+    pub signals: MatRef<'a, T>,
+    /// The targets, one column per signal.
+    pub targets: MatRef<'a, T>,
 }
 
 /// A task-driven model: dictionary, coding penalties and the linear predictor.
@@ -73,23 +83,10 @@ pub struct TaskGradient<T> {
     pub bias: Vec<T>,
 }
 
-/// The result of [`TaskDriven::fit`].
-#[derive(Debug, Clone)]
-pub struct TaskDrivenFit<T> {
-    /// The trained model.
-    pub model: TaskDrivenModel<T>,
-    /// Mean task loss per epoch, measured on the epoch's batches before their steps.
-    pub losses: Vec<f64>,
-    /// Reconstruction statistics per epoch.
-    pub history: Vec<IterationStats>,
-    /// Why training stopped.
-    pub stop: StopReason,
-}
-
 impl TaskDriven {
     /// `n_atoms` atoms, codes with `λ₁ = lambda1` and `λ₂ = 0.01`; squared loss, `ν = 1e-4`,
     /// `ρ = 0.1`, `t₀` = a tenth of the steps, 20 epochs of mini-batches of 32, atoms
-    /// initialised from data columns, seed 0.
+    /// initialised from data columns.
     pub fn new(n_atoms: usize, lambda1: f64) -> Self {
         Self {
             n_atoms,
@@ -102,7 +99,6 @@ impl TaskDriven {
             epochs: 20,
             batch_size: 32,
             init: Init::DataColumns,
-            seed: 0,
         }
     }
 
@@ -148,15 +144,9 @@ impl TaskDriven {
         self
     }
 
-    /// Initial dictionary (ignored by `fit_from`).
+    /// Initial dictionary (when the fit is not given one).
     pub fn init(mut self, init: Init) -> Self {
         self.init = init;
-        self
-    }
-
-    /// Seed of the initialisation and the batch order.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
         self
     }
 
@@ -244,51 +234,20 @@ impl TaskDriven {
         Ok(())
     }
 
-    /// Trains on signals `y` (`d x N`) with targets `targets` (`p x N`).
-    pub fn fit<T: Real>(
-        &self,
-        y: MatRef<'_, T>,
-        targets: MatRef<'_, T>,
-        opts: &LearnOptions<'_>,
-    ) -> Result<TaskDrivenFit<T>> {
-        self.validate()?;
-        let (d0, rng) =
-            starting_dictionary("task-driven", y, self.n_atoms, None, self.init, self.seed)?;
-        self.run(y, targets, d0, rng, opts)
-    }
-
-    /// Trains from the dictionary `d0` (e.g. one learned without supervision).
-    pub fn fit_from<T: Real>(
-        &self,
-        y: MatRef<'_, T>,
-        targets: MatRef<'_, T>,
-        d0: MatRef<'_, T>,
-        opts: &LearnOptions<'_>,
-    ) -> Result<TaskDrivenFit<T>> {
-        self.validate()?;
-        let (d0, rng) = starting_dictionary(
-            "task-driven",
-            y,
-            self.n_atoms,
-            Some(d0),
-            self.init,
-            self.seed,
-        )?;
-        self.run(y, targets, d0, rng, opts)
-    }
-
     fn run<T: Real>(
         &self,
-        y: MatRef<'_, T>,
+        signals: Signals<'_, T>,
         targets: MatRef<'_, T>,
-        d0: Mat<T>,
+        mut dict: Dictionary<'static, T>,
         mut rng: Rng,
-        opts: &LearnOptions<'_>,
-    ) -> Result<TaskDrivenFit<T>> {
+        exec: &Exec<'_>,
+    ) -> Result<Fit<TaskDrivenModel<T>>> {
+        let y = signals.view();
         self.check_targets(y, targets)?;
         let (d, n, m, p) = (y.nrows(), y.ncols(), self.n_atoms, targets.nrows());
+        let lars = Lars::new(self.lambda1).lambda2(self.lambda2).check()?;
         let mut model = TaskDrivenModel {
-            dictionary: d0,
+            dictionary: Mat::zeros(0, 0),
             weights: Mat::zeros(p, m),
             bias: vec![T::zero(); p],
             lambda1: self.lambda1,
@@ -300,22 +259,24 @@ impl TaskDriven {
             .t0
             .unwrap_or((self.epochs * steps_per_epoch) as f64 / 10.0)
             .max(1.0);
-        let start = Instant::now();
-        let (mut losses, mut history) = (Vec::new(), Vec::new());
+        let stopping = Stopping::iterations(self.epochs);
+        let mut progress = Progression::new(&stopping, Monitor::Objective, exec);
         let mut order: Vec<usize> = (0..n).collect();
         let mut t = 0usize;
+        let mut yb = Mat::zeros(0, 0);
         for epoch in 1..=self.epochs {
             rng.shuffle(&mut order);
             let (mut loss_sum, mut r2, mut y2, mut nnz) = (0.0, 0.0, 0.0, 0usize);
             for chunk in order.chunks(self.batch_size) {
                 t += 1;
-                let yb = Mat::from_fn(d, chunk.len(), |i, c| y[(i, chunk[c])]);
+                let batch = signals.gather_into(chunk, &mut yb);
                 let tb = Mat::from_fn(p, chunk.len(), |i, c| targets[(i, chunk[c])]);
                 let (loss, grad, codes) =
-                    model.loss_gradient_codes(yb.as_ref(), tb.as_ref(), opts)?;
+                    model.loss_gradient_codes(&dict, &lars, batch, tb.as_ref(), exec)?;
                 loss_sum += loss * chunk.len() as f64;
                 nnz += codes.nnz();
-                let rec = codes.dense_mul(model.dictionary.as_ref(), opts.par())?;
+                let rec =
+                    exec.sparse_product(SparseProduct::DenseTimesSparse, &codes, dict.atoms())?;
                 for j in 0..chunk.len() {
                     for i in 0..d {
                         let e = (yb[(i, j)] - rec[(i, j)]).into_f64();
@@ -334,56 +295,78 @@ impl TaskDriven {
                 for (c, &g) in model.bias.iter_mut().zip(&grad.bias) {
                     *c -= rho * g;
                 }
+                // A projected gradient step on each atom; an atom that cannot be projected
+                // back onto the sphere keeps its value.
+                let mut moved = vec![T::zero(); d];
                 for a in 0..m {
-                    let old: Vec<T> = model.dictionary.col(a).iter().copied().collect();
-                    for i in 0..d {
-                        model.dictionary[(i, a)] -= rho * grad.dictionary[(i, a)];
+                    for (i, v) in moved.iter_mut().enumerate() {
+                        *v = dict.atom(a)[i] - rho * grad.dictionary[(i, a)];
                     }
-                    let nrm = model.dictionary.col(a).norm_l2();
-                    for i in 0..d {
-                        model.dictionary[(i, a)] = if nrm > T::zero() && nrm.is_finite() {
-                            model.dictionary[(i, a)] / nrm
-                        } else {
-                            old[i]
-                        };
+                    let nrm = faer::ColRef::from_slice(&moved).norm_l2();
+                    if nrm > T::zero() && nrm.is_finite() {
+                        moved.iter_mut().for_each(|v| *v /= nrm);
+                        dict.set_atom(a, &moved)?;
                     }
                 }
             }
-            losses.push(loss_sum / n as f64);
             let stats = IterationStats {
                 iter: epoch,
+                objective: loss_sum / n as f64,
                 rel_error: if y2 > 0.0 { (r2 / y2).sqrt() } else { 0.0 },
-                mean_rel_residual: f64::NAN,
+                mean_rel_residual: None,
                 mean_nnz: nnz as f64 / n as f64,
                 replaced: 0,
-                seconds: start.elapsed().as_secs_f64(),
+                seconds: progress.seconds(),
             };
-            opts.report(&stats);
-            history.push(stats);
+            progress.record(stats, false)?;
         }
-        Ok(TaskDrivenFit {
-            model,
-            losses,
-            history,
-            stop: StopReason::MaxIter,
-        })
+        model.dictionary = dict.into_mat();
+        Ok(progress.finish(model))
+    }
+}
+
+impl<'a, T: Real> Learner<Supervised<'a, T>> for TaskDriven {
+    type Start = MatRef<'a, T>;
+    type Model = TaskDrivenModel<T>;
+
+    /// Trains on signals (`d x N`) with their targets (`p x N`), from the dictionary `d0`
+    /// (e.g. one learned without supervision) or the one `init` draws. One history entry per
+    /// epoch: its objective is the mean task loss, its error the reconstruction error.
+    fn fit_from(
+        &self,
+        data: Supervised<'a, T>,
+        d0: Option<MatRef<'a, T>>,
+        exec: &Exec<'_>,
+    ) -> Result<Fit<TaskDrivenModel<T>>> {
+        self.validate()?;
+        let (y, dict, rng) = starting_dictionary(
+            "task-driven",
+            data.signals,
+            self.n_atoms,
+            d0,
+            self.init,
+            exec,
+        )?;
+        self.run(y, data.targets, dict, rng, exec)
     }
 }
 
 impl<T: Real> TaskDrivenModel<T> {
+    /// The coder and the checked dictionary of this model.
+    fn coder(&self) -> Result<(Valid<Lars>, Dictionary<'_, T>)> {
+        let lars = Lars::new(self.lambda1).lambda2(self.lambda2).check()?;
+        Ok((lars, Dictionary::new(self.dictionary.as_ref())?))
+    }
+
     /// The elastic-net codes of `y` over the dictionary.
-    pub fn encode(&self, y: MatRef<'_, T>, opts: &LearnOptions<'_>) -> Result<CscMatrix<T>> {
-        let lars = Lars::new(self.lambda1).lambda2(self.lambda2);
-        Ok(lars.encode(
-            &Dictionary::new(self.dictionary.as_ref())?,
-            y,
-            &RunOptions::new(opts.par()),
-        )?)
+    pub fn encode(&self, y: MatRef<'_, T>, exec: &Exec<'_>) -> Result<CscMatrix<T>> {
+        let (lars, dict) = self.coder()?;
+        Ok(lars.encode(&dict, y, exec)?)
     }
 
     /// Predictions `W·x*(y) + c`, `p x N` (for the logistic loss, the sign is the class).
-    pub fn predict(&self, y: MatRef<'_, T>, opts: &LearnOptions<'_>) -> Result<Mat<T>> {
-        let codes = self.encode(y, opts)?;
+    pub fn predict(&self, y: MatRef<'_, T>, exec: &Exec<'_>) -> Result<Mat<T>> {
+        let codes = self.encode(y, exec)?;
         Ok(self.linear(&codes))
     }
 
@@ -407,28 +390,35 @@ impl<T: Real> TaskDrivenModel<T> {
         &self,
         y: MatRef<'_, T>,
         targets: MatRef<'_, T>,
-        opts: &LearnOptions<'_>,
+        exec: &Exec<'_>,
     ) -> Result<(f64, TaskGradient<T>)> {
-        let (loss, grad, _) = self.loss_gradient_codes(y, targets, opts)?;
+        let (lars, dict) = self.coder()?;
+        let (loss, grad, _) =
+            self.loss_gradient_codes(&dict, &lars, Signals::lazy(y), targets, exec)?;
         Ok((loss, grad))
     }
 
+    /// The loss, its gradient and the codes, with the dictionary `dict` (this model's, checked
+    /// once by the caller) and the coder `lars`.
     fn loss_gradient_codes(
         &self,
-        y: MatRef<'_, T>,
+        dict: &Dictionary<'_, T>,
+        lars: &Valid<Lars>,
+        signals: Signals<'_, T>,
         targets: MatRef<'_, T>,
-        opts: &LearnOptions<'_>,
+        exec: &Exec<'_>,
     ) -> Result<(f64, TaskGradient<T>, CscMatrix<T>)> {
+        let y = signals.view();
         let p = self.bias.len();
         let (wrong_w, wrong_t) = (
-            self.weights.nrows() != p || self.weights.ncols() != self.dictionary.ncols(),
+            self.weights.nrows() != p || self.weights.ncols() != dict.n_atoms(),
             targets.nrows() != p || targets.ncols() != y.ncols(),
         );
         if wrong_w || wrong_t {
             let (what, expected, found) = if wrong_w {
                 (
                     "weights",
-                    format!("{p} x {}", self.dictionary.ncols()),
+                    format!("{p} x {}", dict.n_atoms()),
                     format!("{} x {}", self.weights.nrows(), self.weights.ncols()),
                 )
             } else {
@@ -445,9 +435,9 @@ impl<T: Real> TaskDrivenModel<T> {
                 found,
             });
         }
-        let codes = self.encode(y, opts)?;
+        let codes = lars.encode_signals(dict, signals, exec)?;
         let z = self.linear(&codes);
-        let (p, m, n) = (self.bias.len(), self.dictionary.ncols(), y.ncols());
+        let (p, m, n) = (self.bias.len(), dict.n_atoms(), y.ncols());
         let inv_n = 1.0 / n.max(1) as f64;
         let mut loss = 0.0;
         // ∂L/∂z for the mean loss.
@@ -492,13 +482,7 @@ impl<T: Real> TaskDrivenModel<T> {
         let gx = Mat::<T>::from_fn(m, n, |a, j| {
             (0..p).fold(T::zero(), |s, k| s + self.weights[(k, a)] * dz[(k, j)])
         });
-        let back = lasso_backward(
-            self.dictionary.as_ref(),
-            y,
-            &codes,
-            gx.as_ref(),
-            self.lambda2,
-        )?;
+        let back = lasso_backward(dict.atoms(), y, &codes, gx.as_ref(), self.lambda2)?;
         Ok((
             loss * inv_n,
             TaskGradient {

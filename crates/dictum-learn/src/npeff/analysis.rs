@@ -12,6 +12,7 @@
 //! `target_kl`; the result reports it next to the KL of random examples.
 
 use dictum_linalg::MatRef;
+use dictum_linalg::exec::Exec;
 
 use super::classifier::{Classifier, check_labels};
 use crate::error::{LearnError, Result, invalid};
@@ -64,7 +65,6 @@ pub struct PerturbationCheck {
     target_kl: f64,
     fisher_floor: f64,
     max_bisections: usize,
-    seed: u64,
 }
 
 /// What the check found for one component.
@@ -91,8 +91,7 @@ impl Default for PerturbationCheck {
 }
 
 impl PerturbationCheck {
-    /// 256 random baseline examples, `λ = 0.5`, target KL 0.1, floor `1e-6`, 40 bisections,
-    /// seed 0.
+    /// 256 random baseline examples, `λ = 0.5`, target KL 0.1, floor `1e-6`, 40 bisections.
     pub fn new() -> Self {
         Self {
             n_baseline: 256,
@@ -100,7 +99,6 @@ impl PerturbationCheck {
             target_kl: 0.1,
             fisher_floor: 1e-6,
             max_bisections: 40,
-            seed: 0,
         }
     }
 
@@ -125,12 +123,6 @@ impl PerturbationCheck {
     /// Smallest dataset-Fisher value used (keeps the weights finite).
     pub fn fisher_floor(mut self, f: f64) -> Self {
         self.fisher_floor = f;
-        self
-    }
-
-    /// Seed of the baseline sample.
-    pub fn seed(mut self, s: u64) -> Self {
-        self.seed = s;
         self
     }
 
@@ -163,7 +155,7 @@ impl PerturbationCheck {
 
     /// Runs the check for one component: `importance` (≥ 0, one entry per model parameter),
     /// the dataset Fisher diagonal `dsf`, the component's `top` examples, all examples `x`
-    /// (`inputs x N`) and their `labels`.
+    /// (`inputs x N`) and their `labels`; the baseline sample comes from the context's seed.
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         &self,
@@ -173,6 +165,7 @@ impl PerturbationCheck {
         importance: &[f64],
         dsf: &[f64],
         top: &[usize],
+        exec: &Exec<'_>,
     ) -> Result<PerturbationResult> {
         self.validate()?;
         model.check_inputs(x)?;
@@ -245,7 +238,7 @@ impl PerturbationCheck {
                 sum[k].signum() * w2 / (w1 + w2)
             })
             .collect();
-        let mut rng = Rng::new(self.seed);
+        let mut rng = Rng::new(exec.seed());
         let baseline: Vec<usize> = if self.n_baseline >= x.ncols() {
             (0..x.ncols()).collect()
         } else {

@@ -7,7 +7,9 @@
 //! (`classes x hidden`), `b2`. PEF files index into this vector.
 
 use dictum_linalg::MatRef;
+use dictum_linalg::exec::Exec;
 
+use crate::adam::Adam;
 use crate::error::{LearnError, Result, invalid};
 use crate::rng::Rng;
 
@@ -381,7 +383,6 @@ pub struct TrainClassifier {
     batch_size: usize,
     learning_rate: f64,
     l2: f64,
-    seed: u64,
 }
 
 impl Default for TrainClassifier {
@@ -391,8 +392,7 @@ impl Default for TrainClassifier {
 }
 
 impl TrainClassifier {
-    /// Logistic regression, 100 epochs of batches of 64, learning rate 0.01, `l2 = 1e-4`,
-    /// seed 0.
+    /// Logistic regression, 100 epochs of batches of 64, learning rate 0.01, `l2 = 1e-4`.
     pub fn new() -> Self {
         Self {
             hidden: None,
@@ -400,7 +400,6 @@ impl TrainClassifier {
             batch_size: 64,
             learning_rate: 0.01,
             l2: 1e-4,
-            seed: 0,
         }
     }
 
@@ -434,12 +433,6 @@ impl TrainClassifier {
         self
     }
 
-    /// Seed of the initial weights and the example order.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
     /// Checks the parameters.
     pub fn validate(&self) -> Result<()> {
         if self.epochs == 0 {
@@ -470,29 +463,29 @@ impl TrainClassifier {
         Ok(())
     }
 
-    /// Trains on the columns of `x` (`inputs x N`) with class `labels` (`0..n_classes`).
+    /// Trains on the columns of `x` (`inputs x N`) with class `labels` (`0..n_classes`); the
+    /// initial weights and the batch order come from the context's seed, and each epoch is
+    /// a checkpoint where its observer may cancel.
     pub fn fit(
         &self,
         x: MatRef<'_, f64>,
         labels: &[usize],
         n_classes: usize,
-        on_epoch: Option<&dyn Fn(&EpochStats)>,
+        exec: &Exec<'_>,
     ) -> Result<(Classifier, Vec<EpochStats>)> {
         self.validate()?;
         let d = x.nrows();
         let mut model = match self.hidden {
             None => Classifier::logistic(d, n_classes)?,
-            Some(h) => Classifier::mlp(d, h, n_classes, self.seed)?,
+            Some(h) => Classifier::mlp(d, h, n_classes, exec.seed())?,
         };
         model.check_inputs(x)?;
         check_labels(labels, x.ncols(), n_classes)?;
         let n = x.ncols();
         let cols: Vec<Vec<f64>> = (0..n).map(|j| x.col(j).iter().copied().collect()).collect();
         let np = model.n_parameters();
-        let (mut m1, mut m2) = (vec![0.0; np], vec![0.0; np]);
-        let (b1, b2, eps) = (0.9, 0.999, 1e-8);
-        let mut t = 0;
-        let mut rng = Rng::new(self.seed ^ 0x5eed);
+        let mut adam = Adam::new(np, self.learning_rate);
+        let mut rng = Rng::new(exec.seed() ^ 0x5eed);
         let mut order: Vec<usize> = (0..n).collect();
         let mut pass = model.pass();
         let (mut grad, mut g1) = (vec![0.0; np], vec![0.0; np]);
@@ -517,15 +510,11 @@ impl TrainClassifier {
                         *g += v;
                     }
                 }
-                t += 1;
                 let scale = 1.0 / batch.len() as f64;
-                let (c1, c2) = (1.0 - f64::powi(b1, t), 1.0 - f64::powi(b2, t));
+                adam.begin_step();
                 for k in 0..np {
                     let g = grad[k] * scale + self.l2 * model.params[k];
-                    m1[k] = b1 * m1[k] + (1.0 - b1) * g;
-                    m2[k] = b2 * m2[k] + (1.0 - b2) * g * g;
-                    model.params[k] -=
-                        self.learning_rate * (m1[k] / c1) / ((m2[k] / c2).sqrt() + eps);
+                    model.params[k] -= adam.delta(k, g);
                 }
             }
             let stats = EpochStats {
@@ -533,10 +522,8 @@ impl TrainClassifier {
                 loss: loss / n as f64,
                 accuracy: hits as f64 / n as f64,
             };
-            if let Some(f) = on_epoch {
-                f(&stats);
-            }
             history.push(stats);
+            exec.progress("epochs", epoch, self.epochs)?;
         }
         Ok((model, history))
     }

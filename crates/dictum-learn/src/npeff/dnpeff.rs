@@ -3,11 +3,13 @@
 //! than `min_nonzero_per_parameter` entries dropped (Matena & Raffel, arXiv 2310.04649, §3).
 //! `A` stays sparse throughout (see [`crate::nmf`]).
 
-use dictum_io::npeff::{DNpeffDecomposition, DPefs, HFactor};
-use dictum_linalg::{CscMatrix, Mat, Par};
+use dictum_linalg::exec::Exec;
+use dictum_linalg::{CscMatrix, Mat};
 
+use super::data::{DNpeffDecomposition, DPefs, HFactor};
 use crate::error::{LearnError, Result, invalid};
-use crate::nmf::{Nmf, NmfData, NmfFit, NmfInit, NmfSolver, NmfStats};
+use crate::fit::{Fit, Learner};
+use crate::nmf::{Nmf, NmfData, NmfInit, NmfSolver};
 
 const METHOD: &str = "d-npeff";
 /// Added to each dense norm before dividing by it, as the reference does.
@@ -23,7 +25,6 @@ pub struct DNpeff {
     solver: NmfSolver,
     init: NmfInit,
     tol: f64,
-    seed: u64,
 }
 
 /// The normalized, reduced PEF matrix `A` and the parameter each of its columns stands for.
@@ -37,7 +38,7 @@ pub struct PefMatrix {
 
 impl DNpeff {
     /// `n_components` components by multiplicative updates (the reference's solver), 500
-    /// iterations, every parameter with at least one entry kept, no L1 penalty, seed 0.
+    /// iterations, every parameter with at least one entry kept, no L1 penalty.
     pub fn new(n_components: usize) -> Self {
         Self {
             n_components,
@@ -47,7 +48,6 @@ impl DNpeff {
             solver: NmfSolver::MultiplicativeFrobenius,
             init: NmfInit::Nndsvda,
             tol: 0.0,
-            seed: 0,
         }
     }
 
@@ -87,12 +87,6 @@ impl DNpeff {
         self
     }
 
-    /// Seed of the initialisation.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
     /// Checks the parameters.
     pub fn validate(&self) -> Result<()> {
         if self.n_components == 0 {
@@ -123,7 +117,6 @@ impl DNpeff {
             .l1_ratio(1.0)
             .max_iter(self.max_iter)
             .tol(self.tol)
-            .seed(self.seed)
     }
 
     /// The matrix `A` of `pefs`: rows divided by the dense norms, sparse parameters dropped.
@@ -151,14 +144,19 @@ impl DNpeff {
         let a = build_matrix(pefs, &kept_indices, pefs.n_parameters)?;
         Ok(PefMatrix { a, kept_indices })
     }
+}
 
-    /// Factorizes `pefs`.
-    pub fn fit(
+impl<'a> Learner<&'a DPefs> for DNpeff {
+    type Start = std::convert::Infallible;
+    type Model = DNpeffDecomposition;
+
+    /// Factorizes `pefs`; the history is the NMF's.
+    fn fit_from(
         &self,
-        pefs: &DPefs,
-        par: Par,
-        on_iter: Option<&(dyn Fn(&NmfStats) + Sync)>,
-    ) -> Result<(DNpeffDecomposition, Vec<NmfStats>)> {
+        pefs: &'a DPefs,
+        _start: Option<std::convert::Infallible>,
+        exec: &Exec<'_>,
+    ) -> Result<Fit<DNpeffDecomposition>> {
         self.validate()?;
         let m = self.matrix(pefs)?;
         let (n, f) = (m.a.nrows(), m.a.ncols());
@@ -170,15 +168,15 @@ impl DNpeff {
                 "at most min(examples, kept parameters)",
             ));
         }
-        let NmfFit { w, h, history, .. } = self.nmf().fit(NmfData::Sparse(&m.a), par, on_iter)?;
-        let decomp = DNpeffDecomposition {
-            w: row_major(&w),
-            n_components: self.n_components,
-            h: HFactor::Dense(row_major(&h)),
+        let fit = self.nmf().fit(NmfData::Sparse(&m.a), exec)?;
+        let (n_components, n_parameters) = (self.n_components, pefs.n_parameters);
+        Ok(fit.map(|f| DNpeffDecomposition {
+            w: row_major(&f.w),
+            n_components,
+            h: HFactor::Dense(row_major(&f.h)),
             kept_indices: m.kept_indices,
-            n_parameters: pefs.n_parameters,
-        };
-        Ok((decomp, history))
+            n_parameters,
+        }))
     }
 }
 
@@ -277,7 +275,7 @@ pub fn fit_coefficients(
     decomp: &DNpeffDecomposition,
     pefs: &DPefs,
     max_iter: usize,
-    par: Par,
+    exec: &Exec<'_>,
 ) -> Result<Vec<f32>> {
     check_pefs(pefs)?;
     if pefs.n_parameters != decomp.n_parameters {
@@ -293,7 +291,7 @@ pub fn fit_coefficients(
     let w = Nmf::new(decomp.n_components)
         .max_iter(max_iter)
         .tol(1e-6)
-        .transform(NmfData::Sparse(&a), h.as_ref(), par)?;
+        .transform(NmfData::Sparse(&a), h.as_ref(), exec)?;
     Ok(row_major(&w))
 }
 

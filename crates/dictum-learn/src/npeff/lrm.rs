@@ -14,10 +14,11 @@
 //! its own rank (LVRM-PEFs); components can be added to a fitted decomposition with the old
 //! ones frozen ([`LrmNpeff::expand`]); [`fit_lrm_coefficients`] fits `W` for new examples.
 
-use dictum_io::npeff::{LrmNpeffDecomposition, LrmPefs};
-use rayon::prelude::*;
+use dictum_linalg::exec::{Exec, IterationStats};
 
+use super::data::{LrmNpeffDecomposition, LrmPefs};
 use crate::error::{LearnError, Result, invalid};
+use crate::fit::{Fit, Learner, Monitor, Progression, Stopping};
 use crate::rng::Rng;
 
 const METHOD: &str = "lrm-npeff";
@@ -37,22 +38,6 @@ pub struct LrmNpeff {
     orthogonal_regularization: f64,
     min_nonzero_per_parameter: usize,
     log_loss_frequency: usize,
-    seed: u64,
-}
-
-/// One logged iteration.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LrmStats {
-    /// Iteration within its phase, from 1.
-    pub iter: usize,
-    /// Whether `W` was updated too (joint phase) or only `G`.
-    pub joint: bool,
-    /// The loss (regularizer included) before this iteration's updates.
-    pub loss: f64,
-    /// `loss / Σ_i ‖F_i‖²`: the share of the PEFs' energy not explained.
-    pub rel_loss: f64,
-    /// The current step size of `G`.
-    pub learning_rate: f64,
 }
 
 /// The PEFs reduced to the kept parameters and normalized, in CSC form per example.
@@ -68,52 +53,48 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
-    fn new(pefs: &LrmPefs, kept: &[i32]) -> Self {
+    fn new(pefs: &LrmPefs, kept: &[i32], exec: &Exec<'_>) -> Self {
         let mut col_of = vec![u32::MAX; pefs.n_parameters];
         for (c, &p) in kept.iter().enumerate() {
             col_of[p as usize] = c as u32;
         }
         let starts = pefs.col_starts();
         let n = pefs.n_examples();
-        let per: Vec<ExampleCsc> = (0..n)
-            .into_par_iter()
-            .with_min_len(16)
-            .map(|i| {
-                let ex = pefs.example(i, &starts);
-                let scale = 1.0 / (f64::from(pefs.norms[i]) + NORM_EPS).sqrt();
-                let mut ptr = vec![0];
-                let (mut rows, mut vals) = (Vec::new(), Vec::new());
-                for c in 0..ex.col_sizes.len() {
-                    let (r, v) = ex.col(c);
-                    let mut col: Vec<(u32, f64)> = r
-                        .iter()
-                        .zip(v)
-                        .filter(|(p, x)| col_of[**p as usize] != u32::MAX && **x != 0.0)
-                        .map(|(&p, &x)| (col_of[p as usize], f64::from(x) * scale))
-                        .collect();
-                    col.sort_unstable_by_key(|e| e.0);
-                    for (p, x) in col {
-                        rows.push(p);
-                        vals.push(x);
-                    }
-                    ptr.push(rows.len());
+        let per: Vec<ExampleCsc> = exec.map(n, 16, |i| {
+            let ex = pefs.example(i, &starts);
+            let scale = 1.0 / (f64::from(pefs.norms[i]) + NORM_EPS).sqrt();
+            let mut ptr = vec![0];
+            let (mut rows, mut vals) = (Vec::new(), Vec::new());
+            for c in 0..ex.col_sizes.len() {
+                let (r, v) = ex.col(c);
+                let mut col: Vec<(u32, f64)> = r
+                    .iter()
+                    .zip(v)
+                    .filter(|(p, x)| col_of[**p as usize] != u32::MAX && **x != 0.0)
+                    .map(|(&p, &x)| (col_of[p as usize], f64::from(x) * scale))
+                    .collect();
+                col.sort_unstable_by_key(|e| e.0);
+                for (p, x) in col {
+                    rows.push(p);
+                    vals.push(x);
                 }
-                let rank = ptr.len() - 1;
-                let mut energy = 0.0;
-                for a in 0..rank {
-                    for b in 0..rank {
-                        let d = sparse_dot(
-                            &rows[ptr[a]..ptr[a + 1]],
-                            &vals[ptr[a]..ptr[a + 1]],
-                            &rows[ptr[b]..ptr[b + 1]],
-                            &vals[ptr[b]..ptr[b + 1]],
-                        );
-                        energy += d * d;
-                    }
+                ptr.push(rows.len());
+            }
+            let rank = ptr.len() - 1;
+            let mut energy = 0.0;
+            for a in 0..rank {
+                for b in 0..rank {
+                    let d = sparse_dot(
+                        &rows[ptr[a]..ptr[a + 1]],
+                        &vals[ptr[a]..ptr[a + 1]],
+                        &rows[ptr[b]..ptr[b + 1]],
+                        &vals[ptr[b]..ptr[b + 1]],
+                    );
+                    energy += d * d;
                 }
-                (ptr, rows, vals, energy)
-            })
-            .collect();
+            }
+            (ptr, rows, vals, energy)
+        });
         let mut p = Prepared {
             ptr: Vec::with_capacity(n),
             rows: Vec::with_capacity(n),
@@ -182,6 +163,14 @@ fn check_pefs(pefs: &LrmPefs) -> Result<()> {
     Ok(())
 }
 
+/// LRM-NPEFF runs its iterations to the end: the loss is reported, never a reason to stop.
+static RUN_TO_THE_END: Stopping = Stopping {
+    max_iter: usize::MAX,
+    tol: None,
+    max_time: None,
+    target_nnz: None,
+};
+
 /// The factorization's state: `W` (`n x r`), `G` (`r x f`), both row-major.
 pub(crate) struct State {
     pub(crate) w: Vec<f64>,
@@ -204,6 +193,12 @@ fn chunk_len(n: usize) -> usize {
 }
 
 impl State {
+    /// Mean non-zero coefficients per example.
+    fn mean_nnz(&self) -> f64 {
+        let n = self.w.len() / self.r.max(1);
+        self.w.iter().filter(|&&v| v != 0.0).count() as f64 / n.max(1) as f64
+    }
+
     /// `M = G·Gᵀ`.
     fn gram(&self, f: usize) -> Vec<f64> {
         let r = self.r;
@@ -222,7 +217,7 @@ impl State {
         m
     }
 
-    fn pass(&self, data: &Prepared) -> Pass {
+    fn pass(&self, data: &Prepared, exec: &Exec<'_>) -> Pass {
         let (r, f) = (self.r, data.n_features);
         // Gᵀ row-major (`f x r`): the r-vector of parameter p is contiguous.
         let mut gt = vec![0.0; f * r];
@@ -231,30 +226,26 @@ impl State {
                 gt[p * r + j] = self.g[j * f + p];
             }
         }
-        let per: Vec<(Vec<f64>, Vec<f64>)> = (0..data.n_examples())
-            .into_par_iter()
-            .with_min_len(16)
-            .map(|i| {
-                let ptr = &data.ptr[i];
-                let rank = ptr.len() - 1;
-                let mut ag = vec![0.0; rank * r];
-                let mut nrow = vec![0.0; r];
-                for c in 0..rank {
-                    let row = &mut ag[c * r..(c + 1) * r];
-                    for k in ptr[c]..ptr[c + 1] {
-                        let v = data.vals[i][k];
-                        let g = &gt[data.rows[i][k] as usize * r..][..r];
-                        for (a, &x) in row.iter_mut().zip(g) {
-                            *a += v * x;
-                        }
-                    }
-                    for (nj, &a) in nrow.iter_mut().zip(row.iter()) {
-                        *nj += a * a;
+        let per: Vec<(Vec<f64>, Vec<f64>)> = exec.map(data.n_examples(), 16, |i| {
+            let ptr = &data.ptr[i];
+            let rank = ptr.len() - 1;
+            let mut ag = vec![0.0; rank * r];
+            let mut nrow = vec![0.0; r];
+            for c in 0..rank {
+                let row = &mut ag[c * r..(c + 1) * r];
+                for k in ptr[c]..ptr[c + 1] {
+                    let v = data.vals[i][k];
+                    let g = &gt[data.rows[i][k] as usize * r..][..r];
+                    for (a, &x) in row.iter_mut().zip(g) {
+                        *a += v * x;
                     }
                 }
-                (ag, nrow)
-            })
-            .collect();
+                for (nj, &a) in nrow.iter_mut().zip(row.iter()) {
+                    *nj += a * a;
+                }
+            }
+            (ag, nrow)
+        });
         let mut out = Pass {
             ag: Vec::with_capacity(per.len()),
             n: Vec::with_capacity(per.len() * r),
@@ -303,49 +294,51 @@ impl State {
     }
 
     /// `W ← W ⊙ N ⊘ (W·(M∘M) + ε)`, rows `rows` only (frozen rows stay).
-    fn update_w(&mut self, pass: &Pass, m: &[f64], eps: f64) {
+    fn update_w(&mut self, pass: &Pass, m: &[f64], eps: f64, exec: &Exec<'_>) {
         let r = self.r;
         let k: Vec<f64> = m.iter().map(|v| v * v).collect();
-        self.w
-            .par_chunks_mut(r)
-            .zip(pass.n.par_chunks(r))
-            .for_each(|(w, n)| {
-                let mut den = vec![0.0; r];
-                for a in 0..r {
-                    den[a] = (0..r).map(|b| w[b] * k[b * r + a]).sum::<f64>() + eps;
-                }
-                for a in 0..r {
-                    w[a] *= n[a] / den[a];
-                }
-            });
+        exec.for_each_chunk(&mut self.w, r, |i, w| {
+            let n = &pass.n[i * r..(i + 1) * r];
+            let mut den = vec![0.0; r];
+            for a in 0..r {
+                den[a] = (0..r).map(|b| w[b] * k[b * r + a]).sum::<f64>() + eps;
+            }
+            for a in 0..r {
+                w[a] *= n[a] / den[a];
+            }
+        });
     }
 
     /// The gradient of the loss in `G` (`r x f`), regularizer included.
-    fn grad_g(&self, data: &Prepared, pass: &Pass, m: &[f64], ortho: f64) -> Vec<f64> {
+    fn grad_g(
+        &self,
+        data: &Prepared,
+        pass: &Pass,
+        m: &[f64],
+        ortho: f64,
+        exec: &Exec<'_>,
+    ) -> Vec<f64> {
         let (r, f, n) = (self.r, data.n_features, data.n_examples());
-        let idx: Vec<usize> = (0..n).collect();
+        let len = chunk_len(n);
         // B = Σ_i diag(w_i)·AG_iᵀ·S_iᵀ, accumulated transposed (`f x r`).
-        let parts: Vec<Vec<f64>> = idx
-            .par_chunks(chunk_len(n))
-            .map(|chunk| {
-                let mut bt = vec![0.0; f * r];
-                for &i in chunk {
-                    let ptr = &data.ptr[i];
-                    let w = &self.w[i * r..(i + 1) * r];
-                    for c in 0..ptr.len() - 1 {
-                        let ag = &pass.ag[i][c * r..(c + 1) * r];
-                        for k in ptr[c]..ptr[c + 1] {
-                            let v = data.vals[i][k];
-                            let dst = &mut bt[data.rows[i][k] as usize * r..][..r];
-                            for j in 0..r {
-                                dst[j] += v * w[j] * ag[j];
-                            }
+        let parts: Vec<Vec<f64>> = exec.map(n.div_ceil(len), 1, |c| {
+            let mut bt = vec![0.0; f * r];
+            for i in c * len..((c + 1) * len).min(n) {
+                let ptr = &data.ptr[i];
+                let w = &self.w[i * r..(i + 1) * r];
+                for c in 0..ptr.len() - 1 {
+                    let ag = &pass.ag[i][c * r..(c + 1) * r];
+                    for k in ptr[c]..ptr[c + 1] {
+                        let v = data.vals[i][k];
+                        let dst = &mut bt[data.rows[i][k] as usize * r..][..r];
+                        for j in 0..r {
+                            dst[j] += v * w[j] * ag[j];
                         }
                     }
                 }
-                bt
-            })
-            .collect();
+            }
+            bt
+        });
         let mut bt = vec![0.0; f * r];
         for p in parts {
             for (a, b) in bt.iter_mut().zip(p) {
@@ -393,7 +386,7 @@ impl State {
 impl LrmNpeff {
     /// `n_components` components: 100 G-only iterations, then 500 joint ones, initial step
     /// `1e-3` (adapted), `ε = 1e-9`, no orthogonality penalty, every parameter with an entry
-    /// kept, a loss logged every 10 iterations, seed 0.
+    /// kept, a loss logged every 10 iterations.
     pub fn new(n_components: usize) -> Self {
         Self {
             n_components,
@@ -404,7 +397,6 @@ impl LrmNpeff {
             orthogonal_regularization: 0.0,
             min_nonzero_per_parameter: 1,
             log_loss_frequency: 10,
-            seed: 0,
         }
     }
 
@@ -450,12 +442,6 @@ impl LrmNpeff {
         self
     }
 
-    /// Seed of the initialisation.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
     /// Checks the parameters.
     pub fn validate(&self) -> Result<()> {
         if self.n_components == 0 {
@@ -491,12 +477,8 @@ impl LrmNpeff {
         Ok(())
     }
 
-    /// Factorizes `pefs`.
-    pub fn fit(
-        &self,
-        pefs: &LrmPefs,
-        on_iter: Option<&(dyn Fn(&LrmStats) + Sync)>,
-    ) -> Result<LrmNpeffDecomposition> {
+    /// Factorizes `pefs` (see [`Learner::fit`]).
+    fn factorize(&self, pefs: &LrmPefs, exec: &Exec<'_>) -> Result<Fit<LrmNpeffDecomposition>> {
         self.validate()?;
         check_pefs(pefs)?;
         let kept = kept_parameters(pefs, self.min_nonzero_per_parameter);
@@ -508,14 +490,14 @@ impl LrmNpeff {
                 "no parameter has that many non-zero entries; lower it",
             ));
         }
-        let data = Prepared::new(pefs, &kept);
+        let data = Prepared::new(pefs, &kept, exec);
         let r = self.n_components;
-        let mut rng = Rng::new(self.seed);
+        let mut rng = Rng::new(exec.seed());
         let g = initial_components(&data, r, &mut rng)?;
         let w = initial_coefficients(data.n_examples(), r, &mut rng);
         let mut state = State { w, g, r };
-        let (g_only, joint) = self.run(&data, &mut state, 0, on_iter);
-        Ok(self.decomposition(pefs, kept, state, g_only, joint))
+        let (g_only, joint, progress) = self.run(&data, &mut state, 0, exec)?;
+        Ok(progress.finish(self.decomposition(pefs, kept, state, g_only, joint)))
     }
 
     /// Adds `n_new` components to `base`, fitted on `pefs` with `base`'s components frozen
@@ -524,22 +506,23 @@ impl LrmNpeff {
         &self,
         pefs: &LrmPefs,
         base: &LrmNpeffDecomposition,
-        on_iter: Option<&(dyn Fn(&LrmStats) + Sync)>,
-    ) -> Result<LrmNpeffDecomposition> {
+        exec: &Exec<'_>,
+    ) -> Result<Fit<LrmNpeffDecomposition>> {
         self.validate()?;
         check_pefs(pefs)?;
         check_base(pefs, base)?;
-        let data = Prepared::new(pefs, &base.kept_indices);
+        let data = Prepared::new(pefs, &base.kept_indices, exec);
         let (old, new) = (base.n_components, self.n_components);
         let r = old + new;
-        let mut rng = Rng::new(self.seed);
+        let mut rng = Rng::new(exec.seed());
         let fresh = initial_components(&data, new, &mut rng)?;
         let mut g: Vec<f64> = base.g.iter().map(|&v| f64::from(v)).collect();
         g.extend(fresh);
         let w = initial_coefficients(data.n_examples(), r, &mut rng);
         let mut state = State { w, g, r };
-        let (g_only, joint) = self.run(&data, &mut state, old, on_iter);
-        Ok(self.decomposition(pefs, base.kept_indices.clone(), state, g_only, joint))
+        let (g_only, joint, progress) = self.run(&data, &mut state, old, exec)?;
+        let decomp = self.decomposition(pefs, base.kept_indices.clone(), state, g_only, joint);
+        Ok(progress.finish(decomp))
     }
 
     fn decomposition(
@@ -563,42 +546,48 @@ impl LrmNpeff {
         }
     }
 
-    /// Runs both phases; rows `0..frozen` of `G` never move.
-    fn run(
+    /// Runs both phases; rows `0..frozen` of `G` never move. Every iteration is reported
+    /// (its objective the loss before its updates, its error `√(loss / Σ‖F_i‖²)`) and may be
+    /// cancelled.
+    fn run<'s, 'e>(
         &self,
         data: &Prepared,
         state: &mut State,
         frozen: usize,
-        on_iter: Option<&(dyn Fn(&LrmStats) + Sync)>,
-    ) -> (Vec<f32>, Vec<f32>) {
+        exec: &Exec<'e>,
+    ) -> Result<(Vec<f32>, Vec<f32>, Progression<'s, 'e>)> {
         let f = data.n_features;
         let total: f64 = data.energy.iter().sum::<f64>().max(f64::MIN_POSITIVE);
         let mut lr = self.learning_rate_g;
         let ortho = self.orthogonal_regularization;
         let mut logs = (Vec::new(), Vec::new());
+        let mut progress = Progression::new(&RUN_TO_THE_END, Monitor::Objective, exec);
+        let mut iter = 0;
         for (joint, iters) in [(false, self.n_iters_g_only), (true, self.n_iters_joint)] {
             let mut m = state.gram(f);
-            let mut pass = state.pass(data);
+            let mut pass = state.pass(data, exec);
             let mut loss = state.loss(data, &pass, &m, ortho);
             for it in 1..=iters {
                 if joint {
-                    state.update_w(&pass, &m, self.mu_eps);
+                    state.update_w(&pass, &m, self.mu_eps, exec);
                     loss = state.loss(data, &pass, &m, ortho);
                 }
                 if (it - 1) % self.log_loss_frequency == 0 {
                     let log = if joint { &mut logs.1 } else { &mut logs.0 };
                     log.push(loss as f32);
                 }
-                if let Some(cb) = on_iter {
-                    cb(&LrmStats {
-                        iter: it,
-                        joint,
-                        loss,
-                        rel_loss: loss / total,
-                        learning_rate: lr,
-                    });
-                }
-                let grad = state.grad_g(data, &pass, &m, ortho);
+                iter += 1;
+                let stats = IterationStats {
+                    iter,
+                    objective: loss,
+                    rel_error: (loss.max(0.0) / total).sqrt(),
+                    mean_rel_residual: None,
+                    mean_nnz: state.mean_nnz(),
+                    replaced: 0,
+                    seconds: progress.seconds(),
+                };
+                progress.record(stats, false)?;
+                let grad = state.grad_g(data, &pass, &m, ortho, exec);
                 let before = state.g.clone();
                 // Try the step; halve it until the loss does not rise (a few halvings at
                 // most once the step has settled).
@@ -609,7 +598,7 @@ impl LrmNpeff {
                         }
                     }
                     let m2 = state.gram(f);
-                    let pass2 = state.pass(data);
+                    let pass2 = state.pass(data, exec);
                     let loss2 = state.loss(data, &pass2, &m2, ortho);
                     if loss2 <= loss || lr < 1e-12 {
                         if loss2 <= loss {
@@ -625,12 +614,12 @@ impl LrmNpeff {
                 }
             }
         }
-        logs
+        Ok((logs.0, logs.1, progress))
     }
 
     /// Checks and prepares `pefs` over the parameters of `decomp` (for tests: the loss of a
     /// decomposition).
-    pub fn loss_of(decomp: &LrmNpeffDecomposition, pefs: &LrmPefs) -> Result<f64> {
+    pub fn loss_of(decomp: &LrmNpeffDecomposition, pefs: &LrmPefs, exec: &Exec<'_>) -> Result<f64> {
         check_pefs(pefs)?;
         check_base(pefs, decomp)?;
         if decomp.n_examples() != pefs.n_examples() {
@@ -641,14 +630,14 @@ impl LrmNpeff {
                 found: pefs.n_examples().to_string(),
             });
         }
-        let data = Prepared::new(pefs, &decomp.kept_indices);
+        let data = Prepared::new(pefs, &decomp.kept_indices, exec);
         let state = State {
             w: decomp.w.iter().map(|&v| f64::from(v)).collect(),
             g: decomp.g.iter().map(|&v| f64::from(v)).collect(),
             r: decomp.n_components,
         };
         let m = state.gram(data.n_features);
-        let pass = state.pass(&data);
+        let pass = state.pass(&data, exec);
         Ok(state.loss(&data, &pass, &m, 0.0))
     }
 }
@@ -711,13 +700,14 @@ pub fn fit_lrm_coefficients(
     decomp: &LrmNpeffDecomposition,
     pefs: &LrmPefs,
     max_sweeps: usize,
+    exec: &Exec<'_>,
 ) -> Result<Vec<f32>> {
     check_pefs(pefs)?;
     check_base(pefs, decomp)?;
     if max_sweeps == 0 {
         return Err(invalid(METHOD, "max_sweeps", 0, "at least 1"));
     }
-    let data = Prepared::new(pefs, &decomp.kept_indices);
+    let data = Prepared::new(pefs, &decomp.kept_indices, exec);
     let r = decomp.n_components;
     let state = State {
         w: vec![0.0; data.n_examples() * r],
@@ -726,13 +716,11 @@ pub fn fit_lrm_coefficients(
     };
     let m = state.gram(data.n_features);
     let k: Vec<f64> = m.iter().map(|v| v * v).collect();
-    let pass = state.pass(&data);
-    let w: Vec<f64> = pass
-        .n
-        .par_chunks(r)
-        .flat_map_iter(|n| nnls_quadratic(&k, n, r, max_sweeps))
-        .collect();
-    Ok(w.iter().map(|&v| v as f32).collect())
+    let pass = state.pass(&data, exec);
+    let rows = exec.map(data.n_examples(), 16, |i| {
+        nnls_quadratic(&k, &pass.n[i * r..(i + 1) * r], r, max_sweeps)
+    });
+    Ok(rows.into_iter().flatten().map(|v| v as f32).collect())
 }
 
 /// `argmin_{w ≥ 0} wᵀ·K·w − 2·nᵀ·w` by coordinate descent.
@@ -760,4 +748,20 @@ pub(crate) fn nnls_quadratic(k: &[f64], n: &[f64], r: usize, max_sweeps: usize) 
         }
     }
     w
+}
+
+impl<'a> Learner<&'a LrmPefs> for LrmNpeff {
+    type Start = std::convert::Infallible;
+    type Model = LrmNpeffDecomposition;
+
+    /// Factorizes `pefs`: the G-only iterations, then the joint ones, each reported to the
+    /// observer. (To add components to a fitted decomposition, see [`LrmNpeff::expand`].)
+    fn fit_from(
+        &self,
+        pefs: &'a LrmPefs,
+        _start: Option<std::convert::Infallible>,
+        exec: &Exec<'_>,
+    ) -> Result<Fit<LrmNpeffDecomposition>> {
+        self.factorize(pefs, exec)
+    }
 }

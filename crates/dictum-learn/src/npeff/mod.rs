@@ -12,16 +12,24 @@
 //! - [`lrm`]: LRM-NPEFF (rank-1 PSD components of low-rank PEFs), expansion, coefficients;
 //! - [`analysis`]: top examples of a component, label purity, and the perturbation check.
 //!
-//! The containers (PEFs, decompositions) are `dictum_io::npeff`'s, which reads and writes the
-//! reference implementation's files.
+//! - [`data`]: the PEFs and decompositions themselves (the reference's file layouts for them
+//!   are in `dictum-io`, and the `dictum` facade reads and writes them).
+//!
+//! Everything runs under an execution context: examples in parallel under its threads, every
+//! iteration reported to its observer, random choices from its seed.
 
 pub mod analysis;
 pub mod classifier;
+pub mod data;
 pub mod dnpeff;
 pub mod lrm;
 pub mod pef;
 
 pub use classifier::{Classifier, EpochStats, TrainClassifier};
+pub use data::{
+    DNpeffDecomposition, DPefs, Decomposition, DiagonalDsf, HFactor, LrmExample,
+    LrmNpeffDecomposition, LrmPefs, Pefs, Predictions,
+};
 pub use dnpeff::{DNpeff, PefMatrix, SparsifyH, fit_coefficients, sparsify_h};
-pub use lrm::{LrmNpeff, LrmStats, fit_lrm_coefficients};
+pub use lrm::{LrmNpeff, fit_lrm_coefficients};
 pub use pef::{DiagonalPefParams, LowRankPefParams, dataset_fisher, dense_diagonal_pef};

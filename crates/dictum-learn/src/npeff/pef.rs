@@ -7,14 +7,14 @@
 //!   the `top_k_classes` most likely classes, most likely first), kept as the `n_values`
 //!   entries of `S` largest in magnitude and the norm `‖F‖_F = ‖SᵀS‖_F`.
 //!
-//! Examples are independent: they are computed in parallel and come out in input order, the
-//! same for any thread count.
+//! Examples are independent: they are computed in parallel under the context's threads and
+//! come out in input order, the same for any thread count.
 
-use dictum_io::npeff::{DPefs, LrmPefs, Predictions};
 use dictum_linalg::MatRef;
-use rayon::prelude::*;
+use dictum_linalg::exec::Exec;
 
 use super::classifier::{Classifier, check_labels};
+use super::data::{DPefs, LrmPefs, Predictions};
 use crate::error::{Result, invalid};
 
 const CHUNK: usize = 32;
@@ -128,19 +128,17 @@ impl DiagonalPefParams {
         model: &Classifier,
         x: MatRef<'_, f64>,
         labels: &[usize],
+        exec: &Exec<'_>,
     ) -> Result<DPefs> {
         self.validate(model.n_parameters())?;
         check(model, x, labels)?;
         let k = self.n_values;
-        let rows: Vec<SparseRow> = (0..x.ncols())
-            .into_par_iter()
-            .with_min_len(CHUNK)
-            .map(|j| {
-                let (f, logits) = dense_d_pef(model, &column(x, j));
-                let norm = f.iter().map(|v| v * v).sum::<f64>().sqrt();
-                (top_k(&f, k, |v| v), norm, logits)
-            })
-            .collect();
+        let rows: Vec<SparseRow> = exec.map(x.ncols(), CHUNK, |j| {
+            let (f, logits) = dense_d_pef(model, &column(x, j));
+            let norm = f.iter().map(|v| v * v).sum::<f64>().sqrt();
+            (top_k(&f, k, |v| v), norm, logits)
+        });
+        exec.progress("examples", x.ncols(), x.ncols())?;
         let mut out = DPefs {
             n_parameters: model.n_parameters(),
             nnz: k,
@@ -243,6 +241,7 @@ impl LowRankPefParams {
         model: &Classifier,
         x: MatRef<'_, f64>,
         labels: &[usize],
+        exec: &Exec<'_>,
     ) -> Result<LrmPefs> {
         self.validate(model)?;
         check(model, x, labels)?;
@@ -253,47 +252,44 @@ impl LowRankPefParams {
             model.n_classes(),
         );
         let (top, p_min) = (self.top_k_classes, self.min_class_probability);
-        let rows: Vec<LrmRow> = (0..x.ncols())
-            .into_par_iter()
-            .with_min_len(CHUNK)
-            .map(|j| {
-                let xj = column(x, j);
-                let classes: Vec<usize> = if top.is_none() && p_min.is_none() {
-                    (0..nc).collect()
-                } else {
-                    let mut pass = model.pass();
-                    model.forward(&xj, &mut pass);
-                    let p = model.probs(&pass);
-                    let mut order: Vec<usize> = (0..nc).collect();
-                    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
-                    order.truncate(top.unwrap_or(nc));
-                    if let Some(pm) = p_min {
-                        let keep = order.iter().take_while(|&&c| p[c] >= pm).count().max(1);
-                        order.truncate(keep);
-                    }
-                    order
-                };
-                let rank = classes.len();
-                let mut g = class_grads(model, &xj, &classes);
-                for (row, &c) in classes.iter().enumerate() {
-                    let s = g.probs[c].sqrt();
-                    g.grads[row * np..(row + 1) * np]
-                        .iter_mut()
-                        .for_each(|v| *v *= s);
+        let rows: Vec<LrmRow> = exec.map(x.ncols(), CHUNK, |j| {
+            let xj = column(x, j);
+            let classes: Vec<usize> = if top.is_none() && p_min.is_none() {
+                (0..nc).collect()
+            } else {
+                let mut pass = model.pass();
+                model.forward(&xj, &mut pass);
+                let p = model.probs(&pass);
+                let mut order: Vec<usize> = (0..nc).collect();
+                order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+                order.truncate(top.unwrap_or(nc));
+                if let Some(pm) = p_min {
+                    let keep = order.iter().take_while(|&&c| p[c] >= pm).count().max(1);
+                    order.truncate(keep);
                 }
-                // ‖S·Sᵀ‖_F = ‖Sᵀ·S‖_F: a rank x rank Gram instead of a p x p matrix.
-                let mut norm2 = 0.0;
-                for a in 0..rank {
-                    for b in 0..rank {
-                        let ga = &g.grads[a * np..(a + 1) * np];
-                        let gb = &g.grads[b * np..(b + 1) * np];
-                        let v: f64 = ga.iter().zip(gb).map(|(x, y)| x * y).sum();
-                        norm2 += v * v;
-                    }
+                order
+            };
+            let rank = classes.len();
+            let mut g = class_grads(model, &xj, &classes);
+            for (row, &c) in classes.iter().enumerate() {
+                let s = g.probs[c].sqrt();
+                g.grads[row * np..(row + 1) * np]
+                    .iter_mut()
+                    .for_each(|v| *v *= s);
+            }
+            // ‖S·Sᵀ‖_F = ‖Sᵀ·S‖_F: a rank x rank Gram instead of a p x p matrix.
+            let mut norm2 = 0.0;
+            for a in 0..rank {
+                for b in 0..rank {
+                    let ga = &g.grads[a * np..(a + 1) * np];
+                    let gb = &g.grads[b * np..(b + 1) * np];
+                    let v: f64 = ga.iter().zip(gb).map(|(x, y)| x * y).sum();
+                    norm2 += v * v;
                 }
-                (top_k(&g.grads, k, f64::abs), norm2.sqrt(), g.logits, rank)
-            })
-            .collect();
+            }
+            (top_k(&g.grads, k, f64::abs), norm2.sqrt(), g.logits, rank)
+        });
+        exec.progress("examples", x.ncols(), x.ncols())?;
         let n = rows.len();
         let mut out = LrmPefs {
             n_parameters: np,
@@ -330,23 +326,20 @@ impl LowRankPefParams {
 }
 
 /// The dataset-level diagonal Fisher: the mean of the dense D-PEFs of the columns of `x`.
-pub fn dataset_fisher(model: &Classifier, x: MatRef<'_, f64>) -> Result<Vec<f64>> {
+pub fn dataset_fisher(model: &Classifier, x: MatRef<'_, f64>, exec: &Exec<'_>) -> Result<Vec<f64>> {
     model.check_inputs(x)?;
     let np = model.n_parameters();
-    let chunks: Vec<Vec<f64>> = (0..x.ncols())
-        .collect::<Vec<_>>()
-        .par_chunks(CHUNK)
-        .map(|js| {
-            let mut acc = vec![0.0; np];
-            for &j in js {
-                let (f, _) = dense_d_pef(model, &column(x, j));
-                for (a, v) in acc.iter_mut().zip(f) {
-                    *a += v;
-                }
+    let n = x.ncols();
+    let chunks: Vec<Vec<f64>> = exec.map(n.div_ceil(CHUNK), 1, |c| {
+        let mut acc = vec![0.0; np];
+        for j in c * CHUNK..((c + 1) * CHUNK).min(n) {
+            let (f, _) = dense_d_pef(model, &column(x, j));
+            for (a, v) in acc.iter_mut().zip(f) {
+                *a += v;
             }
-            acc
-        })
-        .collect();
+        }
+        acc
+    });
     // Summed chunk by chunk in a fixed order: the same bits for any thread count.
     let mut total = vec![0.0; np];
     for c in chunks {

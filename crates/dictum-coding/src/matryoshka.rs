@@ -4,8 +4,13 @@
 //! its share of the non-zeros. Learned with it (as any learner's coding step), every prefix of
 //! the dictionary is a good dictionary on its own: the first atoms carry the coarse structure.
 
-use dictum_coding::{CodingError, Dictionary, Encoder, Omp, RunOptions};
-use dictum_linalg::{CscBuilder, CscMatrix, Mat, MatRef, Real};
+use dictum_linalg::exec::Exec;
+use dictum_linalg::{CscBuilder, CscMatrix, Mat, Real};
+
+use crate::dictionary::{Dictionary, Signals};
+use crate::encoder::Encoder;
+use crate::error::{CodingError, Result};
+use crate::omp::Omp;
 
 /// Nested OMP coding with `k` non-zeros shared equally among the groups.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,8 +43,35 @@ impl Matryoshka {
         self
     }
 
+    /// `matryoshka`.
+    pub fn name(&self) -> &'static str {
+        "matryoshka"
+    }
+
+    /// Checks the parameters on their own (the prefixes against the dictionary are checked
+    /// when it codes).
+    pub fn validate(&self) -> Result<()> {
+        if self.k == 0 {
+            return Err(CodingError::InvalidParameter {
+                method: "matryoshka",
+                name: "k",
+                value: "0".into(),
+                hint: "at least one non-zero per signal",
+            });
+        }
+        if self.prefixes.is_none() && self.first == 0 {
+            return Err(CodingError::InvalidParameter {
+                method: "matryoshka",
+                name: "prefixes",
+                value: "first group 0".into(),
+                hint: "the first group holds at least one atom",
+            });
+        }
+        Ok(())
+    }
+
     /// The prefix sizes and non-zeros of each stage for a dictionary of `m` atoms.
-    pub fn stages(&self, m: usize) -> Result<Vec<(usize, usize)>, CodingError> {
+    pub fn stages(&self, m: usize) -> Result<Vec<(usize, usize)>> {
         let bad = |value: String, hint: &'static str| CodingError::InvalidParameter {
             method: "matryoshka",
             name: "prefixes",
@@ -95,27 +127,25 @@ impl Matryoshka {
     }
 }
 
-impl<T: Real> Encoder<T> for Matryoshka {
-    fn name(&self) -> &'static str {
-        "matryoshka"
-    }
-
-    fn encode(
+impl Matryoshka {
+    /// Codes `signals` with parameters already checked.
+    pub(crate) fn run<T: Real>(
         &self,
         dict: &Dictionary<'_, T>,
-        signals: MatRef<'_, T>,
-        opts: &RunOptions<'_>,
-    ) -> Result<CscMatrix<T>, CodingError> {
+        signals: Signals<'_, T>,
+        exec: &Exec<'_>,
+    ) -> Result<CscMatrix<T>> {
+        dict.check_signal_shape("matryoshka", signals.view())?;
         let atoms = dict.atoms();
-        let (d, m, n) = (atoms.nrows(), atoms.ncols(), signals.ncols());
+        let (d, m, n) = (atoms.nrows(), atoms.ncols(), signals.view().ncols());
         let stages = self.stages(m)?;
-        let mut resid: Mat<T> = signals.to_owned();
+        let mut resid: Mat<T> = signals.view().to_owned();
         let mut parts: Vec<CscMatrix<T>> = Vec::with_capacity(stages.len());
         for &(s, k) in &stages {
-            let sub = Dictionary::new(atoms.subcols(0, s))?;
-            let codes = Omp::new()
-                .n_nonzero_coefs(k.min(s))
-                .encode(&sub, resid.as_ref(), opts)?;
+            let sub = dict.prefix(s)?;
+            let omp = Omp::new().n_nonzero_coefs(k.min(s)).check()?;
+            // Residuals of checked signals need no check of their own.
+            let codes = omp.encode_signals(&sub, signals.with_view(resid.as_ref()), exec)?;
             for j in 0..n {
                 let (rows, vals) = codes.col(j);
                 for (&a, &v) in rows.iter().zip(vals) {

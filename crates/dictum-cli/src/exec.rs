@@ -1,0 +1,73 @@
+//! How a command runs its computation: a thread pool of `--threads` threads, the execution
+//! context that bounds the library to it, seeds it, shows its progress and stops it on
+//! Ctrl-C (or SIGTERM), and notes once per operation where the backend fell back to the CPU.
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use dictum::linalg::exec::{Event, Exec, with_threads};
+
+use crate::error::{CliError, Result};
+
+/// Set by the signal handler; every context's observer turns it into a cancellation.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Makes Ctrl-C (and SIGTERM) stop the running computation at its next checkpoint; a second
+/// one ends the process at once.
+pub(crate) fn install_interrupt() {
+    // Without a handler the default applies (the process ends), which is what a second
+    // signal does anyway: a failure to install is not worth refusing to run.
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+}
+
+/// Runs `f` with a context of `threads` threads (default: all cores) and `seed`, whose
+/// observer passes every event to `show` (a progress bar), cancels on interruption and
+/// reports each backend fallback once on stderr. `f` gets the thread count too.
+pub(crate) fn run<R: Send>(
+    threads: Option<usize>,
+    seed: u64,
+    show: &(dyn Fn(&Event<'_>) + Sync),
+    f: impl FnOnce(&Exec<'_>, usize) -> Result<R> + Send,
+) -> Result<R> {
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    if threads == 0 {
+        return Err(CliError::usage("threads", 0, "at least 1"));
+    }
+    let noted = Mutex::new(HashSet::new());
+    let observer = |e: &Event<'_>| {
+        if let Event::Fallback {
+            op,
+            precision,
+            backend,
+            reason,
+        } = e
+            && noted
+                .lock()
+                .map(|mut n| n.insert((*op, *precision)))
+                .unwrap_or(false)
+        {
+            eprintln!("note: {backend} does not run {op} in {precision} ({reason}); the CPU does");
+        }
+        show(e);
+        if INTERRUPTED.load(Ordering::Relaxed) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    with_threads(threads, |par| {
+        let exec = Exec::new(par).with_observer(&observer).with_seed(seed);
+        f(&exec, threads)
+    })?
+}
+
+/// An observer that shows nothing.
+pub(crate) fn quiet(_: &Event<'_>) {}

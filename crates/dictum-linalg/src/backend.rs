@@ -1,0 +1,364 @@
+//! The backend seam: the short list of heavy operations dictum's algorithms run, behind a
+//! device trait, with the CPU implementation ([`Cpu`]) that is always there.
+//!
+//! Every algorithm reaches these operations through its `Exec` (the execution context, module
+//! `exec`), never by calling a kernel directly:
+//!
+//! | [`Op`] | what | used by |
+//! |---|---|---|
+//! | [`Op::Gemm`] | `C = op(A)·op(B)`, `op` = identity or transpose | `Dᵀ·Y` of every coder, FISTA's `G·Z`, online learning, k-means, NMF |
+//! | [`Op::Gram`] | `C = Aᵀ·A` | a dictionary's Gram matrix, NMF's `WᵀW`, `HHᵀ` |
+//! | [`Op::SparseDense`] | `D·X`, `X·B`, `Xᵀ·B` with `X` sparse (CSC) | reconstruction, NMF on sparse data |
+//! | [`Op::OuterProducts`] | `C += U·Vᵀ` with `U`, `V` sparse | the SMT's `A·Aᵀ` and `A·L·Aᵀ` sums |
+//! | [`Op::ColumnNorms`] | `‖a_j‖₂` of every column | normalization |
+//!
+//! A backend implements [`Kernels<T>`] for `f32` and `f64` and says, per operation and
+//! precision, whether it runs it ([`Kernels::supports`]); an operation it does not support,
+//! or declines for one call (a shape too large for a device binding), runs on the CPU
+//! instead and the context reports why (an `Event::Fallback` to its observer),
+//! as RustFFT's planner falls back from AVX to scalar code. A backend must not write to the
+//! destination of a call it declines.
+//!
+//! **Resident data.** A matrix used by many calls — a dictionary and its Gram matrix, read
+//! by every block of an encode — is uploaded once with `Exec::resident`; the [`Resident`]
+//! carries the backend's
+//! copy ([`DeviceBuffer`]) beside the host view, and every call that takes it as an
+//! [`Input`] can use that copy instead of uploading again. The CPU keeps no copy.
+//!
+//! **Where a GPU goes.** `dictum-gpu` implements [`Backend`] for its device: one method of
+//! [`Kernels`] per operation, a shader per kernel. Nothing above this module changes.
+
+use std::any::Any;
+
+use faer::{MatMut, MatRef, Par};
+
+use crate::csc::CscMatrix;
+use crate::real::{ByPrecision, Real};
+
+/// The heavy operations of the seam (see the [module docs](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// Dense products `op(A)·op(B)`.
+    Gemm,
+    /// Gram matrices `Aᵀ·A`.
+    Gram,
+    /// Products of a sparse (CSC) and a dense matrix.
+    SparseDense,
+    /// Sums of outer products of sparse columns, `C += U·Vᵀ`.
+    OuterProducts,
+    /// Euclidean norms of columns.
+    ColumnNorms,
+}
+
+impl Op {
+    /// Every operation, in the order of the module table.
+    pub const ALL: [Op; 5] = [
+        Op::Gemm,
+        Op::Gram,
+        Op::SparseDense,
+        Op::OuterProducts,
+        Op::ColumnNorms,
+    ];
+
+    /// A short name: `gemm`, `gram`, `sparse-dense`, `outer-products`, `column-norms`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Gemm => "gemm",
+            Op::Gram => "gram",
+            Op::SparseDense => "sparse-dense",
+            Op::OuterProducts => "outer-products",
+            Op::ColumnNorms => "column-norms",
+        }
+    }
+}
+
+impl core::fmt::Display for Op {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Whether an operand enters a product as it is or transposed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trans {
+    /// `A`.
+    No,
+    /// `Aᵀ`.
+    Yes,
+}
+
+impl Trans {
+    /// The view `op(a)`.
+    pub fn apply<T>(self, a: MatRef<'_, T>) -> MatRef<'_, T> {
+        match self {
+            Trans::No => a,
+            Trans::Yes => a.transpose(),
+        }
+    }
+}
+
+/// Which product of a sparse `X` and a dense `B` (or `A`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SparseProduct {
+    /// `C = A·X` (dense `A` on the left; with `A = D`, the reconstruction `D·X`).
+    DenseTimesSparse,
+    /// `C = X·B`.
+    SparseTimesDense,
+    /// `C = Xᵀ·B` (with `X = V` sparse data, NMF's `Vᵀ·W`).
+    SparseTransposeTimesDense,
+}
+
+/// Why a backend does not run an operation: said once to the context's observer, then the
+/// CPU runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declined(pub String);
+
+impl Declined {
+    /// A reason, as the log will show it.
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self(reason.into())
+    }
+}
+
+impl core::fmt::Display for Declined {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A backend's own copy of a matrix (a device buffer), opaque to everything but the backend
+/// that made it.
+pub struct DeviceBuffer(Box<dyn Any + Send + Sync>);
+
+impl DeviceBuffer {
+    /// Wraps a backend's buffer.
+    pub fn new(buffer: impl Any + Send + Sync) -> Self {
+        Self(Box::new(buffer))
+    }
+
+    /// The buffer, if it is a `B` (a backend looks for its own type).
+    pub fn downcast_ref<B: Any>(&self) -> Option<&B> {
+        self.0.downcast_ref()
+    }
+}
+
+impl core::fmt::Debug for DeviceBuffer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("DeviceBuffer")
+    }
+}
+
+/// A matrix uploaded once to the context's backend and used by many calls (see the
+/// [module docs](self)); made by `Exec::resident`.
+#[derive(Debug)]
+pub struct Resident<'a, T> {
+    view: MatRef<'a, T>,
+    buffer: Option<DeviceBuffer>,
+}
+
+impl<'a, T> Resident<'a, T> {
+    pub(crate) fn new(view: MatRef<'a, T>, buffer: Option<DeviceBuffer>) -> Self {
+        Self { view, buffer }
+    }
+
+    /// The host view.
+    pub fn view(&self) -> MatRef<'a, T> {
+        self.view
+    }
+
+    /// The backend's copy, if it made one.
+    pub fn buffer(&self) -> Option<&DeviceBuffer> {
+        self.buffer.as_ref()
+    }
+}
+
+/// A dense operand of a kernel: the host view and, when the matrix is [`Resident`], the
+/// backend's copy of it.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a, T> {
+    view: MatRef<'a, T>,
+    buffer: Option<&'a DeviceBuffer>,
+}
+
+impl<'a, T> Input<'a, T> {
+    /// The host view (always valid; a backend without a copy reads or uploads it).
+    pub fn view(&self) -> MatRef<'a, T> {
+        self.view
+    }
+
+    /// The backend's copy of the same matrix, if it is resident.
+    pub fn buffer(&self) -> Option<&'a DeviceBuffer> {
+        self.buffer
+    }
+}
+
+impl<'a, T> From<MatRef<'a, T>> for Input<'a, T> {
+    fn from(view: MatRef<'a, T>) -> Self {
+        Self { view, buffer: None }
+    }
+}
+
+impl<'a, T> From<&'a Resident<'_, T>> for Input<'a, T> {
+    fn from(r: &'a Resident<'_, T>) -> Self {
+        Self {
+            view: r.view,
+            buffer: r.buffer.as_ref(),
+        }
+    }
+}
+
+/// A backend's kernels for one precision. Shapes are checked by the context before a call;
+/// every method may decline (nothing written) and the CPU then runs it. The defaults decline,
+/// so a backend implements what it accelerates and nothing else.
+pub trait Kernels<T>: Sync {
+    /// Whether this backend runs `op` in this precision at all (`Err` says why not).
+    fn supports(&self, op: Op) -> Result<(), Declined>;
+
+    /// Makes the backend's copy of `m` for [`Resident`] use; `None` keeps none (the CPU).
+    fn upload(&self, m: MatRef<'_, T>) -> Option<DeviceBuffer> {
+        let _ = m;
+        None
+    }
+
+    /// `dst = op_a(a)·op_b(b)`.
+    fn gemm(
+        &self,
+        dst: MatMut<'_, T>,
+        a: Input<'_, T>,
+        op_a: Trans,
+        b: Input<'_, T>,
+        op_b: Trans,
+        par: Par,
+    ) -> Result<(), Declined> {
+        let _ = (dst, a, op_a, b, op_b, par);
+        Err(Declined::new("gemm is not implemented"))
+    }
+
+    /// `dst = aᵀ·a`, exactly symmetric.
+    fn gram(&self, dst: MatMut<'_, T>, a: Input<'_, T>, par: Par) -> Result<(), Declined> {
+        let _ = (dst, a, par);
+        Err(Declined::new("gram is not implemented"))
+    }
+
+    /// `dst = product(x, b)` (see [`SparseProduct`]).
+    fn sparse_dense(
+        &self,
+        dst: MatMut<'_, T>,
+        product: SparseProduct,
+        x: &CscMatrix<T>,
+        b: Input<'_, T>,
+        par: Par,
+    ) -> Result<(), Declined> {
+        let _ = (dst, product, x, b, par);
+        Err(Declined::new("sparse-dense products are not implemented"))
+    }
+
+    /// `dst += u·vᵀ` for sparse `u` and `v` with as many columns; each entry of `dst` adds
+    /// its terms in column order (so the sum is the same however the work is split).
+    fn outer_products(
+        &self,
+        dst: MatMut<'_, T>,
+        u: &CscMatrix<T>,
+        v: &CscMatrix<T>,
+        par: Par,
+    ) -> Result<(), Declined> {
+        let _ = (dst, u, v, par);
+        Err(Declined::new("outer products are not implemented"))
+    }
+
+    /// `dst[j] = ‖a_j‖₂` for every column `j` of `a`.
+    fn column_norms(&self, dst: &mut [T], a: Input<'_, T>, par: Par) -> Result<(), Declined> {
+        let _ = (dst, a, par);
+        Err(Declined::new("column norms are not implemented"))
+    }
+}
+
+/// A compute backend: [`Kernels`] in both precisions, and a name for reports.
+pub trait Backend: Kernels<f32> + Kernels<f64> + Send + Sync {
+    /// A short name for logs (`"cpu"`, `"vulkan: NVIDIA H200"`, …).
+    fn name(&self) -> &str;
+}
+
+/// The backends' kernels as a family over the precisions.
+struct KernelsOf;
+
+impl ByPrecision for KernelsOf {
+    type Member<T: 'static> = dyn Kernels<T>;
+}
+
+/// The kernels of `backend` for `T`.
+pub(crate) fn kernels_of<'a, T: Real>(backend: &'a (dyn Backend + 'static)) -> &'a dyn Kernels<T> {
+    crate::real::select::<T, KernelsOf>(backend, backend)
+}
+
+/// The CPU: faer's GEMM and dictum's own sparse kernels, every operation in both precisions.
+/// It is the default backend and the one every fallback runs on.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cpu;
+
+/// The CPU backend as a `'static` reference, the default of every context.
+pub static CPU: Cpu = Cpu;
+
+impl Backend for Cpu {
+    fn name(&self) -> &str {
+        "cpu"
+    }
+}
+
+impl<T: Real> Kernels<T> for Cpu {
+    fn supports(&self, _op: Op) -> Result<(), Declined> {
+        Ok(())
+    }
+
+    fn gemm(
+        &self,
+        dst: MatMut<'_, T>,
+        a: Input<'_, T>,
+        op_a: Trans,
+        b: Input<'_, T>,
+        op_b: Trans,
+        par: Par,
+    ) -> Result<(), Declined> {
+        crate::gemm::product_into(dst, op_a.apply(a.view()), op_b.apply(b.view()), par);
+        Ok(())
+    }
+
+    fn gram(&self, dst: MatMut<'_, T>, a: Input<'_, T>, par: Par) -> Result<(), Declined> {
+        crate::gemm::gram_unchecked(dst, a.view(), par);
+        Ok(())
+    }
+
+    fn sparse_dense(
+        &self,
+        dst: MatMut<'_, T>,
+        product: SparseProduct,
+        x: &CscMatrix<T>,
+        b: Input<'_, T>,
+        par: Par,
+    ) -> Result<(), Declined> {
+        match product {
+            SparseProduct::DenseTimesSparse => x.dense_mul_unchecked(dst, b.view(), par),
+            SparseProduct::SparseTimesDense => x.mul_dense_unchecked(dst, b.view(), par),
+            SparseProduct::SparseTransposeTimesDense => {
+                x.transpose_mul_dense_unchecked(dst, b.view(), par)
+            }
+        }
+        Ok(())
+    }
+
+    fn outer_products(
+        &self,
+        dst: MatMut<'_, T>,
+        u: &CscMatrix<T>,
+        v: &CscMatrix<T>,
+        par: Par,
+    ) -> Result<(), Declined> {
+        crate::csc::add_outer_products(dst, u, v, par);
+        Ok(())
+    }
+
+    fn column_norms(&self, dst: &mut [T], a: Input<'_, T>, par: Par) -> Result<(), Declined> {
+        crate::norms::column_norms_into(dst, a.view(), par);
+        Ok(())
+    }
+}
