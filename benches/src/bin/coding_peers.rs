@@ -98,7 +98,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn run<T: Real>(a: &Args) {
-    let suffix = if T::NAME == "f32" { "_f32" } else { "" };
+    let suffix = if T::PRECISION == dictum::Precision::F32 {
+        "_f32"
+    } else {
+        ""
+    };
     let dfile = MappedNpy::open(format!("{}/D{suffix}.npy", a.data)).unwrap();
     let yfile = MappedNpy::open(format!("{}/Y{suffix}.npy", a.data)).unwrap();
     let d = dfile.matrix::<T>().unwrap();

@@ -1,6 +1,6 @@
 //! [`Array`]: an n-dimensional array of any supported element type, held in memory.
 
-use dictum_linalg::{Mat, Real};
+use dictum_linalg::{Mat, Precision, Real};
 
 use crate::dtype::DType;
 
@@ -48,10 +48,10 @@ pub enum ArrayData {
 impl ArrayData {
     /// `F32` or `F64` data holding a copy of `v`.
     pub fn from_reals<T: Real>(v: &[T]) -> Self {
-        // `T` is sealed to f32/f64: dispatch on its name, and let bytemuck check the cast.
-        match T::NAME {
-            "f32" => ArrayData::F32(bytemuck::cast_slice(v).to_vec()),
-            _ => ArrayData::F64(bytemuck::cast_slice(v).to_vec()),
+        // `T` is sealed to f32/f64: dispatch on its precision, and let bytemuck check the cast.
+        match T::PRECISION {
+            Precision::F32 => ArrayData::F32(bytemuck::cast_slice(v).to_vec()),
+            Precision::F64 => ArrayData::F64(bytemuck::cast_slice(v).to_vec()),
         }
     }
 

@@ -20,7 +20,7 @@ pub enum SmtError {
     /// The patch does not fit in the image.
     #[error(
         "smt: a {patch}x{patch} patch does not fit in a {height}x{width} image; use a smaller \
-         patch (--patch) or check the image shape"
+         patch or check the image shape"
     )]
     PatchTooLarge {
         /// Patch side.

@@ -43,7 +43,7 @@ pub use dictum_learn as learn;
 pub use dictum_learn::{Fit, IterationStats, Learner, StopReason};
 pub use dictum_linalg as linalg;
 pub use dictum_linalg::exec::{Event, Exec, Observer};
-pub use dictum_linalg::{Cancelled, CscMatrix, Mat, MatMut, MatRef, Par, Real};
+pub use dictum_linalg::{Cancelled, CscMatrix, Mat, MatMut, MatRef, Par, Precision, Real};
 pub use dictum_smt as smt;
 pub use encode::encode;
 pub use learned::{load_learned, save_learned};

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use dictum_linalg::{Mat, MatRef, Real};
+use dictum_linalg::{Mat, MatRef, Precision, Real};
 use memmap2::Mmap;
 
 use super::header::{NpyHeader, parse_header};
@@ -112,10 +112,9 @@ impl MappedNpy {
 
     /// The elements as a `&[T]`, in storage order, without copying.
     pub fn as_slice<T: Real>(&self) -> Result<&[T]> {
-        let wanted = if T::NAME == "f32" {
-            DType::F32
-        } else {
-            DType::F64
+        let wanted = match T::PRECISION {
+            Precision::F32 => DType::F32,
+            Precision::F64 => DType::F64,
         };
         if self.header.dtype != wanted {
             return Err(IoError::DTypeMismatch {
