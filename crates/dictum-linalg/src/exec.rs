@@ -37,7 +37,7 @@
 
 use std::ops::ControlFlow;
 
-use faer::reborrow::ReborrowMut;
+use faer::reborrow::{Reborrow, ReborrowMut};
 use faer::{MatMut, MatRef, Par};
 
 use crate::backend::{
@@ -45,6 +45,7 @@ use crate::backend::{
 };
 use crate::csc::CscMatrix;
 use crate::error::{LinalgError, Result, shape};
+use crate::norms::{Normalization, scale_to_unit};
 use crate::real::{Precision, Real};
 
 /// A computation was cancelled by the context's observer; nothing was written.
@@ -510,6 +511,14 @@ impl<'a> Exec<'a> {
             let _ = Kernels::<T>::column_norms(&Cpu, &mut dst, a, self.par);
         }
         dst
+    }
+
+    /// Scales every column of `a` to unit norm in place, the norms computed on the backend
+    /// (see [`normalize_columns`](crate::norms::normalize_columns): columns whose norm is
+    /// zero, subnormal or not finite are reported and left as they are).
+    pub fn normalize_columns<T: Real>(&self, a: MatMut<'_, T>) -> Normalization<T> {
+        let norms = self.column_norms(a.rb());
+        scale_to_unit(a, norms)
     }
 }
 

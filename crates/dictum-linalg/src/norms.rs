@@ -52,12 +52,17 @@ impl<T> Normalization<T> {
 ///
 /// A column whose norm is zero, subnormal or not finite is **reported** in
 /// [`Normalization::zero_columns`] and left as it is rather than divided by.
-pub fn normalize_columns<T: Real>(mut a: MatMut<'_, T>) -> Normalization<T> {
-    let mut norms = Vec::with_capacity(a.ncols());
+pub fn normalize_columns<T: Real>(a: MatMut<'_, T>) -> Normalization<T> {
+    let norms = column_norms(a.rb());
+    scale_to_unit(a, norms)
+}
+
+/// Divides each column of `a` by its norm in `norms`, leaving the columns whose norm is not
+/// a normal number as they are: the scaling half of [`normalize_columns`], shared with the
+/// context's version (which computes the norms on its backend).
+pub(crate) fn scale_to_unit<T: Real>(mut a: MatMut<'_, T>, norms: Vec<T>) -> Normalization<T> {
     let mut zero_columns = Vec::new();
-    for j in 0..a.ncols() {
-        let n = a.rb().col(j).norm_l2();
-        norms.push(n);
+    for (j, &n) in norms.iter().enumerate() {
         if !num_traits::Float::is_normal(n) {
             zero_columns.push(j);
             continue;

@@ -47,7 +47,7 @@ pub fn greedy_patches<T: Real>(
             break;
         }
         let mut raw = Mat::<T>::from_fn(d, block.len(), |i, k| x[(i, block[k])]);
-        let zero = normalize_columns(raw.as_mut()).zero_columns;
+        let zero = exec.normalize_columns(raw.as_mut()).zero_columns;
         let cand: Vec<Vec<T>> = (0..block.len())
             .filter(|k| !zero.contains(k))
             .map(|k| raw.col(k).iter().copied().collect())

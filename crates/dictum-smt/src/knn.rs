@@ -124,7 +124,7 @@ impl Knn {
         }
         let unit = |m: MatRef<'_, f64>| {
             let mut o = m.to_owned();
-            normalize_columns(o.as_mut());
+            exec.normalize_columns(o.as_mut());
             o
         };
         let (tr, q) = (unit(train), unit(query));
