@@ -5,6 +5,7 @@
 
 mod coding;
 mod datasets;
+mod exec;
 #[cfg(feature = "hdf5")]
 mod hdf5;
 mod interop;
