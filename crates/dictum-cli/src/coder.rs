@@ -19,6 +19,8 @@ pub(crate) enum CoderArg {
     /// Batch-ORMP.
     BatchOrmp,
     /// LARS-LASSO / elastic net (needs --lambda).
+    // scikit-learn's `transform_algorithm` spells it `lasso_lars`.
+    #[value(alias = "lasso", alias = "lasso-lars", alias = "lasso_lars")]
     Lars,
     /// FISTA for LASSO / elastic net (needs --lambda).
     Fista,

@@ -206,6 +206,27 @@ fn encode_writes_scipy_codes_and_reports_the_fit() {
 }
 
 #[test]
+fn coder_flags_are_checked_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = EncodeFiles::new(dir.path(), 1.0);
+    for method in ["lars", "lasso", "fista", "ista"] {
+        let r = files.encode(&["--method", method]);
+        assert_eq!(r.status.code(), Some(1), "{method}");
+        let err = String::from_utf8(r.stderr).unwrap();
+        assert!(err.contains("--lambda"), "{method}: {err}");
+        assert!(!files.out.exists(), "{method}");
+    }
+    // Not a method: clap names the choices (usage errors exit 2).
+    let r = files.encode(&["--method", "bogus"]);
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8(r.stderr).unwrap();
+    assert!(err.contains("bogus") && err.contains("batch-omp"), "{err}");
+    let r = files.encode(&["--method", "omp", "--k", "0"]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(!files.out.exists());
+}
+
+#[test]
 fn encode_refuses_a_dictionary_that_is_not_normalized() {
     let dir = tempfile::tempdir().unwrap();
     let files = EncodeFiles::new(dir.path(), 2.0);
