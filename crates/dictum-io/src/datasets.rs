@@ -2,9 +2,9 @@
 //!
 //! | name | shape (as NumPy shows it) | what |
 //! |---|---|---|
-//! | `digits` | 1797 x 64 f32 | handwritten digits, 8x8 pixels in [0,1] (UCI optdigits test set) |
+//! | `digits` | 1797 x 64 f32 | handwritten digits, 8x8 pixels in \[0, 1\] (UCI optdigits test set) |
 //! | `digits-target` | 1797 i64 | their labels 0..9 |
-//! | `china`, `flower` | 427 x 640 f32 | grayscale photographs in [0,1] |
+//! | `china`, `flower` | 427 x 640 f32 | grayscale photographs in \[0, 1\] |
 //! | `china-small`, `flower-small` | 213 x 320 f32 | the same, 2x2 block means |
 //! | `flower-small-noisy20` | 213 x 320 f32 | `flower-small` plus Gaussian noise σ = 20/255 (denoising demo) |
 //! | `patches8-train` | 20000 x 64 f32 | random 8x8 patches of `china` |
@@ -174,7 +174,7 @@ fn matrix(name: &str) -> Result<Mat<f32>> {
 }
 
 /// The digits: `images` is `64 x 1797` (one 8x8 digit per column, row-major pixels in
-/// [0,1]), `target` the labels 0..9.
+/// \[0, 1\]), `target` the labels 0..9.
 #[derive(Debug, Clone)]
 pub struct Digits {
     /// `64 x 1797`, one digit per column.
@@ -219,7 +219,7 @@ pub struct GrayImage {
     pub height: usize,
     /// Columns.
     pub width: usize,
-    /// `height * width` values in [0,1] (the noisy image exceeds that range), row-major.
+    /// `height * width` values in \[0, 1\] (the noisy image exceeds that range), row-major.
     pub pixels: Vec<f32>,
 }
 

@@ -296,7 +296,7 @@ impl<'a> Exec<'a> {
     }
 
     /// Uploads `m` once for many calls (a dictionary, its Gram matrix); see
-    /// [`Resident`](crate::backend::Resident).
+    /// [`Resident`].
     pub fn resident<'m, T: Real>(&self, m: MatRef<'m, T>) -> Resident<'m, T> {
         let k = kernels_of::<T>(self.backend);
         let buffer = if k.supports(Op::Gemm).is_ok() || k.supports(Op::Gram).is_ok() {

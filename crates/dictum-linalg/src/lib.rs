@@ -5,6 +5,11 @@
 //! columns, sparse codes `X` are `m x N` ([`CscMatrix`]). Dense storage and kernels are
 //! [faer](https://docs.rs/faer)'s; every kernel that can use threads takes a [`Par`].
 //!
+//! The algorithms above this crate do not call those kernels for their heavy products: they
+//! go through the execution context, [`Exec`] ([`exec`]: threads, backend, observer, seed),
+//! which runs them on the context's [`backend`] (the CPU, or a device behind the same
+//! trait) and falls back to the CPU for what a backend declines.
+//!
 //! | task | function |
 //! |---|---|
 //! | view a buffer as a matrix, no copy | [`view::col_major`], [`view::samples_as_rows`] |
@@ -16,6 +21,7 @@
 //! | top singular triplet (K-SVD), thin SVD | [`svd::leading_singular_triplet`], [`svd::thin_svd`] |
 //! | symmetric and generalised eigenproblems (SMT) | [`eigen`] |
 //! | sparse codes and sparse×dense products | [`CscMatrix`] |
+//! | the same products on the context's backend | [`Exec::gemm`], [`Exec::gram`], [`Exec::sparse_product`], [`Exec::outer_products`], [`Exec::column_norms`] |
 //!
 //! ```
 //! use dictum_linalg::{Par, gemm, view};

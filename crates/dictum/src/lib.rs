@@ -21,14 +21,40 @@
 //! | [`smt`] | the Sparse Manifold Transform: patches, ZCA, dictionaries, general sparse coding, differential operators, the embedding, kNN |
 //! | [`learn`] | dictionary learning: K-SVD (exact, approximate, batched parallel), MOD, online, k-means, amortized, task-driven ([`learn::dictionary`]); results saved and loaded with [`save_learned`], [`load_learned`]; NMF ([`learn::nmf`]); NPEFF ([`learn::npeff`], files in [`io::npeff`], classifiers in [`npeff`]) |
 //!
+//! Every encode and fit takes an execution context, [`Exec`]: threads ([`Par`]), the backend
+//! the heavy products run on (the CPU by default), an [`Observer`] that sees progress and
+//! iterations and can cancel, and the seed of every random choice.
+//!
 //! ```
-//! use dictum::{Par, datasets, linalg::gemm};
-//! let digits = datasets::load_digits()?;           // 64 x 1797, one digit per column
-//! let d = digits.images.as_ref().subcols(0, 10);   // ten digits as a toy dictionary
-//! let g = gemm::gram(d, Par::Seq)?;                // 10 x 10 Gram matrix Dᵀ·D
-//! assert_eq!((g.nrows(), g.ncols()), (10, 10));
-//! # Ok::<(), dictum::Error>(())
+//! use dictum::coding::{Dictionary, Encoder, Omp};
+//! use dictum::learn::dictionary::Ksvd;
+//! use dictum::{Exec, Learner, Par, datasets};
+//! let digits = datasets::load_digits()?;            // 64 x 1797, one digit per column
+//! let exec = Exec::new(Par::rayon(2)).with_seed(1);
+//! let omp = Omp::new().n_nonzero_coefs(4).check()?; // parameters checked once
+//! let fit = Ksvd::new(32, omp.clone()).max_iter(3).fit(digits.images.as_ref(), &exec)?;
+//! let dict = Dictionary::new(fit.dictionary.as_ref())?;
+//! let codes = omp.encode(&dict, digits.images.as_ref(), &exec)?;
+//! assert_eq!((codes.nrows(), codes.ncols(), fit.n_iter), (32, 1797, 3));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+
+// The Rust examples of the README and the guides in docs/ compile and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/coding.md")]
+struct CodingGuideExamples;
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/learn.md")]
+struct LearnGuideExamples;
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/nmf.md")]
+struct NmfGuideExamples;
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/npeff.md")]
+struct NpeffGuideExamples;
 
 mod encode;
 mod learned;

@@ -4,7 +4,7 @@
 //!
 //! A classifier file (`.npz`, or `.h5` with the `hdf5` feature) holds `model/params` (the
 //! flat parameter vector, float64, in the layout of
-//! [`Classifier`](dictum_learn::npeff::Classifier)) and attributes `n_inputs`, `hidden` (0
+//! [`Classifier`]) and attributes `n_inputs`, `hidden` (0
 //! for logistic regression) and `n_classes` on `model`.
 
 use std::path::Path;

@@ -19,9 +19,9 @@
 //!
 //! Every learner is a [`Learner`](crate::Learner) and shares the machinery here: the initial
 //! dictionary ([`Init`]), replacement of unused and near-duplicate atoms ([`Replacement`]),
-//! stopping rules ([`Stopping`](crate::Stopping)), the per-iteration
-//! [`IterationStats`](crate::IterationStats) reported to the execution context's observer,
-//! and the result [`Learned`] (a [`Fit`](crate::Fit) of a [`SparseModel`]). Signals are checked
+//! stopping rules ([`Stopping`]), the per-iteration
+//! [`IterationStats`] reported to the execution context's observer,
+//! and the result [`Learned`] (a [`Fit`] of a [`SparseModel`]). Signals are checked
 //! once per fit; the dictionary a learner changes is checked atom by atom as it changes. The
 //! same seed gives the same dictionary, whatever the thread count.
 //!
