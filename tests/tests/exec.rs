@@ -11,11 +11,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use dictum::coding::{BLOCK, Dictionary, Encoder, Fista, Lars, Method, Omp, Threshold};
 use dictum::learn::dictionary::{
-    AtomUpdate, Init, KMeans, Ksvd, Learned, Mod, Online, Replacement, ResidualMode, Supervised,
-    TaskDriven,
+    Amortized, AtomUpdate, Init, KMeans, Ksvd, Learned, Mod, Online, Replacement, ResidualMode,
+    Supervised, TaskDriven,
 };
 use dictum::learn::nmf::{Nmf, NmfData, NmfSolver};
-use dictum::learn::npeff::{DNpeff, DiagonalPefParams, TrainClassifier};
+use dictum::learn::npeff::{
+    DNpeff, DiagonalPefParams, LowRankPefParams, LrmNpeff, TrainClassifier,
+};
 use dictum::linalg::backend::{
     Backend, Cpu, Declined, DeviceBuffer, Input, Kernels, Op, SparseProduct, Trans,
 };
@@ -206,6 +208,53 @@ fn same_on<R: PartialEq + std::fmt::Debug>(
     seen
 }
 
+/// The contract, for one algorithm: run on the CPU, on a backend that runs every
+/// operation and on one that runs only GEMM, all three results equal; the GEMM-only backend
+/// gets every GEMM the full one got (at least one), and each other operation the algorithm
+/// uses falls back to the CPU with an event. Returns the operations used and what the
+/// observer saw on the GEMM-only run.
+fn through_seam<R: PartialEq + std::fmt::Debug>(
+    name: &str,
+    par: Par,
+    f: impl Fn(&Exec<'_>) -> R,
+) -> (BTreeSet<&'static str>, Seen) {
+    let (used, seen) = through_seam_maybe_without_gemm(name, par, f);
+    assert!(
+        used.contains("gemm"),
+        "{name}: no GEMM on the backend (used {used:?})"
+    );
+    (used, seen)
+}
+
+/// [`through_seam`] for an algorithm whose only shared products are not GEMMs (LRM-NPEFF:
+/// its per-example work is sparse and its one dense product is a Gram): it must still use
+/// the backend for something, and the GEMM-only backend must decline all of it.
+fn through_seam_maybe_without_gemm<R: PartialEq + std::fmt::Debug>(
+    name: &str,
+    par: Par,
+    f: impl Fn(&Exec<'_>) -> R,
+) -> (BTreeSet<&'static str>, Seen) {
+    let all = Recording::all();
+    same_on(&all, par, &f);
+    let gemm_only = Recording::new(&[Op::Gemm]);
+    let seen = same_on(&gemm_only, par, &f);
+    let used = all.used();
+    assert!(!used.is_empty(), "{name}: nothing ran on the backend");
+    assert_eq!(
+        gemm_only.calls(Op::Gemm),
+        all.calls(Op::Gemm),
+        "{name}: the GEMM-only backend ran a different number of GEMMs"
+    );
+    let mut declined = used.clone();
+    declined.remove("gemm");
+    assert_eq!(
+        seen.fallbacks(),
+        declined,
+        "{name}: the operations the GEMM-only backend declined are not the ones reported"
+    );
+    (used, seen)
+}
+
 fn planted(seed: u64, d: usize, m: usize, n: usize, k: usize) -> (Mat<f64>, Mat<f64>) {
     let mut rng = Rng::new(seed);
     let mut dict = rng.mat::<f64>(d, m);
@@ -274,22 +323,14 @@ fn every_encoder_gives_the_same_codes_through_a_backend() {
     ];
     for method in methods {
         let method = method.check().unwrap();
-        let backend = Recording::all();
         let dict = Dictionary::new(dict.as_ref()).unwrap();
-        same_on(&backend, Par::rayon(2), |exec| {
+        through_seam(method.name(), Par::rayon(2), |exec| {
             method.encode(&dict, y.as_ref(), exec).unwrap()
         });
-        assert!(backend.calls(Op::Gemm) > 0, "{}: no gemm", method.name());
-        let backend = Recording::all();
         let dict = Dictionary::new(d32.as_ref()).unwrap();
-        same_on(&backend, Par::Seq, |exec| {
+        through_seam(method.name(), Par::Seq, |exec| {
             method.encode(&dict, y32.as_ref(), exec).unwrap()
         });
-        assert!(
-            backend.calls(Op::Gemm) > 0,
-            "{} f32: no gemm",
-            method.name()
-        );
     }
 }
 
@@ -339,12 +380,8 @@ fn dictionary_learners_run_their_products_through_the_backend() {
     ];
     for (name, run) in runs {
         for par in [Par::Seq, Par::rayon(2)] {
-            let backend = Recording::all();
-            let seen = same_on(&backend, par, &run);
-            let used = backend.used();
-            assert!(used.contains("gemm"), "{name}: used {used:?}");
+            let (_, seen) = through_seam(name, par, &run);
             assert!(seen.iterations.load(Ordering::Relaxed) > 0, "{name}");
-            assert!(seen.fallbacks().is_empty(), "{name}");
         }
     }
 }
@@ -353,8 +390,7 @@ fn dictionary_learners_run_their_products_through_the_backend() {
 fn task_driven_learning_runs_through_the_backend() {
     let (_, y) = planted(4, 10, 16, 200, 3);
     let targets = Mat::<f64>::from_fn(2, y.ncols(), |i, j| y[(i, j)] - y[(i + 3, j)]);
-    let backend = Recording::all();
-    let seen = same_on(&backend, Par::Seq, |e| {
+    let (_, seen) = through_seam("task-driven", Par::Seq, |e| {
         let fit = TaskDriven::new(12, 0.1)
             .epochs(2)
             .fit(
@@ -367,7 +403,11 @@ fn task_driven_learning_runs_through_the_backend() {
             .unwrap();
         (fit.model.dictionary, fit.model.weights, fit.model.bias)
     });
-    assert!(backend.calls(Op::Gemm) > 0);
+    assert!(seen.iterations.load(Ordering::Relaxed) > 0);
+    let (_, seen) = through_seam("amortized", Par::rayon(2), |e| {
+        let fit = Amortized::new(8).epochs(2).fit(y.as_ref(), e).unwrap();
+        (fit.model.dictionary, fit.model.weights, fit.model.bias)
+    });
     assert!(seen.iterations.load(Ordering::Relaxed) > 0);
 }
 
@@ -394,8 +434,8 @@ fn nmf_runs_its_products_through_the_backend() {
             ("dense", NmfData::Dense(v.as_ref())),
             ("sparse", NmfData::Sparse(&sparse)),
         ] {
-            let backend = Recording::all();
-            same_on(&backend, Par::rayon(2), |e| {
+            let name = format!("{solver:?} {kind}");
+            let (used, _) = through_seam(&name, Par::rayon(2), |e| {
                 let fit = Nmf::new(4)
                     .solver(solver)
                     .max_iter(15)
@@ -404,32 +444,22 @@ fn nmf_runs_its_products_through_the_backend() {
                     .unwrap();
                 (fit.model.w, fit.model.h)
             });
-            let used = backend.used();
             let product = if kind == "sparse" {
                 "sparse-dense"
             } else {
                 "gemm"
             };
-            assert!(used.contains(product), "{solver:?} {kind}: used {used:?}");
+            assert!(used.contains(product), "{name}: used {used:?}");
+            assert!(used.contains("gram"), "{name}: used {used:?}");
         }
     }
-    // With only GEMM on the backend, the rest falls back and the result is the same.
-    let backend = Recording::new(&[Op::Gemm]);
-    let seen = same_on(&backend, Par::Seq, |e| {
-        let fit = Nmf::new(4).max_iter(10).fit(NmfData::Dense(v.as_ref()), e);
-        let fit = fit.unwrap();
-        (fit.model.w, fit.model.h)
-    });
-    assert!(seen.fallbacks().contains("gram"));
-    assert!(backend.calls(Op::Gemm) > 0);
 }
 
 #[test]
 fn the_smt_sums_its_covariances_through_the_backend() {
     let digits = dictum::datasets::load_digits().unwrap();
     let x = digits.images.as_ref().subcols(0, 120).to_owned();
-    let backend = Recording::all();
-    let seen = same_on(&backend, Par::rayon(2), |e| {
+    let (used, seen) = through_seam("smt", Par::rayon(2), |e| {
         let model = ImageSmt::new(8, 8, 4, 32, 6).fit(x.as_ref(), e).unwrap();
         let features = model.features(x.as_ref(), e).unwrap();
         let labels: Vec<usize> = digits.target[..120].iter().map(|&t| t as usize).collect();
@@ -444,9 +474,7 @@ fn the_smt_sums_its_covariances_through_the_backend() {
             .unwrap();
         (model.dictionary, model.embedding.p, features, score)
     });
-    let used = backend.used();
     assert!(used.contains("outer-products"), "used {used:?}");
-    assert!(used.contains("gemm"), "used {used:?}");
     assert!(used.contains("column-norms"), "used {used:?}");
     assert!(seen.progress.load(Ordering::Relaxed) > 0);
 }
@@ -457,20 +485,42 @@ fn npeff_runs_through_the_backend() {
     let n = 80;
     let x = Mat::<f64>::from_fn(64, n, |i, j| f64::from(digits.images[(i, j)]) / 16.0);
     let labels: Vec<usize> = digits.target[..n].iter().map(|&t| t as usize).collect();
-    let cpu = Exec::default().with_seed(1);
-    let (classifier, _) = TrainClassifier::new()
-        .epochs(2)
-        .fit(x.as_ref(), &labels, 10, &cpu)
-        .unwrap();
-    let pefs = DiagonalPefParams::new(32)
-        .compute(&classifier, x.as_ref(), &labels, &cpu)
-        .unwrap();
-    let backend = Recording::all();
-    let seen = same_on(&backend, Par::rayon(2), |e| {
+    let train = |e: &Exec<'_>| {
+        TrainClassifier::new()
+            .epochs(2)
+            .fit(x.as_ref(), &labels, 10, e)
+            .unwrap()
+            .0
+    };
+    // The classifier and the PEFs are per-example vector work with no shared product (the
+    // seam's list): they follow the context's threads and seed, on the CPU.
+    let classifier = train(&Exec::default().with_seed(3));
+    let diagonal = |e: &Exec<'_>| {
+        DiagonalPefParams::new(32)
+            .compute(&classifier, x.as_ref(), &labels, e)
+            .unwrap()
+    };
+    let pefs = diagonal(&Exec::default());
+    let (_, seen) = through_seam("d-npeff", Par::rayon(2), |e| {
         let fit = DNpeff::new(3).max_iter(10).fit(&pefs, e).unwrap();
         (fit.model.w.clone(), fit.model.h.clone(), fit.n_iter)
     });
-    assert!(!backend.used().is_empty(), "D-NPEFF used no seam operation");
+    assert!(seen.iterations.load(Ordering::Relaxed) > 0);
+    let low_rank = |e: &Exec<'_>| {
+        LowRankPefParams::new(16)
+            .compute(&classifier, x.subcols(0, 30), &labels[..30], e)
+            .unwrap()
+    };
+    let lrm = low_rank(&Exec::default());
+    let (used, seen) = through_seam_maybe_without_gemm("lrm-npeff", Par::rayon(2), |e| {
+        let fit = LrmNpeff::new(2)
+            .n_iters_g_only(3)
+            .n_iters_joint(4)
+            .fit(&lrm, e)
+            .unwrap();
+        (fit.model.w.clone(), fit.model.g.clone(), fit.n_iter)
+    });
+    assert_eq!(used, set(&["gram"]));
     assert!(seen.iterations.load(Ordering::Relaxed) > 0);
 }
 
@@ -589,6 +639,27 @@ fn cancelled_learners_stop_at_the_next_iteration() {
             "{name} went on after the cancel"
         );
     }
+}
+
+#[test]
+fn a_cancel_inside_an_iteration_stops_within_one_block() {
+    // K-SVD's coding step, 10 blocks of signals: cancelled at the first block's progress
+    // report, the fit stops before the second block.
+    let (_, y) = planted(7, 12, 24, 10 * BLOCK, 3);
+    let omp = Omp::new().n_nonzero_coefs(3).check().unwrap();
+    let count = AtomicUsize::new(0);
+    let observer = cancel_at(&count, 1, is_progress);
+    let exec = Exec::new(Par::Seq).with_observer(&observer);
+    let err = Ksvd::new(24, omp)
+        .max_iter(5)
+        .fit(y.as_ref(), &exec)
+        .unwrap_err();
+    assert!(err.is_cancelled(), "{err}");
+    assert_eq!(
+        count.load(Ordering::Relaxed),
+        1,
+        "K-SVD went on after the cancel"
+    );
 }
 
 #[test]

@@ -618,9 +618,9 @@ fn amortized_gradients_match_finite_differences() {
         temperature: 0.7,
     };
     let y = rng.mat::<f64>(d, n);
-    let (_, g) = model.loss_and_gradient(y.as_ref()).unwrap();
+    let (_, g) = model.loss_and_gradient(y.as_ref(), &seq()).unwrap();
     let h = 1e-6;
-    let loss = |mm: &AmortizedModel<f64>| mm.loss_and_gradient(y.as_ref()).unwrap().0;
+    let loss = |mm: &AmortizedModel<f64>| mm.loss_and_gradient(y.as_ref(), &seq()).unwrap().0;
     for k in 0..m {
         for i in 0..d {
             let (mut p, mut q) = (model.clone(), model.clone());
@@ -672,7 +672,7 @@ fn amortized_learning_finds_the_two_gaussians() {
     assert!(near([1.0, 0.0]) && near([0.0, 1.0]), "atoms {dict:?}");
     let h = &fit.history;
     assert!(h.last().unwrap().rel_error < h[0].rel_error);
-    let x = fit.model.encode(y.as_ref()).unwrap();
+    let x = fit.model.encode(y.as_ref(), &seq()).unwrap();
     assert!((0..1000).all(|j| (x[(0, j)] + x[(1, j)] - 1.0).abs() < 1e-12));
 }
 

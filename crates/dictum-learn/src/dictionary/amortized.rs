@@ -178,7 +178,7 @@ impl<'a, T: Real> Learner<MatRef<'a, T>> for Amortized {
             let mut loss_sum = 0.0;
             for chunk in order.chunks(self.batch_size) {
                 let batch = Mat::from_fn(d, chunk.len(), |i, c| y[(i, chunk[c])]);
-                let (loss, grad) = model.loss_and_gradient(batch.as_ref())?;
+                let (loss, grad) = model.loss_and_gradient(batch.as_ref(), exec)?;
                 loss_sum += loss * chunk.len() as f64;
                 adam_step(&mut adam, &mut model, &grad);
             }
@@ -202,22 +202,20 @@ impl<'a, T: Real> Learner<MatRef<'a, T>> for Amortized {
 }
 
 impl<T: Real> AmortizedModel<T> {
-    /// Codes of the signals `y` (`d x N`): `softmax((W·y + b)/τ)` per column, `m x N`.
-    pub fn encode(&self, y: MatRef<'_, T>) -> Result<Mat<T>> {
+    /// Codes of the signals `y` (`d x N`): `softmax((W·y + b)/τ)` per column, `m x N`; `W·Y`
+    /// is one product on the context's backend.
+    pub fn encode(&self, y: MatRef<'_, T>, exec: &Exec<'_>) -> Result<Mat<T>> {
         self.check(y)?;
-        let m = self.bias.len();
-        let mut x = Mat::<T>::zeros(m, y.ncols());
+        let mut x = Mat::<T>::zeros(self.bias.len(), y.ncols());
+        exec.gemm_nn(x.as_mut(), self.weights.as_ref(), y)?;
+        let mut z = vec![T::zero(); self.bias.len()];
         for j in 0..y.ncols() {
-            let mut z: Vec<T> = (0..m)
-                .map(|k| {
-                    let w = (0..y.nrows())
-                        .fold(self.bias[k], |s, i| s + self.weights[(k, i)] * y[(i, j)]);
-                    w / self.temperature
-                })
-                .collect();
+            for (k, v) in z.iter_mut().enumerate() {
+                *v = (x[(k, j)] + self.bias[k]) / self.temperature;
+            }
             softmax(&mut z);
-            for k in 0..m {
-                x[(k, j)] = z[k];
+            for (k, &v) in z.iter().enumerate() {
+                x[(k, j)] = v;
             }
         }
         Ok(x)
@@ -236,40 +234,55 @@ impl<T: Real> AmortizedModel<T> {
     }
 
     /// The mean loss `½‖y − D·x‖²` over the columns of `y` and its gradient with respect to
-    /// `W`, `b` and `D`.
-    pub fn loss_and_gradient(&self, y: MatRef<'_, T>) -> Result<(f64, AmortizedGradient<T>)> {
-        let x = self.encode(y)?;
+    /// `W`, `b` and `D`, for the whole batch at once: the residuals `R = D·X − Y`, `G = Dᵀ·R`,
+    /// `∂L/∂D = R·Xᵀ/N` and `∂L/∂W = (∂L/∂Z)·Yᵀ/N` are products on the context's backend.
+    pub fn loss_and_gradient(
+        &self,
+        y: MatRef<'_, T>,
+        exec: &Exec<'_>,
+    ) -> Result<(f64, AmortizedGradient<T>)> {
+        let x = self.encode(y, exec)?;
         let (d, m, n) = (y.nrows(), self.bias.len(), y.ncols());
-        let mut grad = AmortizedGradient {
-            weights: Mat::zeros(m, d),
-            bias: vec![T::zero(); m],
-            dictionary: Mat::zeros(d, m),
-        };
         let inv_n = T::one() / T::cast_usize(n.max(1));
+        let mut r = Mat::<T>::zeros(d, n);
+        exec.gemm_nn(r.as_mut(), self.dictionary.as_ref(), x.as_ref())?;
         let mut loss = 0.0;
-        let mut r = vec![T::zero(); d];
-        let mut g = vec![T::zero(); m];
         for j in 0..n {
             for i in 0..d {
-                r[i] = (0..m).fold(-y[(i, j)], |s, k| s + self.dictionary[(i, k)] * x[(k, j)]);
-            }
-            loss += r.iter().map(|v| v.into_f64() * v.into_f64()).sum::<f64>() * 0.5;
-            for k in 0..m {
-                g[k] = (0..d).fold(T::zero(), |s, i| s + self.dictionary[(i, k)] * r[i]);
-                for i in 0..d {
-                    grad.dictionary[(i, k)] += r[i] * x[(k, j)] * inv_n;
-                }
-            }
-            let xg = (0..m).fold(T::zero(), |s, k| s + x[(k, j)] * g[k]);
-            for k in 0..m {
-                let dz = x[(k, j)] * (g[k] - xg) / self.temperature * inv_n;
-                grad.bias[k] += dz;
-                for i in 0..d {
-                    grad.weights[(k, i)] += dz * y[(i, j)];
-                }
+                let v = r[(i, j)] - y[(i, j)];
+                r[(i, j)] = v;
+                loss += 0.5 * v.into_f64() * v.into_f64();
             }
         }
-        Ok((loss / n.max(1) as f64, grad))
+        let mut g = Mat::<T>::zeros(m, n);
+        exec.gemm_tn(g.as_mut(), self.dictionary.as_ref(), r.as_ref())?;
+        // ∂L/∂Z, already divided by N, overwrites G column by column.
+        let mut bias = vec![T::zero(); m];
+        for j in 0..n {
+            let xg = (0..m).fold(T::zero(), |s, k| s + x[(k, j)] * g[(k, j)]);
+            for k in 0..m {
+                let dz = x[(k, j)] * (g[(k, j)] - xg) / self.temperature * inv_n;
+                g[(k, j)] = dz;
+                bias[k] += dz;
+            }
+        }
+        let mut weights = Mat::<T>::zeros(m, d);
+        exec.gemm_nt(weights.as_mut(), g.as_ref(), y)?;
+        let mut dictionary = Mat::<T>::zeros(d, m);
+        exec.gemm_nt(dictionary.as_mut(), r.as_ref(), x.as_ref())?;
+        for k in 0..m {
+            for i in 0..d {
+                dictionary[(i, k)] *= inv_n;
+            }
+        }
+        Ok((
+            loss / n.max(1) as f64,
+            AmortizedGradient {
+                weights,
+                bias,
+                dictionary,
+            },
+        ))
     }
 }
 

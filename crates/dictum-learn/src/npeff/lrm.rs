@@ -199,22 +199,19 @@ impl State {
         self.w.iter().filter(|&&v| v != 0.0).count() as f64 / n.max(1) as f64
     }
 
-    /// `M = G·Gᵀ`.
-    fn gram(&self, f: usize) -> Vec<f64> {
+    /// `M = G·Gᵀ`, through the backend: `G` (row-major `r x f`) is, read column-major, the
+    /// `f x r` matrix `Gᵀ`, whose Gram is `G·Gᵀ` (row- and column-major alike, being symmetric).
+    fn gram(&self, f: usize, exec: &Exec<'_>) -> Result<Vec<f64>> {
         let r = self.r;
-        let mut m = vec![0.0; r * r];
+        let gt = faer::MatRef::from_column_major_slice(&self.g, f, r);
+        let m = exec.gram(gt)?;
+        let mut out = vec![0.0; r * r];
         for a in 0..r {
-            for b in a..r {
-                let v: f64 = self.g[a * f..(a + 1) * f]
-                    .iter()
-                    .zip(&self.g[b * f..(b + 1) * f])
-                    .map(|(x, y)| x * y)
-                    .sum();
-                m[a * r + b] = v;
-                m[b * r + a] = v;
+            for b in 0..r {
+                out[a * r + b] = m[(a, b)];
             }
         }
-        m
+        Ok(out)
     }
 
     fn pass(&self, data: &Prepared, exec: &Exec<'_>) -> Pass {
@@ -564,7 +561,7 @@ impl LrmNpeff {
         let mut progress = Progression::new(&RUN_TO_THE_END, Monitor::Objective, exec);
         let mut iter = 0;
         for (joint, iters) in [(false, self.n_iters_g_only), (true, self.n_iters_joint)] {
-            let mut m = state.gram(f);
+            let mut m = state.gram(f, exec)?;
             let mut pass = state.pass(data, exec);
             let mut loss = state.loss(data, &pass, &m, ortho);
             for it in 1..=iters {
@@ -597,7 +594,7 @@ impl LrmNpeff {
                             *g -= lr * d;
                         }
                     }
-                    let m2 = state.gram(f);
+                    let m2 = state.gram(f, exec)?;
                     let pass2 = state.pass(data, exec);
                     let loss2 = state.loss(data, &pass2, &m2, ortho);
                     if loss2 <= loss || lr < 1e-12 {
@@ -636,7 +633,7 @@ impl LrmNpeff {
             g: decomp.g.iter().map(|&v| f64::from(v)).collect(),
             r: decomp.n_components,
         };
-        let m = state.gram(data.n_features);
+        let m = state.gram(data.n_features, exec)?;
         let pass = state.pass(&data, exec);
         Ok(state.loss(&data, &pass, &m, 0.0))
     }
@@ -714,7 +711,7 @@ pub fn fit_lrm_coefficients(
         g: decomp.g.iter().map(|&v| f64::from(v)).collect(),
         r,
     };
-    let m = state.gram(data.n_features);
+    let m = state.gram(data.n_features, exec)?;
     let k: Vec<f64> = m.iter().map(|v| v * v).collect();
     let pass = state.pass(&data, exec);
     let rows = exec.map(data.n_examples(), 16, |i| {
