@@ -8,13 +8,12 @@
 //! Batch-OMP (Rubinstein, Zibulevsky & Elad, *Efficient implementation of the K-SVD
 //! algorithm using batch orthogonal matching pursuit*, Technion CS-2008-08).
 
-use faer::linalg::triangular_solve::{
-    solve_lower_triangular_in_place, solve_upper_triangular_in_place,
-};
+use faer::linalg::triangular_solve::solve_lower_triangular_in_place;
 use faer::{Mat, MatRef, Par};
 
 use crate::error::{LinalgError, Result};
 use crate::real::Real;
+use crate::triangular;
 
 /// The lower-triangular Cholesky factor `L` of a symmetric positive definite matrix,
 /// `A = L·Lᵀ`, computed with `par` threads. Only the lower triangle of `a` is read; the
@@ -173,23 +172,22 @@ impl<T: Real> CholeskyAppend<T> {
         Ok(faer::MatMut::from_column_major_slice_mut(rhs, self.len, 1))
     }
 
-    /// Solves `L·x = b` in place.
-    pub fn solve_lower_in_place(&self, rhs: &mut [T]) -> Result<()> {
+    /// Forward substitution: solves `L·x = b` in place (the lower half of
+    /// [`solve_in_place`](Self::solve_in_place)).
+    pub fn forward_substitute_in_place(&self, rhs: &mut [T]) -> Result<()> {
         let r = self.rhs_view(rhs)?;
-        solve_lower_triangular_in_place(self.factor(), r, Par::Seq);
-        Ok(())
+        triangular::solve_lower_in_place(self.factor(), r, Par::Seq)
     }
 
-    /// Solves `Lᵀ·x = b` in place.
-    pub fn solve_upper_in_place(&self, rhs: &mut [T]) -> Result<()> {
+    /// Back substitution: solves `Lᵀ·x = b` in place.
+    pub fn back_substitute_in_place(&self, rhs: &mut [T]) -> Result<()> {
         let r = self.rhs_view(rhs)?;
-        solve_upper_triangular_in_place(self.factor().transpose(), r, Par::Seq);
-        Ok(())
+        triangular::solve_upper_in_place(self.factor().transpose(), r, Par::Seq)
     }
 
     /// Solves `G·x = L·Lᵀ·x = b` in place.
     pub fn solve_in_place(&self, rhs: &mut [T]) -> Result<()> {
-        self.solve_lower_in_place(rhs)?;
-        self.solve_upper_in_place(rhs)
+        self.forward_substitute_in_place(rhs)?;
+        self.back_substitute_in_place(rhs)
     }
 }

@@ -113,7 +113,7 @@ impl<T: Real> Kernel<'_, T> {
                             for &i in &w.support {
                                 w.cross.push(dot(self.atoms.col(i as usize), dj));
                             }
-                            let ok = w.chol.solve_lower_in_place(&mut w.cross).is_ok();
+                            let ok = w.chol.forward_substitute_in_place(&mut w.cross).is_ok();
                             let nu = dot(dj, dj) - dot(&w.cross, &w.cross);
                             let floor = T::epsilon() * T::cast_usize(100 * (w.support.len() + 1));
                             if ok && nu > floor {

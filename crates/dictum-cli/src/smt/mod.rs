@@ -8,19 +8,20 @@ use clap::{Args, Subcommand, ValueEnum};
 use dictum::Mat;
 use dictum::io::npy::{self, MatrixLayout};
 use dictum::linalg::exec::{Event, Exec};
-use dictum::smt::manifold::{
-    canonical_correlations, circle_codes, circle_trajectory, disk_atoms, disk_codes,
-    disk_trajectory,
-};
-use dictum::smt::{
-    Covariances, Derivative, DictionaryKind, DifferentialOperator, ImageSmt, Knn, MeanRemoval,
-    SmtEmbedding, stage,
-};
+use dictum::smt::{Derivative, DictionaryKind, ImageSmt, Knn, MeanRemoval, stage};
 
-use crate::error::{CliError, Result};
+use crate::error::Result;
 
 use crate::encode::human;
 use crate::report::progress_bar;
+
+mod circle;
+mod images;
+
+pub(crate) use circle::CircleArgs;
+use circle::circle;
+pub(crate) use images::{ImagesArgs, image_shape};
+use images::{bad, load_images, split};
 
 /// The SMT subcommands.
 #[derive(Debug, Subcommand)]
@@ -33,146 +34,6 @@ pub(crate) enum SmtCommand {
     Knn(KnnArgs),
     /// The unit circle (harmonics) and unit disk experiments; writes PNGs.
     Circle(CircleArgs),
-}
-
-/// Images from a file or the bundled digits.
-#[derive(Debug, Args)]
-pub(crate) struct ImagesArgs {
-    /// Images: .npy of N x H x W, or N x (H·W) with --shape (C order, as numpy writes it).
-    #[arg(long, conflicts_with = "data")]
-    images: Option<PathBuf>,
-    /// A bundled dataset instead (`digits`, 8x8).
-    #[arg(long)]
-    data: Option<String>,
-    /// Image shape HxW (needed for N x (H·W) files).
-    #[arg(long)]
-    shape: Option<String>,
-    /// With --data: use only this seeded share of the images (the training part of
-    /// `smt knn --data … --split` with the same --split-seed).
-    #[arg(long)]
-    split: Option<f64>,
-    /// Seed of --split.
-    #[arg(long, default_value_t = 7)]
-    split_seed: u64,
-}
-
-struct Images {
-    /// `pixels x N`.
-    x: Mat<f32>,
-    height: usize,
-    width: usize,
-    labels: Option<Vec<usize>>,
-}
-
-fn bad(flag: &'static str, value: String, hint: &'static str) -> CliError {
-    CliError::usage(flag, value, hint)
-}
-
-/// `HxW` (e.g. `28x28`) as `(height, width)`; `None` when it is not that.
-pub(crate) fn image_shape(s: &str) -> Option<(usize, usize)> {
-    s.split_once('x')
-        .and_then(|(h, w)| Some((h.parse().ok()?, w.parse().ok()?)))
-}
-
-fn parse_shape(s: &str) -> Result<(usize, usize)> {
-    image_shape(s).ok_or_else(|| bad("shape", s.into(), "HEIGHTxWIDTH, e.g. 28x28"))
-}
-
-impl ImagesArgs {
-    fn load(&self) -> Result<Images> {
-        if let Some(name) = &self.data {
-            if name != "digits" {
-                return Err(bad(
-                    "data",
-                    name.clone(),
-                    "the bundled image set is `digits`",
-                ));
-            }
-            let d = dictum::datasets::load_digits()?;
-            let all = Images {
-                x: d.images,
-                height: 8,
-                width: 8,
-                labels: Some(d.target.iter().map(|&t| t.max(0) as usize).collect()),
-            };
-            return Ok(match self.split {
-                Some(share) => split(&all, share, self.split_seed).0,
-                None => all,
-            });
-        }
-        let path = self.images.as_ref().ok_or_else(|| {
-            bad(
-                "images",
-                "none".into(),
-                "pass --images X.npy or --data digits",
-            )
-        })?;
-        load_images(path, self.shape.as_deref())
-    }
-}
-
-/// A seeded split of labelled images into (first `share`, rest).
-fn split(all: &Images, share: f64, seed: u64) -> (Images, Images) {
-    let n = all.x.ncols();
-    let mut order: Vec<usize> = (0..n).collect();
-    dictum::learn::rng::Rng::new(seed).shuffle(&mut order);
-    let cut = ((n as f64) * share.clamp(0.0, 1.0)).round() as usize;
-    let labels = all.labels.clone().unwrap_or_default();
-    let part = |idx: &[usize]| Images {
-        x: Mat::<f32>::from_fn(all.x.nrows(), idx.len(), |i, j| all.x[(i, idx[j])]),
-        height: all.height,
-        width: all.width,
-        labels: Some(
-            idx.iter()
-                .map(|&i| labels.get(i).copied().unwrap_or(0))
-                .collect(),
-        ),
-    };
-    (part(&order[..cut]), part(&order[cut..]))
-}
-
-fn load_images(path: &Path, shape: Option<&str>) -> Result<Images> {
-    let a = npy::read(path)?;
-    let data = a
-        .data
-        .to_real_vec::<f32>()
-        .ok_or_else(|| bad("images", path.display().to_string(), "a numeric .npy"))?;
-    let (n, h, w) = match (a.shape.as_slice(), shape) {
-        ([n, h, w], _) => (*n, *h, *w),
-        ([n, _], Some(s)) => {
-            let (h, w) = parse_shape(s)?;
-            (*n, h, w)
-        }
-        ([_, _], None) => {
-            return Err(bad(
-                "shape",
-                "missing".into(),
-                "an N x (H·W) file needs --shape HxW",
-            ));
-        }
-        (s, _) => {
-            return Err(bad(
-                "images",
-                format!("shape {s:?}"),
-                "N x H x W or N x (H·W)",
-            ));
-        }
-    };
-    if a.order != dictum::io::Order::C || h * w * n != data.len() {
-        return Err(bad(
-            "images",
-            format!("shape {:?}", a.shape),
-            "C-order images whose size matches --shape",
-        ));
-    }
-    // C-order N x (H·W) is the column-major (H·W) x N matrix: same bytes.
-    let x = dictum::MatRef::from_column_major_slice(&data, h * w, n).to_owned();
-    Ok(Images {
-        x,
-        height: h,
-        width: w,
-        labels: None,
-    })
 }
 
 /// Dictionary kinds.
@@ -328,26 +189,6 @@ pub(crate) struct KnnArgs {
     /// Threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
-}
-
-/// `smt circle`.
-#[derive(Debug, Args)]
-pub(crate) struct CircleArgs {
-    /// Atoms around the circle.
-    #[arg(long, default_value_t = 300)]
-    atoms: usize,
-    /// Embedding dimensions.
-    #[arg(long, default_value_t = 21)]
-    dims: usize,
-    /// Points of the trajectory.
-    #[arg(long, default_value_t = 20_000)]
-    points: usize,
-    /// Seed.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Output folder: circle.png, disk.png.
-    #[arg(long)]
-    out: PathBuf,
 }
 
 pub(crate) fn run(cmd: &SmtCommand) -> Result<()> {
@@ -548,14 +389,7 @@ fn labels(path: &Path) -> Result<Vec<usize>> {
 fn knn(a: &KnnArgs) -> Result<()> {
     let model = dictum::load_smt_model(model_path(&a.model))?;
     let (tr, ltr, te, lte) = if let Some(name) = &a.data {
-        let all = ImagesArgs {
-            images: None,
-            data: Some(name.clone()),
-            shape: None,
-            split: None,
-            split_seed: a.seed,
-        }
-        .load()?;
+        let all = ImagesArgs::bundled(name, a.seed).load()?;
         let (tr, te) = split(&all, a.split, a.seed);
         (
             tr.x,
@@ -601,107 +435,5 @@ fn knn(a: &KnnArgs) -> Result<()> {
     println!("SMT features  top-1 {:.4}  top-5 {:.4}", smt.top1, smt.top5);
     println!("raw pixels    top-1 {:.4}  top-5 {:.4}", raw.top1, raw.top5);
     println!("wall time     {}", human(start.elapsed()));
-    Ok(())
-}
-
-fn circle(a: &CircleArgs) -> Result<()> {
-    mkdir(&a.out)?;
-    let start = Instant::now();
-    // The circle: temporal second derivative, 2-sparse interpolating codes.
-    let theta = circle_trajectory(a.points, 0.05, a.seed);
-    let codes = circle_codes(&theta, a.atoms)?;
-    let mut cov = Covariances::new(a.atoms)?;
-    let op = DifferentialOperator::temporal(Derivative::Second);
-    let exec = Exec::default();
-    cov.add_groups(&codes, theta.len(), &op, &exec)?;
-    let emb = SmtEmbedding::new(a.dims).fit_owned(cov, &exec)?;
-    let beta = emb.transform(&codes, false)?;
-    let n = theta.len();
-    let mut panels = Vec::new();
-    for k in 0..emb.dims().min(12) {
-        panels.push(
-            (0..n.min(4000))
-                .map(|i| (theta[i], beta[(k, i)]))
-                .collect::<Vec<_>>(),
-        );
-    }
-    dictum::io::png::write_rgb(
-        &a.out.join("circle.png"),
-        &crate::render::scatter_panels(&panels, 4),
-    )?;
-    println!(
-        "circle        {} points, {} atoms, {} dims",
-        n,
-        a.atoms,
-        emb.dims()
-    );
-    for j in 1..=(emb.dims() / 2).min(10) {
-        let x = Mat::<f64>::from_fn(n, 2, |i, k| beta[(2 * (j - 1) + k, i)]);
-        let y = Mat::<f64>::from_fn(n, 2, |i, k| {
-            let t = j as f64 * theta[i];
-            if k == 0 { t.cos() } else { t.sin() }
-        });
-        let cc = canonical_correlations(&x, &y);
-        println!(
-            "  dims {:>2},{:>2} vs cos/sin {j}θ: canonical correlations {:.4} {:.4}",
-            2 * j - 1,
-            2 * j,
-            cc.first().copied().unwrap_or(0.0),
-            cc.get(1).copied().unwrap_or(0.0)
-        );
-    }
-    // The disk: first derivative, Gaussian codes over a triangular grid of atoms.
-    let pts = disk_trajectory(a.points, 0.05, a.seed + 1);
-    let atoms = disk_atoms(0.12)?;
-    let codes = disk_codes(&pts, &atoms, 4, 0.08)?;
-    let mut cov = Covariances::new(atoms.ncols())?;
-    cov.add_groups(
-        &codes,
-        pts.len(),
-        &DifferentialOperator::temporal(Derivative::First),
-        &exec,
-    )?;
-    let emb = SmtEmbedding::new(12).fit_owned(cov, &exec)?;
-    let side = 64;
-    let grid: Vec<[f64; 2]> = (0..side * side)
-        .map(|k| {
-            let (r, c) = (k / side, k % side);
-            [
-                -1.0 + 2.0 * (c as f64 + 0.5) / side as f64,
-                1.0 - 2.0 * (r as f64 + 0.5) / side as f64,
-            ]
-        })
-        .collect();
-    let inside: Vec<usize> = (0..grid.len())
-        .filter(|&k| grid[k][0].powi(2) + grid[k][1].powi(2) <= 1.0)
-        .collect();
-    let gcodes = disk_codes(
-        &inside.iter().map(|&k| grid[k]).collect::<Vec<_>>(),
-        &atoms,
-        4,
-        0.08,
-    )?;
-    let gb = emb.transform(&gcodes, false)?;
-    let maps: Vec<Vec<f64>> = (0..emb.dims())
-        .map(|d| {
-            let mut m = vec![f64::NAN; side * side];
-            for (j, &k) in inside.iter().enumerate() {
-                m[k] = gb[(d, j)];
-            }
-            m
-        })
-        .collect();
-    dictum::io::png::write_rgb(
-        &a.out.join("disk.png"),
-        &crate::render::heat_panels(&maps, side, 6),
-    )?;
-    println!(
-        "disk          {} points, {} atoms, {} dims (disk.png)",
-        pts.len(),
-        atoms.ncols(),
-        emb.dims()
-    );
-    println!("wall time     {}", human(start.elapsed()));
-    println!("pictures      {} (circle.png, disk.png)", a.out.display());
     Ok(())
 }
