@@ -6,6 +6,7 @@
 mod coding;
 mod datasets;
 mod exec;
+mod gpu;
 #[cfg(feature = "hdf5")]
 mod hdf5;
 mod interop;

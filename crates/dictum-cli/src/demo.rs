@@ -26,6 +26,10 @@ pub(crate) struct DemoArgs {
     /// Threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
+    /// hardware GPU for the large products, if there is one). GPU kernels compute in f32.
+    #[arg(long, default_value = "cpu")]
+    device: dictum::gpu::DeviceRequest,
 }
 
 /// The noise the bundled noisy image was made with: σ = 20/255 on pixels in [0, 1].
@@ -63,7 +67,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
         }
     };
     let start = Instant::now();
-    let result = crate::exec::run(args.threads, 0, &show, |exec, threads| {
+    let result = crate::exec::run(args.threads, args.device, 0, &show, |exec, threads| {
         Ok((denoiser.denoise(&noisy.pixels, h, w, SIGMA, exec)?, threads))
     });
     bar.finish_and_clear();

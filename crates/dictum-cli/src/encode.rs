@@ -50,6 +50,10 @@ pub(crate) struct EncodeArgs {
     /// Threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
+    /// hardware GPU for the large products, if there is one). GPU kernels compute in f32.
+    #[arg(long, default_value = "cpu")]
+    device: dictum::gpu::DeviceRequest,
     /// Compute in f32 or f64 (default: f32 when both files are f32, else f64).
     #[arg(long, value_enum)]
     dtype: Option<DtypeArg>,
@@ -84,7 +88,7 @@ pub(crate) fn run(args: &EncodeArgs) -> Result<()> {
             bar.set_position(p.done as u64);
         }
     };
-    let result = crate::exec::run(args.threads, 0, &show, |exec, threads| {
+    let result = crate::exec::run(args.threads, args.device, 0, &show, |exec, threads| {
         if use_f32 {
             code::<f32>(args, &method, &dict_file, &sig_file, exec, threads)
         } else {

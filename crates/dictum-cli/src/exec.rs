@@ -7,6 +7,7 @@ use std::ops::ControlFlow;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use dictum::gpu::DeviceRequest;
 use dictum::linalg::exec::{Event, Exec, with_threads};
 
 use crate::error::{CliError, Result};
@@ -28,9 +29,11 @@ pub(crate) fn install_interrupt() {
 
 /// Runs `f` with a context of `threads` threads (default: all cores) and `seed`, whose
 /// observer passes every event to `show` (a progress bar), cancels on interruption and
-/// reports each backend fallback once on stderr. `f` gets the thread count too.
+/// reports each backend fallback once on stderr. `device` picks the backend (a GPU is
+/// opened here and its choice reported on stderr). `f` gets the thread count too.
 pub(crate) fn run<R: Send>(
     threads: Option<usize>,
+    device: DeviceRequest,
     seed: u64,
     show: &(dyn Fn(&Event<'_>) + Sync),
     f: impl FnOnce(&Exec<'_>, usize) -> Result<R> + Send,
@@ -40,6 +43,10 @@ pub(crate) fn run<R: Send>(
         .max(1);
     if threads == 0 {
         return Err(CliError::usage("threads", 0, "at least 1"));
+    }
+    let selection = dictum::gpu::select(device).map_err(dictum::Error::from)?;
+    if device != DeviceRequest::Cpu {
+        eprintln!("{}", selection.reason);
     }
     let noted = Mutex::new(HashSet::new());
     let observer = |e: &Event<'_>| {
@@ -65,7 +72,10 @@ pub(crate) fn run<R: Send>(
     };
     with_threads(threads, |par| {
         let exec = Exec::new(par).with_observer(&observer).with_seed(seed);
-        f(&exec, threads)
+        match &selection.gpu {
+            Some(gpu) => f(&exec.with_backend(gpu), threads),
+            None => f(&exec, threads),
+        }
     })?
 }
 

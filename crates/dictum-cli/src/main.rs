@@ -2,6 +2,7 @@
 
 mod coder;
 mod demo;
+mod devices;
 mod encode;
 mod error;
 mod exec;
@@ -40,6 +41,8 @@ enum Command {
     },
     /// List the datasets bundled in the binary.
     Datasets,
+    /// List the GPU adapters (`--device gpu:N`), with their limits and features.
+    Devices,
     /// Denoise the bundled noisy photograph with a dictionary learned by K-SVD on its own
     /// patches; prints PSNR before and after and writes pictures. Start here.
     Demo(demo::DemoArgs),
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         Command::Nmf(args) => nmf::run(&args),
         Command::Npeff(cmd) => npeff::run(&cmd),
         Command::Smt(cmd) => smt::run(&cmd),
+        Command::Devices => devices::run(),
         Command::Datasets => {
             for d in dictum::datasets::DATASETS {
                 println!("{:<22} {}", d.name, d.description);

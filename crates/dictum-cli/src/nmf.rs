@@ -72,6 +72,10 @@ pub(crate) struct NmfArgs {
     /// Threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
+    /// hardware GPU for the large products, if there is one). GPU kernels compute in f32.
+    #[arg(long, default_value = "cpu")]
+    device: dictum::gpu::DeviceRequest,
     /// Output folder: W.npy (samples x r), H.npy (r x features), history.csv.
     #[arg(long)]
     out: PathBuf,
@@ -107,7 +111,7 @@ pub(crate) fn run(args: &NmfArgs) -> Result<()> {
         }
     };
     let start = Instant::now();
-    let result = crate::exec::run(args.threads, args.seed, &show, |exec, _| {
+    let result = crate::exec::run(args.threads, args.device, args.seed, &show, |exec, _| {
         if sparse {
             // scipy's CSC matrix is samples x features as stored: W and H come out as is.
             let v: CscMatrix<f64> = dictum::io::sparse::load_csc(&args.input)?;

@@ -227,6 +227,44 @@ fn coder_flags_are_checked_before_any_work() {
 }
 
 #[test]
+fn devices_are_listed_and_device_requests_are_honoured() {
+    let out = dictum(&["devices"]);
+    assert!(out.status.success());
+    let listed = String::from_utf8(out.stdout).unwrap();
+    let has_gpu = listed.starts_with("gpu:0");
+    assert!(
+        has_gpu || listed.starts_with("cpu only: no GPU adapter"),
+        "{listed}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let files = EncodeFiles::new(dir.path(), 1.0);
+    // The files are f64 and the GPU kernels f32: the products fall back, once each, with
+    // the reason, and the codes are the CPU's.
+    let r = files.encode(&["--method", "batch-omp", "--k", "3", "--device", "gpu"]);
+    let err = String::from_utf8(r.stderr).unwrap();
+    if has_gpu {
+        assert!(r.status.success(), "{err}");
+        assert!(err.starts_with("device: gpu:0"), "{err}");
+        assert!(
+            err.contains("runs on the CPU") || err.contains("the CPU does"),
+            "{err}"
+        );
+    } else {
+        assert_eq!(r.status.code(), Some(1));
+        assert!(err.contains("no GPU adapter"), "{err}");
+        assert!(!files.out.exists());
+    }
+    // auto never fails.
+    let r = files.encode(&["--method", "batch-omp", "--k", "3", "--device", "auto"]);
+    assert!(r.status.success());
+    assert!(String::from_utf8(r.stderr).unwrap().starts_with("device: "));
+    let r = files.encode(&["--method", "omp", "--device", "tpu"]);
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8(r.stderr).unwrap();
+    assert!(err.contains("cpu, auto, gpu or gpu:N"), "{err}");
+}
+
+#[test]
 fn encode_refuses_a_dictionary_that_is_not_normalized() {
     let dir = tempfile::tempdir().unwrap();
     let files = EncodeFiles::new(dir.path(), 2.0);

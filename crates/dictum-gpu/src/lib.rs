@@ -1,7 +1,39 @@
-//! GPU backend for dictum through wgpu: device, buffers, pipelines; shaders live in the
-//! workspace's `kernels/*.wgsl`.
+//! dictum's GPU backend: WGSL compute kernels run through [wgpu] (Vulkan), behind
+//! `dictum-linalg`'s backend seam.
 //!
-//! **Empty for now**: the GPU issue fills this crate by implementing
-//! `dictum_linalg::backend::Backend` (one `Kernels` method per seam operation, a shader per
-//! kernel); nothing above `dictum-linalg` changes. CI already installs Mesa's software
-//! Vulkan driver (lavapipe) so its tests will run for real without a GPU.
+//! [`Gpu`] implements `dictum_linalg::backend::Backend`: pass it to an execution context
+//! (`Exec::new(par).with_backend(&gpu)`) and every algorithm's products run on the device,
+//! with no second code path above `dictum-linalg`. Operations and precisions it does not run
+//! (today: f64, sparse products, the SMT's outer products) fall back to the CPU with the
+//! reason reported to the context's observer.
+//!
+//! - [`adapters`] lists the adapters wgpu finds, with what matters for dictum (backend,
+//!   type, storage-binding limit, subgroups, f16/f64, timestamps);
+//! - [`select`] turns a request (`cpu`, `gpu[:N]`, `auto`) into a backend and says why;
+//! - shaders are files in the workspace's `kernels/` folder (`gemm.wgsl`, …), each with a
+//!   header comment giving what it computes and its layout.
+//!
+//! Inputs larger than one storage binding (128 MiB on lavapipe, 2 GiB on Vulkan GPUs) are
+//! streamed through the device in column chunks, two chunks in flight, so that packing and
+//! uploading one overlaps computing the other. A matrix made resident (`Exec::resident`:
+//! the dictionary of an encode) is uploaded once and reused by every call.
+//!
+//! Kernels compute in f32; results equal the CPU's within f32 rounding of a different
+//! summation order (tests/tests/gpu.rs checks every kernel against the CPU).
+
+mod adapters;
+mod backend;
+mod buffers;
+mod device;
+mod error;
+mod gemm;
+mod norms;
+mod pipelines;
+mod policy;
+mod selection;
+
+pub use adapters::{AdapterReport, adapters};
+pub use device::Gpu;
+pub use error::{GpuError, Result};
+pub use policy::Mode;
+pub use selection::{DeviceRequest, Selection, select};

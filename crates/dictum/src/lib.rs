@@ -63,6 +63,8 @@ mod smt_model;
 
 pub use dictum_coding as coding;
 pub use dictum_coding::relative_error;
+#[cfg(feature = "gpu")]
+pub use dictum_gpu as gpu;
 pub use dictum_io as io;
 pub use dictum_io::datasets;
 pub use dictum_learn as learn;
@@ -107,6 +109,10 @@ pub enum Error {
     /// From the Sparse Manifold Transform.
     #[error(transparent)]
     Smt(#[from] dictum_smt::SmtError),
+    /// From the GPU backend (opening a device).
+    #[cfg(feature = "gpu")]
+    #[error(transparent)]
+    Gpu(#[from] dictum_gpu::GpuError),
 }
 
 /// `Result` with [`Error`].

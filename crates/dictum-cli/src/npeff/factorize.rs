@@ -56,6 +56,10 @@ pub(crate) struct DNpeffArgs {
     /// Threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
+    /// hardware GPU for the large products, if there is one). GPU kernels compute in f32.
+    #[arg(long, default_value = "cpu")]
+    device: dictum::gpu::DeviceRequest,
     /// Decomposition file (.h5 or .npz).
     #[arg(long)]
     out: PathBuf,
@@ -88,6 +92,10 @@ pub(crate) struct LrmOptions {
     /// Threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
+    /// hardware GPU for the large products, if there is one). GPU kernels compute in f32.
+    #[arg(long, default_value = "cpu")]
+    device: dictum::gpu::DeviceRequest,
 }
 
 /// `lrm-npeff`.
@@ -140,6 +148,10 @@ pub(crate) struct FitCoeffsArgs {
     /// Threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
+    /// hardware GPU for the large products, if there is one). GPU kernels compute in f32.
+    #[arg(long, default_value = "cpu")]
+    device: dictum::gpu::DeviceRequest,
     /// W as .npy (examples x components); or a decomposition file (.h5/.npz) holding the
     /// components and the new W.
     #[arg(long)]
@@ -186,7 +198,7 @@ pub(crate) fn d_npeff(a: &DNpeffArgs) -> Result<()> {
         }
     };
     let start = Instant::now();
-    let fit = crate::exec::run(a.threads, a.seed, &show, |exec, _| {
+    let fit = crate::exec::run(a.threads, a.device, a.seed, &show, |exec, _| {
         Ok(params.fit(&pefs, exec)?)
     });
     bar.finish_and_clear();
@@ -241,7 +253,7 @@ fn lrm_run(
             ));
         }
     };
-    let out = crate::exec::run(o.threads, o.seed, &show, |exec, _| f(exec));
+    let out = crate::exec::run(o.threads, o.device, o.seed, &show, |exec, _| f(exec));
     bar.finish_and_clear();
     Ok(out?.into_model())
 }
@@ -297,7 +309,7 @@ pub(crate) fn fit_coeffs(a: &FitCoeffsArgs) -> Result<()> {
     let decomp = Decomposition::load(&a.decomp)?;
     let pefs = Pefs::load(&a.pefs)?;
     let start = Instant::now();
-    let (w, updated) = crate::exec::run(a.threads, 0, &crate::exec::quiet, |exec, _| {
+    let (w, updated) = crate::exec::run(a.threads, a.device, 0, &crate::exec::quiet, |exec, _| {
         Ok(match (&decomp, &pefs) {
             (Decomposition::Diagonal(d), Pefs::Diagonal(p)) => {
                 let w = fit_coefficients(d, p, a.iters, exec)?;

@@ -11,6 +11,8 @@ use dictum::linalg::exec::Event;
 use dictum::npeff::NpeffFile;
 
 use super::data::{DataArgs, first_n};
+use dictum::gpu::DeviceRequest;
+
 use crate::encode::human;
 use crate::error::Result;
 use crate::report::{progress_bar, write_csv};
@@ -144,7 +146,7 @@ pub(crate) fn train(a: &TrainArgs) -> Result<()> {
         .learning_rate(a.lr)
         .l2(a.l2)
         .batch_size(a.batch_size);
-    let trained = crate::exec::run(Some(1), a.seed, &show, |exec, _| {
+    let trained = crate::exec::run(Some(1), DeviceRequest::Cpu, a.seed, &show, |exec, _| {
         Ok(trainer.fit(ex.x.as_ref(), &ex.labels, n_classes, exec)?)
     });
     bar.finish_and_clear();
@@ -178,22 +180,28 @@ pub(crate) fn pefs(a: &PefsArgs) -> Result<()> {
     let bar = progress_bar(0, "{spinner} computing PEFs of {msg} examples");
     bar.set_message(ex.labels.len().to_string());
     let start = Instant::now();
-    let out = crate::exec::run(a.threads, 0, &crate::exec::quiet, |exec, _| {
-        Ok(match a.kind {
-            PefKind::Diagonal => Pefs::Diagonal(DiagonalPefParams::new(a.n_values).compute(
-                &model,
-                ex.x.as_ref(),
-                &ex.labels,
-                exec,
-            )?),
-            PefKind::LowRank => Pefs::LowRank(
-                LowRankPefParams::new(a.n_values)
-                    .top_k_classes(a.top_k_classes)
-                    .min_class_probability(a.min_class_probability)
-                    .compute(&model, ex.x.as_ref(), &ex.labels, exec)?,
-            ),
-        })
-    });
+    let out = crate::exec::run(
+        a.threads,
+        DeviceRequest::Cpu,
+        0,
+        &crate::exec::quiet,
+        |exec, _| {
+            Ok(match a.kind {
+                PefKind::Diagonal => Pefs::Diagonal(DiagonalPefParams::new(a.n_values).compute(
+                    &model,
+                    ex.x.as_ref(),
+                    &ex.labels,
+                    exec,
+                )?),
+                PefKind::LowRank => Pefs::LowRank(
+                    LowRankPefParams::new(a.n_values)
+                        .top_k_classes(a.top_k_classes)
+                        .min_class_probability(a.min_class_probability)
+                        .compute(&model, ex.x.as_ref(), &ex.labels, exec)?,
+                ),
+            })
+        },
+    );
     bar.finish_and_clear();
     let out = out?;
     out.save(&a.out)?;
@@ -212,9 +220,13 @@ pub(crate) fn pefs(a: &PefsArgs) -> Result<()> {
 pub(crate) fn dsf(a: &DsfArgs) -> Result<()> {
     let model = dictum::npeff::load_classifier(&a.model)?;
     let ex = a.data.load()?;
-    let f = crate::exec::run(a.threads, 0, &crate::exec::quiet, |exec, _| {
-        Ok(dataset_fisher(&model, ex.x.as_ref(), exec)?)
-    })?;
+    let f = crate::exec::run(
+        a.threads,
+        DeviceRequest::Cpu,
+        0,
+        &crate::exec::quiet,
+        |exec, _| Ok(dataset_fisher(&model, ex.x.as_ref(), exec)?),
+    )?;
     DiagonalDsf {
         fisher: f.iter().map(|&v| v as f32).collect(),
     }

@@ -1,0 +1,186 @@
+//! Device buffers: a pool reused across calls, packing host views for upload, reading
+//! results back, and the resident matrices of `Exec::resident`.
+
+use std::sync::{Arc, Mutex};
+
+use faer::{MatMut, MatRef};
+use wgpu::util::DeviceExt;
+
+/// A matrix kept on the device across calls (a dictionary during an encode): column-major,
+/// contiguous (`lda = rows`).
+#[derive(Debug)]
+pub(crate) struct GpuMatrix {
+    /// The device that holds it.
+    pub(crate) device: u64,
+    pub(crate) buffer: Arc<wgpu::Buffer>,
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+}
+
+/// Buffers not in use, kept for the next call of a similar size (a fit calls the same
+/// shapes every iteration).
+#[derive(Default)]
+pub(crate) struct Pool {
+    free: Mutex<Vec<wgpu::Buffer>>,
+}
+
+/// At most this many idle buffers are kept.
+const POOL_BUFFERS: usize = 16;
+
+impl Pool {
+    /// A buffer of at least `bytes` with exactly `usage`. Sizes are rounded up to a power of
+    /// two (at most `cap`) so that buffers are reused across slightly different shapes.
+    pub(crate) fn take(
+        &self,
+        device: &wgpu::Device,
+        usage: wgpu::BufferUsages,
+        bytes: u64,
+        cap: u64,
+    ) -> wgpu::Buffer {
+        let want = bytes.max(16);
+        let mut free = self
+            .free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let best = free
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| {
+                b.usage() == usage && b.size() >= want && b.size() <= 2 * want.max(4096)
+            })
+            .min_by_key(|(_, b)| b.size())
+            .map(|(i, _)| i);
+        if let Some(i) = best {
+            return free.swap_remove(i);
+        }
+        drop(free);
+        let rounded = want.next_power_of_two().max(4096);
+        let size = if rounded <= cap {
+            rounded
+        } else {
+            want.div_ceil(4) * 4
+        };
+        device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("dictum pool"),
+            size,
+            usage,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// Returns a buffer for reuse.
+    pub(crate) fn give(&self, buffer: wgpu::Buffer) {
+        let mut free = self
+            .free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if free.len() >= POOL_BUFFERS {
+            // The oldest idle buffer goes; wgpu frees it when dropped.
+            free.remove(0);
+        }
+        free.push(buffer);
+    }
+}
+
+/// Whether every entry is finite (the device would carry NaN and infinities silently).
+pub(crate) fn all_finite(m: MatRef<'_, f32>) -> bool {
+    (0..m.ncols()).all(|j| (0..m.nrows()).all(|i| m[(i, j)].is_finite()))
+}
+
+/// `m` as a contiguous column-major vector (a copy-free slice when it already is one).
+pub(crate) fn packed<'a>(m: MatRef<'a, f32>) -> std::borrow::Cow<'a, [f32]> {
+    if m.row_stride() == 1 && (m.col_stride() == m.nrows() as isize || m.ncols() <= 1) {
+        let len = m.nrows() * m.ncols();
+        if len == 0 {
+            return std::borrow::Cow::Borrowed(&[]);
+        }
+        // SAFETY: unit row stride and column stride `nrows` (or a single column) make the
+        // `nrows * ncols` entries from the first one one contiguous, initialised allocation
+        // that lives as long as the view.
+        let s = unsafe { std::slice::from_raw_parts(m.as_ptr(), len) };
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut v = Vec::with_capacity(m.nrows() * m.ncols());
+    for j in 0..m.ncols() {
+        v.extend((0..m.nrows()).map(|i| m[(i, j)]));
+    }
+    std::borrow::Cow::Owned(v)
+}
+
+/// Columns `j0..j0 + len` of `m` (already `op(B)`), contiguous column-major, into `out`.
+pub(crate) fn pack_columns(m: MatRef<'_, f32>, j0: usize, len: usize, out: &mut Vec<f32>) {
+    out.clear();
+    out.reserve(m.nrows() * len);
+    for j in j0..j0 + len {
+        out.extend((0..m.nrows()).map(|i| m[(i, j)]));
+    }
+}
+
+/// A storage buffer holding `data`, created with it.
+pub(crate) fn storage_with(device: &wgpu::Device, label: &str, data: &[f32]) -> wgpu::Buffer {
+    // wgpu rejects zero-sized bindings; an empty matrix is bound as one zero.
+    let bytes: &[u8] = if data.is_empty() {
+        bytemuck::cast_slice(&[0.0f32])
+    } else {
+        bytemuck::cast_slice(data)
+    };
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(label),
+        contents: bytes,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+    })
+}
+
+/// A uniform buffer holding `params`.
+pub(crate) fn uniform<P: bytemuck::Pod>(device: &wgpu::Device, params: &P) -> wgpu::Buffer {
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("dictum params"),
+        contents: bytemuck::bytes_of(params),
+        usage: wgpu::BufferUsages::UNIFORM,
+    })
+}
+
+/// Maps `staging` (filled by a submitted copy) and hands its first `len` floats to `f`;
+/// `None` if the device could not map it (a lost device).
+pub(crate) fn read_back<R>(
+    device: &wgpu::Device,
+    staging: &wgpu::Buffer,
+    len: usize,
+    submission: Option<wgpu::SubmissionIndex>,
+    f: impl FnOnce(&[f32]) -> R,
+) -> Option<R> {
+    let bytes = (len * 4) as u64;
+    let slice = staging.slice(..bytes.max(4));
+    let (tx, rx) = std::sync::mpsc::channel();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r.is_ok());
+    });
+    let wait = wgpu::PollType::Wait {
+        submission_index: submission,
+        timeout: None,
+    };
+    device.poll(wait).ok()?;
+    if !rx.recv().ok()? {
+        return None;
+    }
+    let out = {
+        let view = slice.get_mapped_range().ok()?;
+        let floats: &[f32] = bytemuck::cast_slice(&view);
+        f(&floats[..len])
+    };
+    staging.unmap();
+    Some(out)
+}
+
+/// Writes a column-major `rows x cols` block (`src`, contiguous) into `dst` at column `j0`.
+pub(crate) fn write_columns(mut dst: MatMut<'_, f32>, j0: usize, src: &[f32]) {
+    let rows = dst.nrows();
+    if rows == 0 {
+        return;
+    }
+    for (c, col) in src.chunks_exact(rows).enumerate() {
+        for (i, &v) in col.iter().enumerate() {
+            dst[(i, j0 + c)] = v;
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! `C = op(A)·op(B)` on the device (`kernels/gemm.wgsl`), streaming `B` and `C` in column
+//! chunks when they exceed one storage binding.
+
+use dictum_linalg::backend::{Declined, Input, Trans};
+use faer::reborrow::ReborrowMut;
+use faer::{MatMut, MatRef};
+
+use crate::buffers::{self, GpuMatrix};
+use crate::device::Gpu;
+use crate::pipelines::GEMM;
+
+/// The shader's `Params` (same field order).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    lda: u32,
+    ldb: u32,
+    ldc: u32,
+    trans_a: u32,
+    trans_b: u32,
+    offset_b: u32,
+    offset_c: u32,
+    pad: [u32; 2],
+}
+
+/// Output tile of one workgroup (the shader's `TILE`).
+const TILE: usize = 64;
+
+/// A chunk of streamed columns holds at most this many bytes of `B` or `C`: large enough
+/// that a dispatch fills the device, small enough that two chunks in flight stay modest.
+const CHUNK_BYTES: u64 = 256 << 20;
+
+/// `bytes` for a message: KiB below a MiB, else MiB.
+fn size(bytes: u64) -> String {
+    if bytes < 1 << 20 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.0} MiB", bytes as f64 / (1024.0 * 1024.0))
+    }
+}
+
+/// An operand on the device: a resident matrix of this device, or one uploaded now.
+pub(crate) enum Operand {
+    Resident(std::sync::Arc<wgpu::Buffer>),
+    Uploaded(wgpu::Buffer),
+}
+
+impl Operand {
+    pub(crate) fn buffer(&self) -> &wgpu::Buffer {
+        match self {
+            Operand::Resident(b) => b,
+            Operand::Uploaded(b) => b,
+        }
+    }
+}
+
+/// The device copy of `input`: its resident buffer when it has one on this device, else an
+/// upload (declined when too large for one binding or not finite).
+pub(crate) fn operand(gpu: &Gpu, input: Input<'_, f32>, what: &str) -> Result<Operand, Declined> {
+    if let Some(m) = input
+        .buffer()
+        .and_then(|b| b.downcast_ref::<GpuMatrix>())
+        .filter(|m| m.device == gpu.id)
+    {
+        let v = input.view();
+        if m.rows == v.nrows() && m.cols == v.ncols() {
+            return Ok(Operand::Resident(m.buffer.clone()));
+        }
+    }
+    let view = input.view();
+    check_upload(gpu, view, what)?;
+    let data = buffers::packed(view);
+    Ok(Operand::Uploaded(buffers::storage_with(
+        &gpu.device,
+        what,
+        &data,
+    )))
+}
+
+/// Why `view` cannot go to the device as one binding, if it cannot.
+pub(crate) fn check_upload(gpu: &Gpu, view: MatRef<'_, f32>, what: &str) -> Result<(), Declined> {
+    let bytes = (view.nrows() * view.ncols() * 4) as u64;
+    if bytes > gpu.max_binding {
+        return Err(Declined::new(format!(
+            "{what} is {}, above the adapter's {} storage binding",
+            size(bytes),
+            size(gpu.max_binding)
+        )));
+    }
+    if !buffers::all_finite(view) {
+        return Err(Declined::new(format!(
+            "{what} has non-finite entries; the device would carry them silently"
+        )));
+    }
+    Ok(())
+}
+
+/// `dst = op_a(a)·op_b(b)` (shapes checked by the context).
+pub(crate) fn gemm(
+    gpu: &Gpu,
+    mut dst: MatMut<'_, f32>,
+    a: Input<'_, f32>,
+    op_a: Trans,
+    b: Input<'_, f32>,
+    op_b: Trans,
+) -> Result<(), Declined> {
+    let (m, n) = (dst.nrows(), dst.ncols());
+    let k = op_a.apply(a.view()).ncols();
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    let flops = 2.0 * m as f64 * n as f64 * k as f64;
+    if let Some(reason) = gpu.mode.declines(flops) {
+        return Err(Declined::new(reason));
+    }
+    let max_groups = gpu.device.limits().max_compute_workgroups_per_dimension as usize;
+    if m.div_ceil(TILE) > max_groups {
+        return Err(Declined::new(format!(
+            "{m} output rows need more than the adapter's {max_groups} workgroups per dimension"
+        )));
+    }
+    if k == 0 {
+        dst.fill(0.0);
+        return Ok(());
+    }
+    let a_dev = operand(gpu, a, "A")?;
+    let lda = a.view().nrows() as u32;
+    let b_bytes = (k * n * 4) as u64;
+    let c_bytes = (m * n * 4) as u64;
+    let b_resident = b
+        .buffer()
+        .and_then(|x| x.downcast_ref::<GpuMatrix>())
+        .is_some_and(|x| x.device == gpu.id);
+    // One dispatch when B (or its resident copy) and C fit a chunk; else stream.
+    let budget = gpu.max_binding.min(CHUNK_BYTES);
+    let whole =
+        (b_resident || b_bytes <= budget) && c_bytes <= budget && n.div_ceil(TILE) <= max_groups;
+    if whole {
+        let b_dev = operand(gpu, b, "B")?;
+        let params = Params {
+            m: m as u32,
+            n: n as u32,
+            k: k as u32,
+            lda,
+            ldb: b.view().nrows() as u32,
+            ldc: m as u32,
+            trans_a: u32::from(op_a == Trans::Yes),
+            trans_b: u32::from(op_b == Trans::Yes),
+            offset_b: 0,
+            offset_c: 0,
+            pad: [0; 2],
+        };
+        let c = gpu.pool.take(
+            &gpu.device,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            c_bytes,
+            gpu.max_binding,
+        );
+        let staging = gpu.pool.take(
+            &gpu.device,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            c_bytes,
+            u64::MAX,
+        );
+        submit(
+            gpu,
+            &params,
+            a_dev.buffer(),
+            b_dev.buffer(),
+            &c,
+            &staging,
+            c_bytes,
+        );
+        let done = buffers::read_back(&gpu.device, &staging, m * n, None, |src| {
+            buffers::write_columns(dst.rb_mut(), 0, src)
+        });
+        gpu.pool.give(c);
+        gpu.pool.give(staging);
+        return done.ok_or_else(|| Declined::new("the device failed to return the product"));
+    }
+    stream(
+        gpu,
+        dst,
+        a_dev.buffer(),
+        lda,
+        op_a,
+        op_b.apply(b.view()),
+        k,
+        max_groups,
+    )
+}
+
+/// Encodes one dispatch of the GEMM kernel and the copy of `C` to `staging`, and submits.
+fn submit(
+    gpu: &Gpu,
+    params: &Params,
+    a: &wgpu::Buffer,
+    b: &wgpu::Buffer,
+    c: &wgpu::Buffer,
+    staging: &wgpu::Buffer,
+    c_bytes: u64,
+) -> wgpu::SubmissionIndex {
+    let pipeline = gpu.pipelines.get(&gpu.device, GEMM);
+    let uniform = buffers::uniform(&gpu.device, params);
+    let bind = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("gemm"),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &[
+            wgpu::BindGroupEntry {
+                binding: 0,
+                resource: uniform.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: a.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 2,
+                resource: b.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 3,
+                resource: c.as_entire_binding(),
+            },
+        ],
+    });
+    let mut encoder = gpu
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("gemm"),
+        });
+    {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("gemm"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind, &[]);
+        pass.dispatch_workgroups(
+            (params.m as usize).div_ceil(TILE) as u32,
+            (params.n as usize).div_ceil(TILE) as u32,
+            1,
+        );
+    }
+    encoder.copy_buffer_to_buffer(c, 0, staging, 0, c_bytes);
+    gpu.queue.submit([encoder.finish()])
+}
+
+/// The streamed product: `op(B)` (`k x n`, a host view) and `C` go through the device in
+/// column chunks, two in flight: while the device computes chunk `i`, the host packs chunk
+/// `i + 1` and copies chunk `i - 1` out.
+#[allow(clippy::too_many_arguments)]
+fn stream(
+    gpu: &Gpu,
+    mut dst: MatMut<'_, f32>,
+    a: &wgpu::Buffer,
+    lda: u32,
+    op_a: Trans,
+    opb: MatRef<'_, f32>,
+    k: usize,
+    max_groups: usize,
+) -> Result<(), Declined> {
+    let m = dst.nrows();
+    let n = dst.ncols();
+    let budget = gpu.max_binding.min(CHUNK_BYTES);
+    let per_col = (4 * k.max(m)) as u64;
+    let nc = ((budget / per_col) as usize).min(n).min(max_groups * TILE);
+    if nc == 0 {
+        return Err(Declined::new(format!(
+            "one column of B or C ({}) exceeds the {} binding",
+            size(per_col),
+            size(budget)
+        )));
+    }
+    if !buffers::all_finite(opb) {
+        return Err(Declined::new(
+            "B has non-finite entries; the device would carry them silently",
+        ));
+    }
+    let usage_b = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+    let usage_c = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
+    let usage_s = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
+    let cap = gpu.max_binding;
+    let slots: Vec<(wgpu::Buffer, wgpu::Buffer, wgpu::Buffer)> = (0..2)
+        .map(|_| {
+            (
+                gpu.pool
+                    .take(&gpu.device, usage_b, (4 * k * nc) as u64, cap),
+                gpu.pool
+                    .take(&gpu.device, usage_c, (4 * m * nc) as u64, cap),
+                gpu.pool
+                    .take(&gpu.device, usage_s, (4 * m * nc) as u64, u64::MAX),
+            )
+        })
+        .collect();
+    let mut host = Vec::new();
+    // (slot, first column, columns, submission) of the chunk in flight.
+    let mut in_flight: Option<(usize, usize, usize, wgpu::SubmissionIndex)> = None;
+    let mut ok = true;
+    let mut j0 = 0;
+    let mut chunk = 0;
+    while j0 < n && ok {
+        let len = nc.min(n - j0);
+        let slot = chunk % 2;
+        buffers::pack_columns(opb, j0, len, &mut host);
+        gpu.queue
+            .write_buffer(&slots[slot].0, 0, bytemuck::cast_slice(&host));
+        let params = Params {
+            m: m as u32,
+            n: len as u32,
+            k: k as u32,
+            lda,
+            ldb: k as u32,
+            ldc: m as u32,
+            trans_a: u32::from(op_a == Trans::Yes),
+            trans_b: 0,
+            offset_b: 0,
+            offset_c: 0,
+            pad: [0; 2],
+        };
+        let (b, c, s) = &slots[slot];
+        let index = submit(gpu, &params, a, b, c, s, (4 * m * len) as u64);
+        if let Some((ps, pj, plen, pindex)) = in_flight.take() {
+            ok = buffers::read_back(&gpu.device, &slots[ps].2, m * plen, Some(pindex), |src| {
+                buffers::write_columns(dst.rb_mut(), pj, src)
+            })
+            .is_some();
+        }
+        in_flight = Some((slot, j0, len, index));
+        j0 += len;
+        chunk += 1;
+    }
+    if let Some((ps, pj, plen, pindex)) = in_flight.take() {
+        ok &= buffers::read_back(&gpu.device, &slots[ps].2, m * plen, Some(pindex), |src| {
+            buffers::write_columns(dst.rb_mut(), pj, src)
+        })
+        .is_some();
+    }
+    gpu.wait();
+    for (b, c, s) in slots {
+        gpu.pool.give(b);
+        gpu.pool.give(c);
+        gpu.pool.give(s);
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(Declined::new("the device failed to return the product"))
+    }
+}
