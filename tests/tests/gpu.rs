@@ -351,3 +351,33 @@ fn nmf_on_the_device_never_raises_its_objective() {
         }
     }
 }
+
+#[test]
+fn timestamp_queries_give_kernel_times() {
+    if gpu().is_none() {
+        return;
+    }
+    let timed = open(Mode::Always).unwrap().with_timing(true);
+    if !timed.adapter().timestamps {
+        eprintln!("skipped: the adapter has no timestamp queries");
+        return;
+    }
+    let mut rng = Rng::new(14);
+    let a = rng.mat::<f32>(30, 20);
+    let exec = Exec::new(Par::Seq).with_backend(&timed);
+    let mut c = Mat::<f32>::zeros(20, 20);
+    for _ in 0..3 {
+        exec.gemm_tn(c.as_mut(), a.as_ref(), a.as_ref()).unwrap();
+    }
+    exec.column_norms(a.as_ref());
+    let times = timed.kernel_times();
+    let gemm = times.iter().find(|t| t.0 == "gemm").unwrap();
+    assert_eq!(gemm.1, 3, "{times:?}");
+    assert!(gemm.2 > 0.0, "{times:?}");
+    assert!(
+        times.iter().any(|t| t.0 == "column_norms" && t.1 == 1),
+        "{times:?}"
+    );
+    timed.reset_kernel_times();
+    assert!(timed.kernel_times().is_empty());
+}

@@ -115,7 +115,11 @@ struct Row {
 fn print_rows(rows: &[Row], peak: Option<f64>, threads: usize) {
     println!(
         "| what | shape | CPU {threads} thr (s) | CPU 2 thr (s) | GPU (s) | CPU rate | GPU rate | GPU / CPU {threads} thr | GPU / CPU 2 thr |{}",
-        if peak.is_some() { " GPU % of FP32 peak |" } else { "" }
+        if peak.is_some() {
+            " GPU % of FP32 peak |"
+        } else {
+            ""
+        }
     );
     println!(
         "|---|---|---|---|---|---|---|---|---|{}",
@@ -175,7 +179,12 @@ fn main() {
         for (name, m, k, n) in [
             ("GEMM Dᵀ·Y, W1", 256, 64, 100_000 / scale),
             ("GEMM Dᵀ·Y, W2", 4096, 768, 20_000 / scale),
-            ("GEMM Dᵀ·Y streamed", 4096, 2304, if a.small { 1024 } else { 1 << 20 }),
+            (
+                "GEMM Dᵀ·Y streamed",
+                4096,
+                2304,
+                if a.small { 1024 } else { 1 << 20 },
+            ),
         ] {
             let mut s = Stream(1);
             let d = s.mat(k, m);

@@ -7,6 +7,7 @@ use crate::buffers::Pool;
 use crate::error::{GpuError, Result};
 use crate::pipelines::Pipelines;
 use crate::policy::Mode;
+use crate::timing::Times;
 
 /// Distinguishes devices, so that a resident buffer is never used on another device.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -25,6 +26,9 @@ pub struct Gpu {
     pub(crate) pipelines: Pipelines,
     pub(crate) pool: Pool,
     pub(crate) mode: Mode,
+    /// Whether passes record timestamps ([`Gpu::with_timing`]).
+    pub(crate) timing: bool,
+    pub(crate) times: Times,
 }
 
 impl core::fmt::Debug for Gpu {
@@ -79,6 +83,8 @@ impl Gpu {
             report,
             name,
             mode,
+            timing: false,
+            times: Times::default(),
         })
     }
 
@@ -108,6 +114,25 @@ impl Gpu {
     pub fn with_max_binding_bytes(mut self, bytes: u64) -> Self {
         self.max_binding = bytes.clamp(1024, self.report.max_binding_bytes);
         self
+    }
+
+    /// Records each kernel's device time with timestamp queries (where the adapter has
+    /// them; see [`Gpu::kernel_times`]). Off by default: reading the clocks costs a map per
+    /// pass.
+    pub fn with_timing(mut self, on: bool) -> Self {
+        self.timing = on;
+        self
+    }
+
+    /// Device time per kernel since the last [`Gpu::reset_kernel_times`]: `(kernel, passes,
+    /// seconds)`. Empty unless [`Gpu::with_timing`] is on and the adapter has timestamps.
+    pub fn kernel_times(&self) -> Vec<(&'static str, u64, f64)> {
+        self.times.snapshot()
+    }
+
+    /// Forgets the kernel times recorded so far.
+    pub fn reset_kernel_times(&self) {
+        self.times.clear();
     }
 
     /// Blocks until the queue is idle.

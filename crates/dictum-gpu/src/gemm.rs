@@ -8,6 +8,7 @@ use faer::{MatMut, MatRef};
 use crate::buffers::{self, GpuMatrix};
 use crate::device::Gpu;
 use crate::pipelines::GEMM;
+use crate::timing::PassTimer;
 
 /// The shader's `Params` (same field order).
 #[repr(C)]
@@ -232,10 +233,11 @@ fn submit(
         .create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("gemm"),
         });
+    let timer = PassTimer::new(gpu, GEMM.name);
     {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("gemm"),
-            timestamp_writes: None,
+            timestamp_writes: timer.as_ref().map(PassTimer::writes),
         });
         pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &bind, &[]);
@@ -245,8 +247,16 @@ fn submit(
             1,
         );
     }
+    if let Some(t) = &timer {
+        t.resolve(&mut encoder);
+    }
     encoder.copy_buffer_to_buffer(c, 0, staging, 0, c_bytes);
-    gpu.queue.submit([encoder.finish()])
+    let index = gpu.queue.submit([encoder.finish()]);
+    if let Some(t) = timer {
+        // Timing serialises the stream (it waits for this pass); it is for measurements.
+        t.finish(gpu, index.clone());
+    }
+    index
 }
 
 /// The streamed product: `op(B)` (`k x n`, a host view) and `C` go through the device in

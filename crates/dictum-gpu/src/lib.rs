@@ -31,6 +31,7 @@ mod norms;
 mod pipelines;
 mod policy;
 mod selection;
+mod timing;
 
 pub use adapters::{AdapterReport, adapters};
 pub use device::Gpu;

@@ -6,6 +6,7 @@ use crate::buffers;
 use crate::device::Gpu;
 use crate::gemm::operand;
 use crate::pipelines::COLUMN_NORMS;
+use crate::timing::PassTimer;
 
 /// The shader's `Params`.
 #[repr(C)]
@@ -78,17 +79,24 @@ pub(crate) fn column_norms(gpu: &Gpu, dst: &mut [f32], a: Input<'_, f32>) -> Res
         .create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("column_norms"),
         });
+    let timer = PassTimer::new(gpu, COLUMN_NORMS.name);
     {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("column_norms"),
-            timestamp_writes: None,
+            timestamp_writes: timer.as_ref().map(PassTimer::writes),
         });
         pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &bind, &[]);
         pass.dispatch_workgroups(cols.min(WRAP) as u32, cols.div_ceil(WRAP) as u32, 1);
     }
+    if let Some(t) = &timer {
+        t.resolve(&mut encoder);
+    }
     encoder.copy_buffer_to_buffer(&out, 0, &staging, 0, bytes);
     let index = gpu.queue.submit([encoder.finish()]);
+    if let Some(t) = timer {
+        t.finish(gpu, index.clone());
+    }
     let done = buffers::read_back(&gpu.device, &staging, cols, Some(index), |src| {
         dst.copy_from_slice(src)
     });
