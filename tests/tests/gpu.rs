@@ -12,8 +12,8 @@ use std::sync::{Mutex, OnceLock};
 use dictum::coding::{Dictionary, Encoder, Omp};
 use dictum::gpu::{DeviceRequest, Gpu, Mode, select};
 use dictum::learn::nmf::{Nmf, NmfData, NmfSolver};
-use dictum::linalg::backend::{Op, Trans};
-use dictum::{Event, Exec, Learner, Mat, MatRef, Par};
+use dictum::linalg::backend::{Op, SparseProduct, Trans};
+use dictum::{CscMatrix, Event, Exec, Learner, Mat, MatRef, Par};
 use dictum_tests::Rng;
 
 /// The shared device (opening one and compiling its pipelines costs about a second on
@@ -330,16 +330,34 @@ fn nmf_on_the_device_never_raises_its_objective() {
     let w = Mat::<f32>::from_fn(40, 4, |_, _| rng.uniform().abs() as f32);
     let h = Mat::<f32>::from_fn(4, 60, |_, _| rng.uniform().abs() as f32);
     let v = &w * &h;
-    for solver in [NmfSolver::Hals, NmfSolver::MultiplicativeFrobenius] {
+    let sparse = CscMatrix::from_dense(v.as_ref()).unwrap();
+    for (solver, data) in [
+        (NmfSolver::Hals, NmfData::Dense(v.as_ref())),
+        (
+            NmfSolver::MultiplicativeFrobenius,
+            NmfData::Dense(v.as_ref()),
+        ),
+        (NmfSolver::Hals, NmfData::Sparse(&sparse)),
+    ] {
+        let seen = Fallbacks::default();
+        let observer = |e: &Event<'_>| seen.observe(e);
+        let exec = Exec::new(Par::Seq)
+            .with_backend(gpu)
+            .with_observer(&observer);
         let fit = Nmf::new(4)
             .solver(solver)
             .max_iter(20)
             .tol(0.0)
-            .fit(
-                NmfData::Dense(v.as_ref()),
-                &Exec::new(Par::Seq).with_backend(gpu),
-            )
+            .fit(data, &exec)
             .unwrap();
+        // Every f32 product ran on the device; the NNDSVD start orthonormalises its
+        // randomized SVD in f64 on purpose, and that one small product stays on the CPU.
+        let fell = seen.take();
+        assert!(
+            fell.iter()
+                .all(|(_, why)| why.contains("f64 runs on the CPU")),
+            "{solver:?}: {fell:?}"
+        );
         let objective: Vec<f64> = fit.history.iter().map(|s| s.objective).collect();
         for pair in objective.windows(2) {
             assert!(
@@ -380,4 +398,47 @@ fn timestamp_queries_give_kernel_times() {
     );
     timed.reset_kernel_times();
     assert!(timed.kernel_times().is_empty());
+}
+
+#[test]
+fn sparse_products_match_the_cpu() {
+    let Some(gpu) = gpu() else { return };
+    let seen = Fallbacks::default();
+    let observer = |e: &Event<'_>| seen.observe(e);
+    let exec = Exec::new(Par::Seq)
+        .with_backend(gpu)
+        .with_observer(&observer);
+    let cpu = Exec::new(Par::Seq);
+    let mut rng = Rng::new(15);
+    // m x n sparse with about a third of the entries set, an empty column included.
+    for (m, n, q) in [(1, 1, 1), (40, 70, 9), (130, 65, 66)] {
+        let dense = Mat::<f32>::from_fn(m, n, |_, j| {
+            let v = rng.uniform() as f32;
+            if j == n / 2 || v.abs() > 0.33 { 0.0 } else { v }
+        });
+        let x = CscMatrix::from_dense(dense.as_ref()).unwrap();
+        for product in [
+            SparseProduct::DenseTimesSparse,
+            SparseProduct::SparseTimesDense,
+            SparseProduct::SparseTransposeTimesDense,
+        ] {
+            let (b, shape) = match product {
+                SparseProduct::DenseTimesSparse => (rng.mat::<f32>(q, m), (q, n)),
+                SparseProduct::SparseTimesDense => (rng.mat::<f32>(n, q), (m, q)),
+                SparseProduct::SparseTransposeTimesDense => (rng.mat::<f32>(m, q), (n, q)),
+            };
+            let mut want = Mat::<f32>::zeros(shape.0, shape.1);
+            cpu.sparse_dense(want.as_mut(), product, &x, b.as_ref())
+                .unwrap();
+            let mut got = Mat::<f32>::from_fn(shape.0, shape.1, |_, _| f32::NAN);
+            exec.sparse_dense(got.as_mut(), product, &x, b.as_ref())
+                .unwrap();
+            let d = rel_diff(got.as_ref(), want.as_ref());
+            assert!(
+                d < 1e-5 * (m.max(n) as f64),
+                "{product:?} {m}x{n}x{q}: {d:e}"
+            );
+        }
+    }
+    assert_eq!(seen.take(), vec![], "no sparse product fell back");
 }

@@ -1,6 +1,9 @@
 //! [`Gpu`] as a backend of the seam: which operations and precisions it runs.
 
-use dictum_linalg::backend::{Backend, Declined, DeviceBuffer, Input, Kernels, Op, Trans};
+use dictum_linalg::CscMatrix;
+use dictum_linalg::backend::{
+    Backend, Declined, DeviceBuffer, Input, Kernels, Op, SparseProduct, Trans,
+};
 use faer::reborrow::ReborrowMut;
 use faer::{MatMut, MatRef, Par};
 
@@ -17,8 +20,8 @@ impl Backend for Gpu {
 impl Kernels<f32> for Gpu {
     fn supports(&self, op: Op) -> Result<(), Declined> {
         match op {
-            Op::Gemm | Op::Gram | Op::ColumnNorms => Ok(()),
-            Op::SparseDense | Op::OuterProducts => Err(Declined::new(format!(
+            Op::Gemm | Op::Gram | Op::ColumnNorms | Op::SparseDense => Ok(()),
+            Op::OuterProducts => Err(Declined::new(format!(
                 "{op} has no GPU kernel yet; it runs on the CPU"
             ))),
         }
@@ -59,6 +62,17 @@ impl Kernels<f32> for Gpu {
             }
         }
         Ok(())
+    }
+
+    fn sparse_dense(
+        &self,
+        dst: MatMut<'_, f32>,
+        product: SparseProduct,
+        x: &CscMatrix<f32>,
+        b: Input<'_, f32>,
+        _par: Par,
+    ) -> Result<(), Declined> {
+        crate::sparse::sparse_dense(self, dst, product, x, b)
     }
 
     fn column_norms(&self, dst: &mut [f32], a: Input<'_, f32>, _par: Par) -> Result<(), Declined> {

@@ -233,7 +233,7 @@ fn submit(
         .create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("gemm"),
         });
-    let timer = PassTimer::new(gpu, GEMM.name);
+    let timer = PassTimer::new(&gpu.device, gpu.timing, GEMM.name);
     {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("gemm"),
@@ -254,7 +254,7 @@ fn submit(
     let index = gpu.queue.submit([encoder.finish()]);
     if let Some(t) = timer {
         // Timing serialises the stream (it waits for this pass); it is for measurements.
-        t.finish(gpu, index.clone());
+        t.finish(&gpu.device, &gpu.queue, &gpu.times, index.clone());
     }
     index
 }

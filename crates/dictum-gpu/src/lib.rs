@@ -4,7 +4,7 @@
 //! [`Gpu`] implements `dictum_linalg::backend::Backend`: pass it to an execution context
 //! (`Exec::new(par).with_backend(&gpu)`) and every algorithm's products run on the device,
 //! with no second code path above `dictum-linalg`. Operations and precisions it does not run
-//! (today: f64, sparse products, the SMT's outer products) fall back to the CPU with the
+//! (today: f64 and the SMT's outer products) fall back to the CPU with the
 //! reason reported to the context's observer.
 //!
 //! - [`adapters`] lists the adapters wgpu finds, with what matters for dictum (backend,
@@ -25,12 +25,14 @@ mod adapters;
 mod backend;
 mod buffers;
 mod device;
+mod dispatch;
 mod error;
 mod gemm;
 mod norms;
 mod pipelines;
 mod policy;
 mod selection;
+mod sparse;
 mod timing;
 
 pub use adapters::{AdapterReport, adapters};

@@ -22,6 +22,18 @@ pub(crate) const COLUMN_NORMS: Kernel = Kernel {
     source: include_str!("../../../kernels/column_norms.wgsl"),
 };
 
+/// `kernels/dense_times_sparse.wgsl`.
+pub(crate) const DENSE_TIMES_SPARSE: Kernel = Kernel {
+    name: "dense_times_sparse",
+    source: include_str!("../../../kernels/dense_times_sparse.wgsl"),
+};
+
+/// `kernels/sparse_t_times_dense.wgsl`.
+pub(crate) const SPARSE_T_TIMES_DENSE: Kernel = Kernel {
+    name: "sparse_t_times_dense",
+    source: include_str!("../../../kernels/sparse_t_times_dense.wgsl"),
+};
+
 /// The pipelines compiled so far, by kernel name.
 #[derive(Default)]
 pub(crate) struct Pipelines {

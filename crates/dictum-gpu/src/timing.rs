@@ -4,8 +4,6 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::device::Gpu;
-
 /// Total device time and calls per kernel.
 #[derive(Debug, Default)]
 pub(crate) struct Times(Mutex<BTreeMap<&'static str, (u64, f64)>>);
@@ -48,22 +46,17 @@ pub(crate) struct PassTimer {
 
 impl PassTimer {
     /// A timer for one pass of `kernel`, when timing is on and the device has timestamps.
-    pub(crate) fn new(gpu: &Gpu, kernel: &'static str) -> Option<Self> {
-        if !gpu.timing
-            || !gpu
-                .device
-                .features()
-                .contains(wgpu::Features::TIMESTAMP_QUERY)
-        {
+    pub(crate) fn new(device: &wgpu::Device, on: bool, kernel: &'static str) -> Option<Self> {
+        if !on || !device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
             return None;
         }
-        let queries = gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
+        let queries = device.create_query_set(&wgpu::QuerySetDescriptor {
             label: Some(kernel),
             ty: wgpu::QueryType::Timestamp,
             count: 2,
         });
         let buffer = |usage| {
-            gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(kernel),
                 size: 16,
                 usage,
@@ -93,8 +86,14 @@ impl PassTimer {
         encoder.copy_buffer_to_buffer(&self.resolved, 0, &self.staging, 0, 16);
     }
 
-    /// Reads the timestamps once `submission` is done and adds the pass's time.
-    pub(crate) fn finish(self, gpu: &Gpu, submission: wgpu::SubmissionIndex) {
+    /// Reads the timestamps once `submission` is done and adds the pass's time to `times`.
+    pub(crate) fn finish(
+        self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        times: &Times,
+        submission: wgpu::SubmissionIndex,
+    ) {
         let slice = self.staging.slice(..);
         let (tx, rx) = std::sync::mpsc::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
@@ -104,15 +103,14 @@ impl PassTimer {
             submission_index: Some(submission),
             timeout: None,
         };
-        if gpu.device.poll(wait).is_err() || rx.recv() != Ok(true) {
+        if device.poll(wait).is_err() || rx.recv() != Ok(true) {
             return;
         }
         let Ok(view) = slice.get_mapped_range() else {
             return;
         };
         let ticks: &[u64] = bytemuck::cast_slice(&view);
-        let ns =
-            ticks[1].saturating_sub(ticks[0]) as f64 * f64::from(gpu.queue.get_timestamp_period());
-        gpu.times.add(self.kernel, ns * 1e-9);
+        let ns = ticks[1].saturating_sub(ticks[0]) as f64 * f64::from(queue.get_timestamp_period());
+        times.add(self.kernel, ns * 1e-9);
     }
 }

@@ -1,0 +1,92 @@
+//! One compute pass with a uniform, read-only inputs and one f32 output read back: the
+//! shape shared by the kernels that need no streaming (sparse products, column norms).
+
+use bytemuck::Pod;
+
+use crate::buffers;
+use crate::device::Gpu;
+use crate::pipelines::Kernel;
+use crate::timing::PassTimer;
+
+/// Workgroups along y before an index wraps into z (the shaders' `65535u`).
+pub(crate) const WRAP: usize = 65535;
+
+/// `(min(n, WRAP), ceil(n / WRAP))`: `n` workgroups spread over two dispatch dimensions.
+pub(crate) fn wrapped(n: usize) -> (u32, u32) {
+    (n.clamp(1, WRAP) as u32, n.div_ceil(WRAP).max(1) as u32)
+}
+
+/// Runs `kernel` (bindings: 0 = `params`, then `inputs` in order, then the output of
+/// `out_len` floats) over `groups` workgroups and hands the output to `read`; `None` if
+/// the device failed.
+pub(crate) fn run<P: Pod, R>(
+    gpu: &Gpu,
+    kernel: Kernel,
+    params: &P,
+    inputs: &[&wgpu::Buffer],
+    out_len: usize,
+    groups: [u32; 3],
+    read: impl FnOnce(&[f32]) -> R,
+) -> Option<R> {
+    let bytes = (out_len.max(1) * 4) as u64;
+    let out = gpu.pool.take(
+        &gpu.device,
+        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        bytes,
+        gpu.max_binding,
+    );
+    let staging = gpu.pool.take(
+        &gpu.device,
+        wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        bytes,
+        u64::MAX,
+    );
+    let pipeline = gpu.pipelines.get(&gpu.device, kernel);
+    let uniform = buffers::uniform(&gpu.device, params);
+    let mut entries = vec![wgpu::BindGroupEntry {
+        binding: 0,
+        resource: uniform.as_entire_binding(),
+    }];
+    for (i, b) in inputs.iter().enumerate() {
+        entries.push(wgpu::BindGroupEntry {
+            binding: i as u32 + 1,
+            resource: b.as_entire_binding(),
+        });
+    }
+    entries.push(wgpu::BindGroupEntry {
+        binding: inputs.len() as u32 + 1,
+        resource: out.as_entire_binding(),
+    });
+    let bind = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(kernel.name),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    });
+    let mut encoder = gpu
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some(kernel.name),
+        });
+    let timer = PassTimer::new(&gpu.device, gpu.timing, kernel.name);
+    {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(kernel.name),
+            timestamp_writes: timer.as_ref().map(PassTimer::writes),
+        });
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind, &[]);
+        pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+    }
+    if let Some(t) = &timer {
+        t.resolve(&mut encoder);
+    }
+    encoder.copy_buffer_to_buffer(&out, 0, &staging, 0, bytes);
+    let index = gpu.queue.submit([encoder.finish()]);
+    if let Some(t) = timer {
+        t.finish(&gpu.device, &gpu.queue, &gpu.times, index.clone());
+    }
+    let done = buffers::read_back(&gpu.device, &staging, out_len, Some(index), read);
+    gpu.pool.give(out);
+    gpu.pool.give(staging);
+    done
+}
