@@ -25,7 +25,7 @@ fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
 ) {
     let col = wg.x + wg.y * 65535u;
-    var s = 0.0;
+    var s: f32 = 0.0;
     if (col < p.cols) {
         for (var i = lid.x; i < p.rows; i += 64u) {
             let v = a[i + col * p.lda];

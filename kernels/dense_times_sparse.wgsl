@@ -28,7 +28,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (i >= p.d || j >= p.n) {
         return;
     }
-    var s = 0.0;
+    var s: f32 = 0.0;
     for (var q = col_ptr[j]; q < col_ptr[j + 1u]; q++) {
         s = fma(vals[q], a[i + rows[q] * p.lda], s);
     }

@@ -28,7 +28,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (j >= p.n || col >= p.q) {
         return;
     }
-    var s = 0.0;
+    var s: f32 = 0.0;
     for (var t = col_ptr[j]; t < col_ptr[j + 1u]; t++) {
         s = fma(vals[t], b[rows[t] + col * p.ldb], s);
     }

@@ -245,12 +245,16 @@ fn what_the_gpu_does_not_run_falls_back_with_a_reason() {
         .with_backend(gpu)
         .with_observer(&observer);
     let mut rng = Rng::new(10);
-    // f64: the kernels are f32.
+    // f64 runs where the adapter has f64 shaders, and says why not elsewhere.
     let a = rng.mat::<f64>(8, 6);
     let mut c = Mat::<f64>::zeros(6, 6);
     exec.gemm_tn(c.as_mut(), a.as_ref(), a.as_ref()).unwrap();
     let fell = seen.take();
-    assert!(fell[0].1.contains("f32"), "{fell:?}");
+    if gpu.adapter().shader_f64 {
+        assert_eq!(fell, vec![]);
+    } else {
+        assert!(fell[0].1.contains("SHADER_F64"), "{fell:?}");
+    }
     // Non-finite input is refused before upload; the CPU computes what it computes.
     let mut a = rng.mat::<f32>(8, 6);
     a[(2, 3)] = f32::NAN;
@@ -441,4 +445,90 @@ fn sparse_products_match_the_cpu() {
         }
     }
     assert_eq!(seen.take(), vec![], "no sparse product fell back");
+}
+
+#[test]
+fn f64_kernels_match_the_cpu_where_the_adapter_has_them() {
+    let Some(gpu) = gpu() else { return };
+    if !gpu.adapter().shader_f64 {
+        eprintln!("skipped: the adapter has no f64 shaders");
+        return;
+    }
+    let seen = Fallbacks::default();
+    let observer = |e: &Event<'_>| seen.observe(e);
+    let exec = Exec::new(Par::Seq)
+        .with_backend(gpu)
+        .with_observer(&observer);
+    let cpu = Exec::new(Par::Seq);
+    let mut rng = Rng::new(16);
+    let close = |a: MatRef<'_, f64>, b: MatRef<'_, f64>, k: usize| {
+        let mut diff = 0.0f64;
+        for j in 0..a.ncols() {
+            for i in 0..a.nrows() {
+                diff = diff.max((a[(i, j)] - b[(i, j)]).abs());
+            }
+        }
+        assert!(diff < 1e-13 * (k as f64 + 1.0), "difference {diff:e}");
+    };
+    for &(m, k, n) in &[(1, 1, 1), (65, 17, 129), (3, 200, 2)] {
+        for op_a in [Trans::No, Trans::Yes] {
+            for op_b in [Trans::No, Trans::Yes] {
+                let a = match op_a {
+                    Trans::No => rng.mat::<f64>(m, k),
+                    Trans::Yes => rng.mat::<f64>(k, m),
+                };
+                let b = match op_b {
+                    Trans::No => rng.mat::<f64>(k, n),
+                    Trans::Yes => rng.mat::<f64>(n, k),
+                };
+                let mut want = Mat::<f64>::zeros(m, n);
+                cpu.gemm(want.as_mut(), a.as_ref(), op_a, b.as_ref(), op_b)
+                    .unwrap();
+                let mut got = Mat::<f64>::zeros(m, n);
+                exec.gemm(got.as_mut(), a.as_ref(), op_a, b.as_ref(), op_b)
+                    .unwrap();
+                close(got.as_ref(), want.as_ref(), k);
+            }
+        }
+    }
+    let a = rng.mat::<f64>(40, 30);
+    close(
+        exec.gram(a.as_ref()).unwrap().as_ref(),
+        cpu.gram(a.as_ref()).unwrap().as_ref(),
+        40,
+    );
+    let norms = exec.column_norms(a.as_ref());
+    for (x, y) in norms.iter().zip(cpu.column_norms(a.as_ref())) {
+        assert!((x - y).abs() < 1e-13 * (1.0 + y));
+    }
+    let x = CscMatrix::from_dense(
+        Mat::<f64>::from_fn(30, 50, |i, j| {
+            if (i + 3 * j) % 4 == 0 {
+                (i + j) as f64
+            } else {
+                0.0
+            }
+        })
+        .as_ref(),
+    )
+    .unwrap();
+    let b = rng.mat::<f64>(30, 7);
+    let mut want = Mat::<f64>::zeros(50, 7);
+    cpu.sparse_dense(
+        want.as_mut(),
+        SparseProduct::SparseTransposeTimesDense,
+        &x,
+        b.as_ref(),
+    )
+    .unwrap();
+    let mut got = Mat::<f64>::zeros(50, 7);
+    exec.sparse_dense(
+        got.as_mut(),
+        SparseProduct::SparseTransposeTimesDense,
+        &x,
+        b.as_ref(),
+    )
+    .unwrap();
+    close(got.as_ref(), want.as_ref(), 30 * 80);
+    assert_eq!(seen.take(), vec![], "f64 ran on the device");
 }

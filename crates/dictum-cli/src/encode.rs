@@ -51,7 +51,8 @@ pub(crate) struct EncodeArgs {
     #[arg(long)]
     threads: Option<usize>,
     /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
-    /// hardware GPU for the large products, if there is one). GPU kernels compute in f32.
+    /// hardware GPU for the large products, if there is one). f64 needs an adapter with f64
+    /// shaders (`dictum devices`).
     #[arg(long, default_value = "cpu")]
     device: dictum::gpu::DeviceRequest,
     /// Compute in f32 or f64 (default: f32 when both files are f32, else f64).

@@ -10,6 +10,7 @@ use faer::{MatMut, MatRef, Par};
 use crate::buffers::{self, GpuMatrix};
 use crate::device::Gpu;
 use crate::gemm::check_upload;
+use crate::precision::DeviceReal;
 
 impl Backend for Gpu {
     fn name(&self) -> &str {
@@ -17,8 +18,13 @@ impl Backend for Gpu {
     }
 }
 
-impl Kernels<f32> for Gpu {
+impl<T: DeviceReal> Kernels<T> for Gpu {
     fn supports(&self, op: Op) -> Result<(), Declined> {
+        if T::F64 && !self.device.features().contains(wgpu::Features::SHADER_F64) {
+            return Err(Declined::new(
+                "the adapter has no f64 shaders (SHADER_F64); f64 runs on the CPU (f32 data runs on the GPU)",
+            ));
+        }
         match op {
             Op::Gemm | Op::Gram | Op::ColumnNorms | Op::SparseDense => Ok(()),
             Op::OuterProducts => Err(Declined::new(format!(
@@ -27,7 +33,7 @@ impl Kernels<f32> for Gpu {
         }
     }
 
-    fn upload(&self, m: MatRef<'_, f32>) -> Option<DeviceBuffer> {
+    fn upload(&self, m: MatRef<'_, T>) -> Option<DeviceBuffer> {
         // Too large or not finite: no resident copy, each call decides for itself.
         check_upload(self, m, "a resident matrix").ok()?;
         let data = buffers::packed(m);
@@ -42,17 +48,17 @@ impl Kernels<f32> for Gpu {
 
     fn gemm(
         &self,
-        dst: MatMut<'_, f32>,
-        a: Input<'_, f32>,
+        dst: MatMut<'_, T>,
+        a: Input<'_, T>,
         op_a: Trans,
-        b: Input<'_, f32>,
+        b: Input<'_, T>,
         op_b: Trans,
         _par: Par,
     ) -> Result<(), Declined> {
         crate::gemm::gemm(self, dst, a, op_a, b, op_b)
     }
 
-    fn gram(&self, mut dst: MatMut<'_, f32>, a: Input<'_, f32>, _par: Par) -> Result<(), Declined> {
+    fn gram(&self, mut dst: MatMut<'_, T>, a: Input<'_, T>, _par: Par) -> Result<(), Declined> {
         crate::gemm::gemm(self, dst.rb_mut(), a, Trans::Yes, a, Trans::No)?;
         // Both triangles come from different tiles; copying the upper one makes the
         // result exactly symmetric, as the seam promises.
@@ -66,24 +72,16 @@ impl Kernels<f32> for Gpu {
 
     fn sparse_dense(
         &self,
-        dst: MatMut<'_, f32>,
+        dst: MatMut<'_, T>,
         product: SparseProduct,
-        x: &CscMatrix<f32>,
-        b: Input<'_, f32>,
+        x: &CscMatrix<T>,
+        b: Input<'_, T>,
         _par: Par,
     ) -> Result<(), Declined> {
         crate::sparse::sparse_dense(self, dst, product, x, b)
     }
 
-    fn column_norms(&self, dst: &mut [f32], a: Input<'_, f32>, _par: Par) -> Result<(), Declined> {
+    fn column_norms(&self, dst: &mut [T], a: Input<'_, T>, _par: Par) -> Result<(), Declined> {
         crate::norms::column_norms(self, dst, a)
-    }
-}
-
-impl Kernels<f64> for Gpu {
-    fn supports(&self, _op: Op) -> Result<(), Declined> {
-        Err(Declined::new(
-            "the GPU kernels compute in f32; f64 runs on the CPU (use f32 data for the GPU)",
-        ))
     }
 }

@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex};
 use faer::{MatMut, MatRef};
 use wgpu::util::DeviceExt;
 
+use crate::precision::{DeviceReal, bytes};
+
 /// A matrix kept on the device across calls (a dictionary during an encode): column-major,
 /// contiguous (`lda = rows`).
 #[derive(Debug)]
@@ -83,12 +85,12 @@ impl Pool {
 }
 
 /// Whether every entry is finite (the device would carry NaN and infinities silently).
-pub(crate) fn all_finite(m: MatRef<'_, f32>) -> bool {
+pub(crate) fn all_finite<T: DeviceReal>(m: MatRef<'_, T>) -> bool {
     (0..m.ncols()).all(|j| (0..m.nrows()).all(|i| m[(i, j)].is_finite()))
 }
 
 /// `m` as a contiguous column-major vector (a copy-free slice when it already is one).
-pub(crate) fn packed<'a>(m: MatRef<'a, f32>) -> std::borrow::Cow<'a, [f32]> {
+pub(crate) fn packed<'a, T: DeviceReal>(m: MatRef<'a, T>) -> std::borrow::Cow<'a, [T]> {
     if m.row_stride() == 1 && (m.col_stride() == m.nrows() as isize || m.ncols() <= 1) {
         let len = m.nrows() * m.ncols();
         if len == 0 {
@@ -108,7 +110,12 @@ pub(crate) fn packed<'a>(m: MatRef<'a, f32>) -> std::borrow::Cow<'a, [f32]> {
 }
 
 /// Columns `j0..j0 + len` of `m` (already `op(B)`), contiguous column-major, into `out`.
-pub(crate) fn pack_columns(m: MatRef<'_, f32>, j0: usize, len: usize, out: &mut Vec<f32>) {
+pub(crate) fn pack_columns<T: DeviceReal>(
+    m: MatRef<'_, T>,
+    j0: usize,
+    len: usize,
+    out: &mut Vec<T>,
+) {
     out.clear();
     out.reserve(m.nrows() * len);
     for j in j0..j0 + len {
@@ -117,10 +124,14 @@ pub(crate) fn pack_columns(m: MatRef<'_, f32>, j0: usize, len: usize, out: &mut 
 }
 
 /// A storage buffer holding `data`, created with it.
-pub(crate) fn storage_with(device: &wgpu::Device, label: &str, data: &[f32]) -> wgpu::Buffer {
+pub(crate) fn storage_with<T: DeviceReal>(
+    device: &wgpu::Device,
+    label: &str,
+    data: &[T],
+) -> wgpu::Buffer {
     // wgpu rejects zero-sized bindings; an empty matrix is bound as one zero.
     let bytes: &[u8] = if data.is_empty() {
-        bytemuck::cast_slice(&[0.0f32])
+        &[0u8; 8]
     } else {
         bytemuck::cast_slice(data)
     };
@@ -142,15 +153,15 @@ pub(crate) fn uniform<P: bytemuck::Pod>(device: &wgpu::Device, params: &P) -> wg
 
 /// Maps `staging` (filled by a submitted copy) and hands its first `len` floats to `f`;
 /// `None` if the device could not map it (a lost device).
-pub(crate) fn read_back<R>(
+pub(crate) fn read_back<T: DeviceReal, R>(
     device: &wgpu::Device,
     staging: &wgpu::Buffer,
     len: usize,
     submission: Option<wgpu::SubmissionIndex>,
-    f: impl FnOnce(&[f32]) -> R,
+    f: impl FnOnce(&[T]) -> R,
 ) -> Option<R> {
-    let bytes = (len * 4) as u64;
-    let slice = staging.slice(..bytes.max(4));
+    let bytes = bytes::<T>(len);
+    let slice = staging.slice(..bytes.max(8));
     let (tx, rx) = std::sync::mpsc::channel();
     slice.map_async(wgpu::MapMode::Read, move |r| {
         let _ = tx.send(r.is_ok());
@@ -165,7 +176,7 @@ pub(crate) fn read_back<R>(
     }
     let out = {
         let view = slice.get_mapped_range().ok()?;
-        let floats: &[f32] = bytemuck::cast_slice(&view);
+        let floats: &[T] = bytemuck::cast_slice(&view);
         f(&floats[..len])
     };
     staging.unmap();
@@ -173,7 +184,7 @@ pub(crate) fn read_back<R>(
 }
 
 /// Writes a column-major `rows x cols` block (`src`, contiguous) into `dst` at column `j0`.
-pub(crate) fn write_columns(mut dst: MatMut<'_, f32>, j0: usize, src: &[f32]) {
+pub(crate) fn write_columns<T: DeviceReal>(mut dst: MatMut<'_, T>, j0: usize, src: &[T]) {
     let rows = dst.nrows();
     if rows == 0 {
         return;

@@ -56,8 +56,9 @@ impl Gpu {
         }
         let adapter = found.swap_remove(index);
         let report = AdapterReport::of(index, &adapter);
-        // Only what the kernels use: timestamps for kernel times where offered.
-        let wanted = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP;
+        // Only what the kernels use where offered: timestamps, subgroups, f64 shaders.
+        let wanted =
+            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP | wgpu::Features::SHADER_F64;
         let required_features = adapter.features() & wanted;
         let descriptor = wgpu::DeviceDescriptor {
             label: Some("dictum"),

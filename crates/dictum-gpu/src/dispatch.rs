@@ -2,10 +2,12 @@
 //! shape shared by the kernels that need no streaming (sparse products, column norms).
 
 use bytemuck::Pod;
+use dictum_linalg::backend::Declined;
 
 use crate::buffers;
 use crate::device::Gpu;
 use crate::pipelines::Kernel;
+use crate::precision::{DeviceReal, bytes};
 use crate::timing::PassTimer;
 
 /// Workgroups along y before an index wraps into z (the shaders' `65535u`).
@@ -17,18 +19,19 @@ pub(crate) fn wrapped(n: usize) -> (u32, u32) {
 }
 
 /// Runs `kernel` (bindings: 0 = `params`, then `inputs` in order, then the output of
-/// `out_len` floats) over `groups` workgroups and hands the output to `read`; `None` if
-/// the device failed.
-pub(crate) fn run<P: Pod, R>(
+/// `out_len` floats) over `groups` workgroups and hands the output to `read`; declined if
+/// the kernel does not compile or the device fails.
+pub(crate) fn run<T: DeviceReal, P: Pod, R>(
     gpu: &Gpu,
     kernel: Kernel,
     params: &P,
     inputs: &[&wgpu::Buffer],
     out_len: usize,
     groups: [u32; 3],
-    read: impl FnOnce(&[f32]) -> R,
-) -> Option<R> {
-    let bytes = (out_len.max(1) * 4) as u64;
+    read: impl FnOnce(&[T]) -> R,
+) -> Result<R, Declined> {
+    let pipeline = gpu.pipelines.get(&gpu.device, kernel, T::F64)?;
+    let bytes = bytes::<T>(out_len.max(1));
     let out = gpu.pool.take(
         &gpu.device,
         wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
@@ -41,7 +44,6 @@ pub(crate) fn run<P: Pod, R>(
         bytes,
         u64::MAX,
     );
-    let pipeline = gpu.pipelines.get(&gpu.device, kernel);
     let uniform = buffers::uniform(&gpu.device, params);
     let mut entries = vec![wgpu::BindGroupEntry {
         binding: 0,
@@ -88,5 +90,10 @@ pub(crate) fn run<P: Pod, R>(
     let done = buffers::read_back(&gpu.device, &staging, out_len, Some(index), read);
     gpu.pool.give(out);
     gpu.pool.give(staging);
-    done
+    done.ok_or_else(|| {
+        Declined::new(format!(
+            "the device failed to return {}'s result",
+            kernel.name
+        ))
+    })
 }

@@ -8,6 +8,7 @@ use faer::{MatMut, MatRef};
 use crate::buffers::{self, GpuMatrix};
 use crate::device::Gpu;
 use crate::pipelines::GEMM;
+use crate::precision::{DeviceReal, bytes};
 use crate::timing::PassTimer;
 
 /// The shader's `Params` (same field order).
@@ -60,7 +61,11 @@ impl Operand {
 
 /// The device copy of `input`: its resident buffer when it has one on this device, else an
 /// upload (declined when too large for one binding or not finite).
-pub(crate) fn operand(gpu: &Gpu, input: Input<'_, f32>, what: &str) -> Result<Operand, Declined> {
+pub(crate) fn operand<T: DeviceReal>(
+    gpu: &Gpu,
+    input: Input<'_, T>,
+    what: &str,
+) -> Result<Operand, Declined> {
     if let Some(m) = input
         .buffer()
         .and_then(|b| b.downcast_ref::<GpuMatrix>())
@@ -82,8 +87,12 @@ pub(crate) fn operand(gpu: &Gpu, input: Input<'_, f32>, what: &str) -> Result<Op
 }
 
 /// Why `view` cannot go to the device as one binding, if it cannot.
-pub(crate) fn check_upload(gpu: &Gpu, view: MatRef<'_, f32>, what: &str) -> Result<(), Declined> {
-    let bytes = (view.nrows() * view.ncols() * 4) as u64;
+pub(crate) fn check_upload<T: DeviceReal>(
+    gpu: &Gpu,
+    view: MatRef<'_, T>,
+    what: &str,
+) -> Result<(), Declined> {
+    let bytes = bytes::<T>(view.nrows() * view.ncols());
     if bytes > gpu.max_binding {
         return Err(Declined::new(format!(
             "{what} is {}, above the adapter's {} storage binding",
@@ -100,12 +109,12 @@ pub(crate) fn check_upload(gpu: &Gpu, view: MatRef<'_, f32>, what: &str) -> Resu
 }
 
 /// `dst = op_a(a)·op_b(b)` (shapes checked by the context).
-pub(crate) fn gemm(
+pub(crate) fn gemm<T: DeviceReal>(
     gpu: &Gpu,
-    mut dst: MatMut<'_, f32>,
-    a: Input<'_, f32>,
+    mut dst: MatMut<'_, T>,
+    a: Input<'_, T>,
     op_a: Trans,
-    b: Input<'_, f32>,
+    b: Input<'_, T>,
     op_b: Trans,
 ) -> Result<(), Declined> {
     let (m, n) = (dst.nrows(), dst.ncols());
@@ -124,13 +133,14 @@ pub(crate) fn gemm(
         )));
     }
     if k == 0 {
-        dst.fill(0.0);
+        dst.fill(T::zero());
         return Ok(());
     }
+    let pipeline = gpu.pipelines.get(&gpu.device, GEMM, T::F64)?;
     let a_dev = operand(gpu, a, "A")?;
     let lda = a.view().nrows() as u32;
-    let b_bytes = (k * n * 4) as u64;
-    let c_bytes = (m * n * 4) as u64;
+    let b_bytes = bytes::<T>(k * n);
+    let c_bytes = bytes::<T>(m * n);
     let b_resident = b
         .buffer()
         .and_then(|x| x.downcast_ref::<GpuMatrix>())
@@ -168,6 +178,7 @@ pub(crate) fn gemm(
         );
         submit(
             gpu,
+            &pipeline,
             &params,
             a_dev.buffer(),
             b_dev.buffer(),
@@ -184,6 +195,7 @@ pub(crate) fn gemm(
     }
     stream(
         gpu,
+        &pipeline,
         dst,
         a_dev.buffer(),
         lda,
@@ -195,8 +207,10 @@ pub(crate) fn gemm(
 }
 
 /// Encodes one dispatch of the GEMM kernel and the copy of `C` to `staging`, and submits.
+#[allow(clippy::too_many_arguments)]
 fn submit(
     gpu: &Gpu,
+    pipeline: &wgpu::ComputePipeline,
     params: &Params,
     a: &wgpu::Buffer,
     b: &wgpu::Buffer,
@@ -204,7 +218,6 @@ fn submit(
     staging: &wgpu::Buffer,
     c_bytes: u64,
 ) -> wgpu::SubmissionIndex {
-    let pipeline = gpu.pipelines.get(&gpu.device, GEMM);
     let uniform = buffers::uniform(&gpu.device, params);
     let bind = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some("gemm"),
@@ -239,7 +252,7 @@ fn submit(
             label: Some("gemm"),
             timestamp_writes: timer.as_ref().map(PassTimer::writes),
         });
-        pass.set_pipeline(&pipeline);
+        pass.set_pipeline(pipeline);
         pass.set_bind_group(0, &bind, &[]);
         pass.dispatch_workgroups(
             (params.m as usize).div_ceil(TILE) as u32,
@@ -263,20 +276,21 @@ fn submit(
 /// column chunks, two in flight: while the device computes chunk `i`, the host packs chunk
 /// `i + 1` and copies chunk `i - 1` out.
 #[allow(clippy::too_many_arguments)]
-fn stream(
+fn stream<T: DeviceReal>(
     gpu: &Gpu,
-    mut dst: MatMut<'_, f32>,
+    pipeline: &wgpu::ComputePipeline,
+    mut dst: MatMut<'_, T>,
     a: &wgpu::Buffer,
     lda: u32,
     op_a: Trans,
-    opb: MatRef<'_, f32>,
+    opb: MatRef<'_, T>,
     k: usize,
     max_groups: usize,
 ) -> Result<(), Declined> {
     let m = dst.nrows();
     let n = dst.ncols();
     let budget = gpu.max_binding.min(CHUNK_BYTES);
-    let per_col = (4 * k.max(m)) as u64;
+    let per_col = bytes::<T>(k.max(m));
     let nc = ((budget / per_col) as usize).min(n).min(max_groups * TILE);
     if nc == 0 {
         return Err(Declined::new(format!(
@@ -297,12 +311,10 @@ fn stream(
     let slots: Vec<(wgpu::Buffer, wgpu::Buffer, wgpu::Buffer)> = (0..2)
         .map(|_| {
             (
+                gpu.pool.take(&gpu.device, usage_b, bytes::<T>(k * nc), cap),
+                gpu.pool.take(&gpu.device, usage_c, bytes::<T>(m * nc), cap),
                 gpu.pool
-                    .take(&gpu.device, usage_b, (4 * k * nc) as u64, cap),
-                gpu.pool
-                    .take(&gpu.device, usage_c, (4 * m * nc) as u64, cap),
-                gpu.pool
-                    .take(&gpu.device, usage_s, (4 * m * nc) as u64, u64::MAX),
+                    .take(&gpu.device, usage_s, bytes::<T>(m * nc), u64::MAX),
             )
         })
         .collect();
@@ -332,7 +344,7 @@ fn stream(
             pad: [0; 2],
         };
         let (b, c, s) = &slots[slot];
-        let index = submit(gpu, &params, a, b, c, s, (4 * m * len) as u64);
+        let index = submit(gpu, pipeline, &params, a, b, c, s, bytes::<T>(m * len));
         if let Some((ps, pj, plen, pindex)) = in_flight.take() {
             ok = buffers::read_back(&gpu.device, &slots[ps].2, m * plen, Some(pindex), |src| {
                 buffers::write_columns(dst.rb_mut(), pj, src)

@@ -4,8 +4,8 @@
 //! [`Gpu`] implements `dictum_linalg::backend::Backend`: pass it to an execution context
 //! (`Exec::new(par).with_backend(&gpu)`) and every algorithm's products run on the device,
 //! with no second code path above `dictum-linalg`. Operations and precisions it does not run
-//! (today: f64 and the SMT's outer products) fall back to the CPU with the
-//! reason reported to the context's observer.
+//! (today: the SMT's outer products, and f64 on adapters without f64 shaders) fall back to
+//! the CPU with the reason reported to the context's observer.
 //!
 //! - [`adapters`] lists the adapters wgpu finds, with what matters for dictum (backend,
 //!   type, storage-binding limit, subgroups, f16/f64, timestamps);
@@ -18,8 +18,9 @@
 //! uploading one overlaps computing the other. A matrix made resident (`Exec::resident`:
 //! the dictionary of an encode) is uploaded once and reused by every call.
 //!
-//! Kernels compute in f32; results equal the CPU's within f32 rounding of a different
-//! summation order (tests/tests/gpu.rs checks every kernel against the CPU).
+//! Kernels compute in f32, and in f64 where the adapter has `SHADER_F64` (the same shaders
+//! with their element type replaced); results equal the CPU's within the rounding of a
+//! different summation order (tests/tests/gpu.rs checks every kernel against the CPU).
 
 mod adapters;
 mod backend;
@@ -31,6 +32,7 @@ mod gemm;
 mod norms;
 mod pipelines;
 mod policy;
+mod precision;
 mod selection;
 mod sparse;
 mod timing;

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use dictum_linalg::backend::Declined;
+
 /// A kernel: its name (for labels and the cache) and its WGSL source.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Kernel {
@@ -37,34 +39,53 @@ pub(crate) const SPARSE_T_TIMES_DENSE: Kernel = Kernel {
 /// The pipelines compiled so far, by kernel name.
 #[derive(Default)]
 pub(crate) struct Pipelines {
-    compiled: Mutex<HashMap<&'static str, Arc<wgpu::ComputePipeline>>>,
+    compiled: Mutex<HashMap<(&'static str, bool), Arc<wgpu::ComputePipeline>>>,
 }
 
 impl Pipelines {
-    /// The pipeline of `kernel` (entry point `main`), compiled on first use.
-    pub(crate) fn get(&self, device: &wgpu::Device, kernel: Kernel) -> Arc<wgpu::ComputePipeline> {
+    /// The pipeline of `kernel` (entry point `main`) in f32 or, with `f64`, with every `f32`
+    /// of its source read as `f64`; compiled on first use.
+    pub(crate) fn get(
+        &self,
+        device: &wgpu::Device,
+        kernel: Kernel,
+        f64: bool,
+    ) -> Result<Arc<wgpu::ComputePipeline>, Declined> {
         let mut compiled = self
             .compiled
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        compiled
-            .entry(kernel.name)
-            .or_insert_with(|| {
-                let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(kernel.name),
-                    source: wgpu::ShaderSource::Wgsl(kernel.source.into()),
-                });
-                Arc::new(
-                    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                        label: Some(kernel.name),
-                        layout: None,
-                        module: &module,
-                        entry_point: Some("main"),
-                        compilation_options: Default::default(),
-                        cache: None,
-                    }),
-                )
-            })
-            .clone()
+        if let Some(p) = compiled.get(&(kernel.name, f64)) {
+            return Ok(p.clone());
+        }
+        // A shader the adapter's compiler rejects is a decline (the CPU runs the call),
+        // never wgpu's default panic.
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(kernel.name),
+            source: wgpu::ShaderSource::Wgsl(if f64 {
+                kernel.source.replace("f32", "f64").into()
+            } else {
+                kernel.source.into()
+            }),
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(kernel.name),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Declined::new(format!(
+                "the {} kernel ({}) did not compile on this adapter: {e}",
+                kernel.name,
+                if f64 { "f64" } else { "f32" }
+            )));
+        }
+        let pipeline = Arc::new(pipeline);
+        compiled.insert((kernel.name, f64), pipeline.clone());
+        Ok(pipeline)
     }
 }

@@ -12,6 +12,8 @@ use crate::dispatch::{self, wrapped};
 use crate::gemm::operand;
 use crate::pipelines::{DENSE_TIMES_SPARSE, SPARSE_T_TIMES_DENSE};
 
+use crate::precision::{DeviceReal, bytes};
+
 /// Both shaders' `Params`: two sizes and a leading dimension.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -24,9 +26,8 @@ struct Params {
 
 /// `x`'s three arrays on the device (declined when a binding would overflow or a value is
 /// not finite).
-fn upload_csc(gpu: &Gpu, x: &CscMatrix<f32>) -> Result<[wgpu::Buffer; 3], Declined> {
-    let bytes = (x.nnz() * 4) as u64;
-    if bytes > gpu.max_binding || ((x.ncols() + 1) * 4) as u64 > gpu.max_binding {
+fn upload_csc<T: DeviceReal>(gpu: &Gpu, x: &CscMatrix<T>) -> Result<[wgpu::Buffer; 3], Declined> {
+    if bytes::<T>(x.nnz()) > gpu.max_binding || ((x.ncols() + 1) * 4) as u64 > gpu.max_binding {
         return Err(Declined::new(format!(
             "the sparse matrix's {} non-zeros exceed one storage binding",
             x.nnz()
@@ -57,12 +58,12 @@ fn upload_csc(gpu: &Gpu, x: &CscMatrix<f32>) -> Result<[wgpu::Buffer; 3], Declin
 }
 
 /// `dst = product(x, b)` (shapes checked by the context).
-pub(crate) fn sparse_dense(
+pub(crate) fn sparse_dense<T: DeviceReal>(
     gpu: &Gpu,
-    dst: MatMut<'_, f32>,
+    dst: MatMut<'_, T>,
     product: SparseProduct,
-    x: &CscMatrix<f32>,
-    b: Input<'_, f32>,
+    x: &CscMatrix<T>,
+    b: Input<'_, T>,
 ) -> Result<(), Declined> {
     let (rows, cols) = (dst.nrows(), dst.ncols());
     if rows == 0 || cols == 0 {
@@ -75,14 +76,13 @@ pub(crate) fn sparse_dense(
     if let Some(reason) = gpu.mode.declines(2.0 * x.nnz() as f64 * dense_side as f64) {
         return Err(Declined::new(reason));
     }
-    if ((rows * cols * 4) as u64) > gpu.max_binding {
+    if bytes::<T>(rows * cols) > gpu.max_binding {
         return Err(Declined::new(
             "the product exceeds one storage binding (sparse products do not stream yet)",
         ));
     }
     let b_dev = operand(gpu, b, "the dense operand")?;
     let ld = b.view().nrows() as u32;
-    let failed = || Declined::new("the device failed to return the product");
     match product {
         SparseProduct::DenseTimesSparse => {
             let [ptr, idx, val] = upload_csc(gpu, x)?;
@@ -102,7 +102,6 @@ pub(crate) fn sparse_dense(
                 [rows.div_ceil(64) as u32, y, z],
                 |src| buffers::write_columns(dst, 0, src),
             )
-            .ok_or_else(failed)
         }
         SparseProduct::SparseTransposeTimesDense | SparseProduct::SparseTimesDense => {
             let t;
@@ -129,7 +128,6 @@ pub(crate) fn sparse_dense(
                 [rows.div_ceil(64) as u32, y, z],
                 |src| buffers::write_columns(dst, 0, src),
             )
-            .ok_or_else(failed)
         }
     }
 }

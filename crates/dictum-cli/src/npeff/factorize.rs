@@ -57,7 +57,8 @@ pub(crate) struct DNpeffArgs {
     #[arg(long)]
     threads: Option<usize>,
     /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
-    /// hardware GPU for the large products, if there is one). GPU kernels compute in f32.
+    /// hardware GPU for the large products, if there is one). f64 needs an adapter with f64
+    /// shaders (`dictum devices`).
     #[arg(long, default_value = "cpu")]
     device: dictum::gpu::DeviceRequest,
     /// Decomposition file (.h5 or .npz).
@@ -93,7 +94,8 @@ pub(crate) struct LrmOptions {
     #[arg(long)]
     threads: Option<usize>,
     /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
-    /// hardware GPU for the large products, if there is one). GPU kernels compute in f32.
+    /// hardware GPU for the large products, if there is one). f64 needs an adapter with f64
+    /// shaders (`dictum devices`).
     #[arg(long, default_value = "cpu")]
     device: dictum::gpu::DeviceRequest,
 }
@@ -149,7 +151,8 @@ pub(crate) struct FitCoeffsArgs {
     #[arg(long)]
     threads: Option<usize>,
     /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
-    /// hardware GPU for the large products, if there is one). GPU kernels compute in f32.
+    /// hardware GPU for the large products, if there is one). f64 needs an adapter with f64
+    /// shaders (`dictum devices`).
     #[arg(long, default_value = "cpu")]
     device: dictum::gpu::DeviceRequest,
     /// W as .npy (examples x components); or a decomposition file (.h5/.npz) holding the

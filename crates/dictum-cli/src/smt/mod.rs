@@ -126,7 +126,8 @@ pub(crate) struct FitArgs {
     #[arg(long)]
     threads: Option<usize>,
     /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
-    /// hardware GPU for the large products, if there is one). GPU kernels compute in f32.
+    /// hardware GPU for the large products, if there is one). f64 needs an adapter with f64
+    /// shaders (`dictum devices`).
     #[arg(long, default_value = "cpu")]
     device: dictum::gpu::DeviceRequest,
     /// Output folder: smt.npz (or smt.h5 with --h5) and atoms.png.
@@ -149,7 +150,8 @@ pub(crate) struct EmbedArgs {
     #[arg(long)]
     threads: Option<usize>,
     /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
-    /// hardware GPU for the large products, if there is one). GPU kernels compute in f32.
+    /// hardware GPU for the large products, if there is one). f64 needs an adapter with f64
+    /// shaders (`dictum devices`).
     #[arg(long, default_value = "cpu")]
     device: dictum::gpu::DeviceRequest,
     /// Features, .npy of images x features.
@@ -198,7 +200,8 @@ pub(crate) struct KnnArgs {
     #[arg(long)]
     threads: Option<usize>,
     /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
-    /// hardware GPU for the large products, if there is one). GPU kernels compute in f32.
+    /// hardware GPU for the large products, if there is one). f64 needs an adapter with f64
+    /// shaders (`dictum devices`).
     #[arg(long, default_value = "cpu")]
     device: dictum::gpu::DeviceRequest,
 }
