@@ -18,6 +18,27 @@ impl Backend for Gpu {
     }
 }
 
+impl Gpu {
+    /// Runs `f` with the device's validation and out-of-memory errors captured: any such
+    /// error turns the call into a decline (the CPU then runs it and overwrites whatever
+    /// was written), instead of wgpu's default handler, which panics.
+    fn guarded<R>(
+        &self,
+        what: &str,
+        f: impl FnOnce() -> Result<R, Declined>,
+    ) -> Result<R, Declined> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let invalid = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let out = f();
+        let invalid = pollster::block_on(invalid.pop());
+        let oom = pollster::block_on(oom.pop());
+        match invalid.or(oom) {
+            Some(e) => Err(Declined::new(format!("{what}: the device reported: {e}"))),
+            None => out,
+        }
+    }
+}
+
 impl<T: DeviceReal> Kernels<T> for Gpu {
     fn supports(&self, op: Op) -> Result<(), Declined> {
         if T::F64 && !self.device.features().contains(wgpu::Features::SHADER_F64) {
@@ -36,11 +57,13 @@ impl<T: DeviceReal> Kernels<T> for Gpu {
     fn upload(&self, m: MatRef<'_, T>) -> Option<DeviceBuffer> {
         // Too large or not finite: no resident copy, each call decides for itself.
         check_upload(self, m, "a resident matrix").ok()?;
-        let data = buffers::packed(m);
-        let buffer = buffers::storage_with(&self.device, "resident", &data);
+        let made = self.guarded("upload", || {
+            let data = buffers::packed(m);
+            Ok(buffers::storage_with(&self.device, "resident", &data))
+        });
         Some(DeviceBuffer::new(GpuMatrix {
             device: self.id,
-            buffer: std::sync::Arc::new(buffer),
+            buffer: std::sync::Arc::new(made.ok()?),
             rows: m.nrows(),
             cols: m.ncols(),
         }))
@@ -55,11 +78,13 @@ impl<T: DeviceReal> Kernels<T> for Gpu {
         op_b: Trans,
         _par: Par,
     ) -> Result<(), Declined> {
-        crate::gemm::gemm(self, dst, a, op_a, b, op_b)
+        self.guarded("gemm", || crate::gemm::gemm(self, dst, a, op_a, b, op_b))
     }
 
     fn gram(&self, mut dst: MatMut<'_, T>, a: Input<'_, T>, _par: Par) -> Result<(), Declined> {
-        crate::gemm::gemm(self, dst.rb_mut(), a, Trans::Yes, a, Trans::No)?;
+        self.guarded("gram", || {
+            crate::gemm::gemm(self, dst.rb_mut(), a, Trans::Yes, a, Trans::No)
+        })?;
         // Both triangles come from different tiles; copying the upper one makes the
         // result exactly symmetric, as the seam promises.
         for j in 0..dst.ncols() {
@@ -78,10 +103,12 @@ impl<T: DeviceReal> Kernels<T> for Gpu {
         b: Input<'_, T>,
         _par: Par,
     ) -> Result<(), Declined> {
-        crate::sparse::sparse_dense(self, dst, product, x, b)
+        self.guarded("sparse-dense", || {
+            crate::sparse::sparse_dense(self, dst, product, x, b)
+        })
     }
 
     fn column_norms(&self, dst: &mut [T], a: Input<'_, T>, _par: Par) -> Result<(), Declined> {
-        crate::norms::column_norms(self, dst, a)
+        self.guarded("column-norms", || crate::norms::column_norms(self, dst, a))
     }
 }
