@@ -28,6 +28,6 @@ egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv 2>&1 | head -3
 bin=.gpu-bench/gpu_bench
 [ -x "$bin" ] || bin=target/release/gpu_bench
-"$bin" --device gpu --threads "$(nproc)" --peak-tflops "${PEAK_TFLOPS:-67}" --only gemm,omp,nmf 2>&1
+"$bin" --device gpu --threads "$(nproc)" --peak-tflops "${PEAK_TFLOPS:-67}" --kernel-times --only gemm,omp,nmf 2>&1
 # K-SVD and SMT separately, so that a slow section cannot hide the others' figures.
 timeout 240 "$bin" --device gpu --threads "$(nproc)" --only ksvd,smt 2>&1

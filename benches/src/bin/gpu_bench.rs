@@ -6,18 +6,21 @@
 //!
 //! ```text
 //! gpu_bench [--scale full|small] [--threads N] [--device gpu|gpu:N] [--peak-tflops P] [--only a,b]
+//!           [--kernel-times]
 //! ```
 //! `--scale small` divides the signal counts so that a software adapter (lavapipe, in CI)
 //! finishes in seconds: its figures check the plumbing, not speed. Sections (`--only`):
 //! gemm, omp, nmf, ksvd, smt. Prints a markdown table: what, shape, CPU seconds (the given
 //! threads, and 2 threads where that differs), GPU seconds, rates and ratios, and GEMM's
-//! share of `--peak-tflops` (the card's FP32 non-tensor peak).
+//! share of `--peak-tflops` (the card's FP32 non-tensor peak). `--kernel-times` adds, from one
+//! more run with timestamp queries, the seconds the kernels themselves took (the rest of the
+//! GPU column is transfers and host work).
 #![allow(clippy::unwrap_used)]
 
 use std::time::Instant;
 
 use dictum::coding::{Dictionary, Encoder, Omp, Selection};
-use dictum::gpu::{DeviceRequest, select};
+use dictum::gpu::{DeviceRequest, Gpu, Mode, select};
 use dictum::learn::dictionary::{Ksvd, ResidualMode};
 use dictum::learn::nmf::{Nmf, NmfData, NmfSolver};
 use dictum::linalg::exec::with_threads;
@@ -30,6 +33,7 @@ struct Args {
     device: DeviceRequest,
     peak_tflops: Option<f64>,
     only: Vec<String>,
+    kernel_times: bool,
 }
 
 fn parse() -> Args {
@@ -39,6 +43,7 @@ fn parse() -> Args {
         device: DeviceRequest::Gpu(None),
         peak_tflops: None,
         only: Vec::new(),
+        kernel_times: false,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -50,6 +55,11 @@ fn parse() -> Args {
             "--device" => a.device = v.parse().unwrap(),
             "--peak-tflops" => a.peak_tflops = Some(v.parse().unwrap()),
             "--only" => a.only = v.split(',').map(str::to_string).collect(),
+            "--kernel-times" => {
+                a.kernel_times = true;
+                i += 1;
+                continue;
+            }
             other => panic!("unknown argument {other}"),
         }
         i += 2;
@@ -108,13 +118,14 @@ struct Row {
     cpu: f64,
     cpu2: Option<f64>,
     gpu: f64,
+    kernels: Option<f64>,
     unit: &'static str,
     per: f64,
 }
 
 fn print_rows(rows: &[Row], peak: Option<f64>, threads: usize) {
     println!(
-        "| what | shape | CPU {threads} thr (s) | CPU 2 thr (s) | GPU (s) | CPU rate | GPU rate | GPU / CPU {threads} thr | GPU / CPU 2 thr |{}",
+        "| what | shape | CPU {threads} thr (s) | CPU 2 thr (s) | GPU (s) | GPU kernels (s) | CPU rate | GPU rate | GPU / CPU {threads} thr | GPU / CPU 2 thr |{}",
         if peak.is_some() {
             " GPU % of FP32 peak |"
         } else {
@@ -122,7 +133,7 @@ fn print_rows(rows: &[Row], peak: Option<f64>, threads: usize) {
         }
     );
     println!(
-        "|---|---|---|---|---|---|---|---|---|{}",
+        "|---|---|---|---|---|---|---|---|---|---|{}",
         if peak.is_some() { "---|" } else { "" }
     );
     for r in rows {
@@ -133,12 +144,13 @@ fn print_rows(rows: &[Row], peak: Option<f64>, threads: usize) {
             (None, _) => String::new(),
         };
         println!(
-            "| {} | {} | {:.4} | {:.4} | {:.4} | {:.3e} {} | {:.3e} {} | {:.1}x | {:.1}x |{pct}",
+            "| {} | {} | {:.4} | {:.4} | {:.4} | {} | {:.3e} {} | {:.3e} {} | {:.1}x | {:.1}x |{pct}",
             r.what,
             r.shape,
             r.cpu,
             cpu2,
             r.gpu,
+            r.kernels.map_or("-".into(), |k| format!("{k:.4}")),
             r.per / r.cpu / if r.unit == "GFLOP/s" { 1e9 } else { 1.0 },
             r.unit,
             r.per / r.gpu / if r.unit == "GFLOP/s" { 1e9 } else { 1.0 },
@@ -159,7 +171,21 @@ fn main() {
     let wants = |s: &str| a.only.is_empty() || a.only.iter().any(|o| o == s);
     let mut rows = Vec::new();
     // Times `f` under a CPU context of `t` threads and under the GPU.
-    let on = |t: usize, gpu_too: bool, f: &(dyn Fn(&Exec<'_>) + Sync)| -> (f64, Option<f64>) {
+    let timed = a.kernel_times.then(|| {
+        Gpu::open(gpu.adapter().index, Mode::Always)
+            .unwrap()
+            .with_timing(true)
+    });
+    let kernels = |par: Par, f: &(dyn Fn(&Exec<'_>) + Sync)| -> Option<f64> {
+        let t = timed.as_ref()?;
+        f(&Exec::new(par).with_backend(t));
+        t.reset_kernel_times();
+        f(&Exec::new(par).with_backend(t));
+        Some(t.kernel_times().iter().map(|k| k.2).sum())
+    };
+    // Times `f` under a CPU context of `t` threads and under the GPU (wall, and kernels).
+    type Timed = (f64, Option<f64>, Option<f64>);
+    let on = |t: usize, gpu_too: bool, f: &(dyn Fn(&Exec<'_>) + Sync)| -> Timed {
         with_threads(t, |par| {
             let cpu = seconds(|| f(&Exec::new(par)));
             let dev = gpu_too.then(|| {
@@ -167,7 +193,8 @@ fn main() {
                 f(&Exec::new(par).with_backend(&gpu));
                 seconds(|| f(&Exec::new(par).with_backend(&gpu)))
             });
-            (cpu, dev)
+            let kern = if gpu_too { kernels(par, f) } else { None };
+            (cpu, dev, kern)
         })
         .unwrap()
     };
@@ -193,13 +220,14 @@ fn main() {
                 let mut c = Mat::<f32>::zeros(m, n);
                 e.gemm_tn(c.as_mut(), d.as_ref(), y.as_ref()).unwrap();
             };
-            let (cpu, dev) = on(a.threads, true, &f);
+            let (cpu, dev, kern) = on(a.threads, true, &f);
             rows.push(Row {
                 what: name.into(),
                 shape: format!("{m}x{k} · {k}x{n}"),
                 cpu,
                 cpu2: two(&f),
                 gpu: dev.unwrap(),
+                kernels: kern,
                 unit: "GFLOP/s",
                 per: 2.0 * m as f64 * n as f64 * k as f64,
             });
@@ -220,13 +248,14 @@ fn main() {
             let f = |e: &Exec<'_>| {
                 omp.encode(&dict, y.as_ref(), e).unwrap();
             };
-            let (cpu, dev) = on(a.threads, true, &f);
+            let (cpu, dev, kern) = on(a.threads, true, &f);
             rows.push(Row {
                 what: name.into(),
                 shape: format!("d={d} m={m} N={n} k={k}"),
                 cpu,
                 cpu2: two(&f),
                 gpu: dev.unwrap(),
+                kernels: kern,
                 unit: "signals/s",
                 per: n as f64,
             });
@@ -247,13 +276,14 @@ fn main() {
                     .fit(NmfData::Dense(v.as_ref()), e)
                     .unwrap();
             };
-            let (cpu, dev) = on(a.threads, true, &f);
+            let (cpu, dev, kern) = on(a.threads, true, &f);
             rows.push(Row {
                 what: format!("NMF {solver:?}, W5"),
                 shape: format!("{rows_v}x{cols_v} rank {rank}, {iters} it"),
                 cpu,
                 cpu2: two(&f),
                 gpu: dev.unwrap(),
+                kernels: kern,
                 unit: "it/s",
                 per: iters as f64,
             });
@@ -278,13 +308,14 @@ fn main() {
                 .fit_from(y.as_ref(), Some(d0.as_ref()), e)
                 .unwrap();
         };
-        let (cpu, dev) = on(a.threads, true, &f);
+        let (cpu, dev, kern) = on(a.threads, true, &f);
         rows.push(Row {
             what: "batched K-SVD, 1 iteration".into(),
             shape: format!("d={d} m={m} N={n} k={k}"),
             cpu,
             cpu2: None,
             gpu: dev.unwrap(),
+            kernels: kern,
             unit: "it/s",
             per: 1.0,
         });
@@ -296,13 +327,14 @@ fn main() {
         let f = |e: &Exec<'_>| {
             ImageSmt::new(8, 8, 4, 64, 10).fit(x.as_ref(), e).unwrap();
         };
-        let (cpu, dev) = on(a.threads, true, &f);
+        let (cpu, dev, kern) = on(a.threads, true, &f);
         rows.push(Row {
             what: "SMT fit on digits".into(),
             shape: format!("{n} images 8x8"),
             cpu,
             cpu2: two(&f),
             gpu: dev.unwrap(),
+            kernels: kern,
             unit: "images/s",
             per: n as f64,
         });
