@@ -13,7 +13,7 @@ use dictum::coding::{Dictionary, Encoder, Omp};
 use dictum::gpu::{DeviceRequest, Gpu, Mode, select};
 use dictum::learn::nmf::{Nmf, NmfData, NmfSolver};
 use dictum::linalg::backend::{Op, SparseProduct, Trans};
-use dictum::{CscMatrix, Event, Exec, Learner, Mat, MatRef, Par};
+use dictum::{CscMatrix, Event, Exec, Learner, Mat, MatRef, Par, Real};
 use dictum_tests::Rng;
 
 /// The shared device (opening one and compiling its pipelines costs about a second on
@@ -68,10 +68,11 @@ fn rel_diff(a: MatRef<'_, f32>, b: MatRef<'_, f32>) -> f64 {
     diff / (1.0 + scale)
 }
 
-fn stored(rows: usize, cols: usize, t: Trans, rng: &mut Rng) -> Mat<f32> {
+/// A random matrix stored so that `op(stored)` is `rows x cols`.
+fn stored<T: Real>(rows: usize, cols: usize, t: Trans, rng: &mut Rng) -> Mat<T> {
     match t {
-        Trans::No => rng.mat::<f32>(rows, cols),
-        Trans::Yes => rng.mat::<f32>(cols, rows),
+        Trans::No => rng.mat::<T>(rows, cols),
+        Trans::Yes => rng.mat::<T>(cols, rows),
     }
 }
 
@@ -473,14 +474,8 @@ fn f64_kernels_match_the_cpu_where_the_adapter_has_them() {
     for &(m, k, n) in &[(1, 1, 1), (65, 17, 129), (3, 200, 2)] {
         for op_a in [Trans::No, Trans::Yes] {
             for op_b in [Trans::No, Trans::Yes] {
-                let a = match op_a {
-                    Trans::No => rng.mat::<f64>(m, k),
-                    Trans::Yes => rng.mat::<f64>(k, m),
-                };
-                let b = match op_b {
-                    Trans::No => rng.mat::<f64>(k, n),
-                    Trans::Yes => rng.mat::<f64>(n, k),
-                };
+                let a = stored::<f64>(m, k, op_a, &mut rng);
+                let b = stored::<f64>(k, n, op_b, &mut rng);
                 let mut want = Mat::<f64>::zeros(m, n);
                 cpu.gemm(want.as_mut(), a.as_ref(), op_a, b.as_ref(), op_b)
                     .unwrap();

@@ -151,9 +151,9 @@ pub(crate) fn uniform<P: bytemuck::Pod>(device: &wgpu::Device, params: &P) -> wg
     })
 }
 
-/// Maps `staging` (filled by a submitted copy) and hands its first `len` floats to `f`;
+/// Maps `staging` (filled by a submitted copy) and hands its first `len` elements to `f`;
 /// `None` if the device could not map it (a lost device).
-pub(crate) fn read_back<T: DeviceReal, R>(
+pub(crate) fn read_back<T: bytemuck::Pod, R>(
     device: &wgpu::Device,
     staging: &wgpu::Buffer,
     len: usize,
@@ -176,8 +176,8 @@ pub(crate) fn read_back<T: DeviceReal, R>(
     }
     let out = {
         let view = slice.get_mapped_range().ok()?;
-        let floats: &[T] = bytemuck::cast_slice(&view);
-        f(&floats[..len])
+        let elements: &[T] = bytemuck::cast_slice(&view);
+        f(&elements[..len])
     };
     staging.unmap();
     Some(out)

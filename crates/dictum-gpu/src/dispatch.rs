@@ -11,7 +11,7 @@ use crate::precision::{DeviceReal, bytes};
 use crate::timing::PassTimer;
 
 /// Workgroups along y before an index wraps into z (the shaders' `65535u`).
-pub(crate) const WRAP: usize = 65535;
+const WRAP: usize = 65535;
 
 /// `(min(n, WRAP), ceil(n / WRAP))`: `n` workgroups spread over two dispatch dimensions.
 pub(crate) fn wrapped(n: usize) -> (u32, u32) {

@@ -3,7 +3,7 @@
 use dictum_linalg::backend::{Declined, Input};
 
 use crate::device::Gpu;
-use crate::dispatch::{self, WRAP};
+use crate::dispatch::{self, wrapped};
 use crate::gemm::operand;
 use crate::pipelines::COLUMN_NORMS;
 use crate::precision::{DeviceReal, bytes};
@@ -43,7 +43,8 @@ pub(crate) fn column_norms<T: DeviceReal>(
         pad: 0,
     };
     // One workgroup per column, x first (the shader numbers columns x + y·65535).
-    let groups = [cols.min(WRAP) as u32, cols.div_ceil(WRAP) as u32, 1];
+    let (x, y) = wrapped(cols);
+    let groups = [x, y, 1];
     dispatch::run(
         gpu,
         COLUMN_NORMS,

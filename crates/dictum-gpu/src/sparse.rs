@@ -83,51 +83,31 @@ pub(crate) fn sparse_dense<T: DeviceReal>(
     }
     let b_dev = operand(gpu, b, "the dense operand")?;
     let ld = b.view().nrows() as u32;
-    match product {
-        SparseProduct::DenseTimesSparse => {
-            let [ptr, idx, val] = upload_csc(gpu, x)?;
-            let (y, z) = wrapped(cols);
-            let params = Params {
-                first: rows as u32,
-                second: cols as u32,
-                ld,
-                pad: 0,
-            };
-            dispatch::run(
-                gpu,
-                DENSE_TIMES_SPARSE,
-                &params,
-                &[b_dev.buffer(), &ptr, &idx, &val],
-                rows * cols,
-                [rows.div_ceil(64) as u32, y, z],
-                |src| buffers::write_columns(dst, 0, src),
-            )
+    // X·B is Xᵀ's CSC form times B: the kernel of Xᵀ·B on the transpose.
+    let transposed;
+    let (kernel, x) = match product {
+        SparseProduct::DenseTimesSparse => (DENSE_TIMES_SPARSE, x),
+        SparseProduct::SparseTransposeTimesDense => (SPARSE_T_TIMES_DENSE, x),
+        SparseProduct::SparseTimesDense => {
+            transposed = x.transpose();
+            (SPARSE_T_TIMES_DENSE, &transposed)
         }
-        SparseProduct::SparseTransposeTimesDense | SparseProduct::SparseTimesDense => {
-            let t;
-            let x = if product == SparseProduct::SparseTimesDense {
-                t = x.transpose();
-                &t
-            } else {
-                x
-            };
-            let [ptr, idx, val] = upload_csc(gpu, x)?;
-            let (y, z) = wrapped(cols);
-            let params = Params {
-                first: rows as u32,
-                second: cols as u32,
-                ld,
-                pad: 0,
-            };
-            dispatch::run(
-                gpu,
-                SPARSE_T_TIMES_DENSE,
-                &params,
-                &[b_dev.buffer(), &ptr, &idx, &val],
-                rows * cols,
-                [rows.div_ceil(64) as u32, y, z],
-                |src| buffers::write_columns(dst, 0, src),
-            )
-        }
-    }
+    };
+    let [ptr, idx, val] = upload_csc(gpu, x)?;
+    let (y, z) = wrapped(cols);
+    let params = Params {
+        first: rows as u32,
+        second: cols as u32,
+        ld,
+        pad: 0,
+    };
+    dispatch::run(
+        gpu,
+        kernel,
+        &params,
+        &[b_dev.buffer(), &ptr, &idx, &val],
+        rows * cols,
+        [rows.div_ceil(64) as u32, y, z],
+        |src| buffers::write_columns(dst, 0, src),
+    )
 }

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use crate::buffers;
+
 /// Total device time and calls per kernel.
 #[derive(Debug, Default)]
 pub(crate) struct Times(Mutex<BTreeMap<&'static str, (u64, f64)>>);
@@ -94,23 +96,14 @@ impl PassTimer {
         times: &Times,
         submission: wgpu::SubmissionIndex,
     ) {
-        let slice = self.staging.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r.is_ok());
-        });
-        let wait = wgpu::PollType::Wait {
-            submission_index: Some(submission),
-            timeout: None,
-        };
-        if device.poll(wait).is_err() || rx.recv() != Ok(true) {
-            return;
-        }
-        let Ok(view) = slice.get_mapped_range() else {
+        let ticks =
+            buffers::read_back(device, &self.staging, 2, Some(submission), |t: &[u64]| {
+                t[1].saturating_sub(t[0])
+            });
+        let Some(ticks) = ticks else {
             return;
         };
-        let ticks: &[u64] = bytemuck::cast_slice(&view);
-        let ns = ticks[1].saturating_sub(ticks[0]) as f64 * f64::from(queue.get_timestamp_period());
+        let ns = ticks as f64 * f64::from(queue.get_timestamp_period());
         times.add(self.kernel, ns * 1e-9);
     }
 }
