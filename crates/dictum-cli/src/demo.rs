@@ -23,14 +23,9 @@ pub(crate) struct DemoArgs {
     /// K-SVD iterations.
     #[arg(long, default_value_t = 15)]
     iters: usize,
-    /// Threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
-    /// hardware GPU for the large products, if there is one). f64 needs an adapter with f64
-    /// shaders (`dictum devices`).
-    #[arg(long, default_value = "cpu")]
-    device: dictum::gpu::DeviceRequest,
+    /// Threads and device.
+    #[command(flatten)]
+    run: crate::exec::RunArgs,
 }
 
 /// The noise the bundled noisy image was made with: σ = 20/255 on pixels in [0, 1].
@@ -68,7 +63,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
         }
     };
     let start = Instant::now();
-    let result = crate::exec::run(args.threads, args.device, 0, &show, |exec, threads| {
+    let result = crate::exec::run(&args.run, 0, &show, |exec, threads| {
         Ok((denoiser.denoise(&noisy.pixels, h, w, SIGMA, exec)?, threads))
     });
     bar.finish_and_clear();

@@ -47,14 +47,9 @@ pub(crate) struct EncodeArgs {
     /// Normalize the dictionary's atoms instead of refusing a dictionary that is not unit-norm.
     #[arg(long)]
     normalize: bool,
-    /// Threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
-    /// hardware GPU for the large products, if there is one). f64 needs an adapter with f64
-    /// shaders (`dictum devices`).
-    #[arg(long, default_value = "cpu")]
-    device: dictum::gpu::DeviceRequest,
+    /// Threads and device.
+    #[command(flatten)]
+    run: crate::exec::RunArgs,
     /// Compute in f32 or f64 (default: f32 when both files are f32, else f64).
     #[arg(long, value_enum)]
     dtype: Option<DtypeArg>,
@@ -89,7 +84,7 @@ pub(crate) fn run(args: &EncodeArgs) -> Result<()> {
             bar.set_position(p.done as u64);
         }
     };
-    let result = crate::exec::run(args.threads, args.device, 0, &show, |exec, threads| {
+    let result = crate::exec::run(&args.run, 0, &show, |exec, threads| {
         if use_f32 {
             code::<f32>(args, &method, &dict_file, &sig_file, exec, threads)
         } else {

@@ -27,17 +27,40 @@ pub(crate) fn install_interrupt() {
     });
 }
 
+/// The flags every computing command shares: how many threads, which device.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct RunArgs {
+    /// Threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
+    /// hardware GPU for the large products, if there is one). f64 needs an adapter with f64
+    /// shaders (`dictum devices`).
+    #[arg(long, default_value = "cpu")]
+    device: DeviceRequest,
+}
+
+impl RunArgs {
+    /// `threads` threads (default: all cores) on the CPU, for work the GPU has no part in.
+    pub(crate) fn cpu(threads: Option<usize>) -> Self {
+        Self {
+            threads,
+            device: DeviceRequest::Cpu,
+        }
+    }
+}
+
 /// Runs `f` with a context of `threads` threads (default: all cores) and `seed`, whose
 /// observer passes every event to `show` (a progress bar), cancels on interruption and
 /// reports each backend fallback once on stderr. `device` picks the backend (a GPU is
 /// opened here and its choice reported on stderr). `f` gets the thread count too.
 pub(crate) fn run<R: Send>(
-    threads: Option<usize>,
-    device: DeviceRequest,
+    how: &RunArgs,
     seed: u64,
     show: &(dyn Fn(&Event<'_>) + Sync),
     f: impl FnOnce(&Exec<'_>, usize) -> Result<R> + Send,
 ) -> Result<R> {
+    let (threads, device) = (how.threads, how.device);
     let threads = threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);

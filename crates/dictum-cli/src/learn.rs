@@ -110,14 +110,9 @@ pub(crate) struct LearnArgs {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
-    /// hardware GPU for the large products, if there is one). f64 needs an adapter with f64
-    /// shaders (`dictum devices`).
-    #[arg(long, default_value = "cpu")]
-    device: dictum::gpu::DeviceRequest,
+    /// Threads and device.
+    #[command(flatten)]
+    run: crate::exec::RunArgs,
     /// Compute in f32 or f64 (default: the file's type).
     #[arg(long, value_enum)]
     dtype: Option<DtypeArg>,
@@ -165,19 +160,13 @@ pub(crate) fn run(args: &LearnArgs) -> Result<()> {
             bar.set_message(format!("error {:.4}, nnz {:.2}", s.rel_error, s.mean_nnz));
         }
     };
-    let result = crate::exec::run(
-        args.threads,
-        args.device,
-        args.seed,
-        &show,
-        |exec, threads| {
-            if use_f32 {
-                fit::<f32>(args, &coder, &file, exec, threads)
-            } else {
-                fit::<f64>(args, &coder, &file, exec, threads)
-            }
-        },
-    );
+    let result = crate::exec::run(&args.run, args.seed, &show, |exec, threads| {
+        if use_f32 {
+            fit::<f32>(args, &coder, &file, exec, threads)
+        } else {
+            fit::<f64>(args, &coder, &file, exec, threads)
+        }
+    });
     bar.finish_and_clear();
     print!("{}", result?);
     Ok(())

@@ -69,14 +69,9 @@ pub(crate) struct NmfArgs {
     /// Seed of the random initialisation.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
-    /// hardware GPU for the large products, if there is one). f64 needs an adapter with f64
-    /// shaders (`dictum devices`).
-    #[arg(long, default_value = "cpu")]
-    device: dictum::gpu::DeviceRequest,
+    /// Threads and device.
+    #[command(flatten)]
+    run: crate::exec::RunArgs,
     /// Output folder: W.npy (samples x r), H.npy (r x features), history.csv.
     #[arg(long)]
     out: PathBuf,
@@ -112,7 +107,7 @@ pub(crate) fn run(args: &NmfArgs) -> Result<()> {
         }
     };
     let start = Instant::now();
-    let result = crate::exec::run(args.threads, args.device, args.seed, &show, |exec, _| {
+    let result = crate::exec::run(&args.run, args.seed, &show, |exec, _| {
         if sparse {
             // scipy's CSC matrix is samples x features as stored: W and H come out as is.
             let v: CscMatrix<f64> = dictum::io::sparse::load_csc(&args.input)?;

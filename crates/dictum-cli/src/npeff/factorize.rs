@@ -53,14 +53,9 @@ pub(crate) struct DNpeffArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
-    /// hardware GPU for the large products, if there is one). f64 needs an adapter with f64
-    /// shaders (`dictum devices`).
-    #[arg(long, default_value = "cpu")]
-    device: dictum::gpu::DeviceRequest,
+    /// Threads and device.
+    #[command(flatten)]
+    run: crate::exec::RunArgs,
     /// Decomposition file (.h5 or .npz).
     #[arg(long)]
     out: PathBuf,
@@ -90,14 +85,9 @@ pub(crate) struct LrmOptions {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
-    /// hardware GPU for the large products, if there is one). f64 needs an adapter with f64
-    /// shaders (`dictum devices`).
-    #[arg(long, default_value = "cpu")]
-    device: dictum::gpu::DeviceRequest,
+    /// Threads and device.
+    #[command(flatten)]
+    run: crate::exec::RunArgs,
 }
 
 /// `lrm-npeff`.
@@ -147,14 +137,9 @@ pub(crate) struct FitCoeffsArgs {
     /// Sweeps at most.
     #[arg(long, default_value_t = 500)]
     iters: usize,
-    /// Threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
-    /// hardware GPU for the large products, if there is one). f64 needs an adapter with f64
-    /// shaders (`dictum devices`).
-    #[arg(long, default_value = "cpu")]
-    device: dictum::gpu::DeviceRequest,
+    /// Threads and device.
+    #[command(flatten)]
+    run: crate::exec::RunArgs,
     /// W as .npy (examples x components); or a decomposition file (.h5/.npz) holding the
     /// components and the new W.
     #[arg(long)]
@@ -201,9 +186,12 @@ pub(crate) fn d_npeff(a: &DNpeffArgs) -> Result<()> {
         }
     };
     let start = Instant::now();
-    let fit = crate::exec::run(a.threads, a.device, a.seed, &show, |exec, _| {
-        Ok(params.fit(&pefs, exec)?)
-    });
+    let fit = crate::exec::run(
+        &a.run,
+        a.seed,
+        &show,
+        |exec, _| Ok(params.fit(&pefs, exec)?),
+    );
     bar.finish_and_clear();
     let fit = fit?;
     let (decomp, history) = (&fit.model, &fit.history);
@@ -256,7 +244,7 @@ fn lrm_run(
             ));
         }
     };
-    let out = crate::exec::run(o.threads, o.device, o.seed, &show, |exec, _| f(exec));
+    let out = crate::exec::run(&o.run, o.seed, &show, |exec, _| f(exec));
     bar.finish_and_clear();
     Ok(out?.into_model())
 }
@@ -312,7 +300,7 @@ pub(crate) fn fit_coeffs(a: &FitCoeffsArgs) -> Result<()> {
     let decomp = Decomposition::load(&a.decomp)?;
     let pefs = Pefs::load(&a.pefs)?;
     let start = Instant::now();
-    let (w, updated) = crate::exec::run(a.threads, a.device, 0, &crate::exec::quiet, |exec, _| {
+    let (w, updated) = crate::exec::run(&a.run, 0, &crate::exec::quiet, |exec, _| {
         Ok(match (&decomp, &pefs) {
             (Decomposition::Diagonal(d), Pefs::Diagonal(p)) => {
                 let w = fit_coefficients(d, p, a.iters, exec)?;

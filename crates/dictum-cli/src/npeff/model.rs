@@ -11,10 +11,9 @@ use dictum::linalg::exec::Event;
 use dictum::npeff::NpeffFile;
 
 use super::data::{DataArgs, first_n};
-use dictum::gpu::DeviceRequest;
-
 use crate::encode::human;
 use crate::error::Result;
+use crate::exec::RunArgs;
 use crate::report::{progress_bar, write_csv};
 
 /// `train-model`.
@@ -146,7 +145,7 @@ pub(crate) fn train(a: &TrainArgs) -> Result<()> {
         .learning_rate(a.lr)
         .l2(a.l2)
         .batch_size(a.batch_size);
-    let trained = crate::exec::run(Some(1), DeviceRequest::Cpu, a.seed, &show, |exec, _| {
+    let trained = crate::exec::run(&RunArgs::cpu(Some(1)), a.seed, &show, |exec, _| {
         Ok(trainer.fit(ex.x.as_ref(), &ex.labels, n_classes, exec)?)
     });
     bar.finish_and_clear();
@@ -181,8 +180,7 @@ pub(crate) fn pefs(a: &PefsArgs) -> Result<()> {
     bar.set_message(ex.labels.len().to_string());
     let start = Instant::now();
     let out = crate::exec::run(
-        a.threads,
-        DeviceRequest::Cpu,
+        &RunArgs::cpu(a.threads),
         0,
         &crate::exec::quiet,
         |exec, _| {
@@ -221,8 +219,7 @@ pub(crate) fn dsf(a: &DsfArgs) -> Result<()> {
     let model = dictum::npeff::load_classifier(&a.model)?;
     let ex = a.data.load()?;
     let f = crate::exec::run(
-        a.threads,
-        DeviceRequest::Cpu,
+        &RunArgs::cpu(a.threads),
         0,
         &crate::exec::quiet,
         |exec, _| Ok(dataset_fisher(&model, ex.x.as_ref(), exec)?),

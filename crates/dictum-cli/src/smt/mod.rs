@@ -122,14 +122,9 @@ pub(crate) struct FitArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
-    /// hardware GPU for the large products, if there is one). f64 needs an adapter with f64
-    /// shaders (`dictum devices`).
-    #[arg(long, default_value = "cpu")]
-    device: dictum::gpu::DeviceRequest,
+    /// Threads and device.
+    #[command(flatten)]
+    run: crate::exec::RunArgs,
     /// Output folder: smt.npz (or smt.h5 with --h5) and atoms.png.
     #[arg(long)]
     out: PathBuf,
@@ -146,14 +141,9 @@ pub(crate) struct EmbedArgs {
     model: PathBuf,
     #[command(flatten)]
     images: ImagesArgs,
-    /// Threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
-    /// hardware GPU for the large products, if there is one). f64 needs an adapter with f64
-    /// shaders (`dictum devices`).
-    #[arg(long, default_value = "cpu")]
-    device: dictum::gpu::DeviceRequest,
+    /// Threads and device.
+    #[command(flatten)]
+    run: crate::exec::RunArgs,
     /// Features, .npy of images x features.
     #[arg(long)]
     out: PathBuf,
@@ -196,14 +186,9 @@ pub(crate) struct KnnArgs {
     /// images out of the model).
     #[arg(long, default_value_t = 7)]
     seed: u64,
-    /// Threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Where the products run: cpu, gpu, gpu:N (`dictum devices` lists N) or auto (a
-    /// hardware GPU for the large products, if there is one). f64 needs an adapter with f64
-    /// shaders (`dictum devices`).
-    #[arg(long, default_value = "cpu")]
-    device: dictum::gpu::DeviceRequest,
+    /// Threads and device.
+    #[command(flatten)]
+    run: crate::exec::RunArgs,
 }
 
 pub(crate) fn run(cmd: &SmtCommand) -> Result<()> {
@@ -303,7 +288,7 @@ fn fit(a: &FitArgs) -> Result<()> {
             }
         }
     };
-    let model = crate::exec::run(a.threads, a.device, a.seed, &show, |exec, _| {
+    let model = crate::exec::run(&a.run, a.seed, &show, |exec, _| {
         Ok(params.fit(img.x.as_ref(), exec)?)
     });
     bar.finish_and_clear();
@@ -355,8 +340,7 @@ fn fit(a: &FitArgs) -> Result<()> {
 
 /// Runs `f` with a context whose progress bar follows the features being computed.
 fn with_features_bar<R: Send>(
-    threads: Option<usize>,
-    device: dictum::gpu::DeviceRequest,
+    how: &crate::exec::RunArgs,
     f: impl FnOnce(&Exec<'_>) -> Result<R> + Send,
 ) -> Result<R> {
     let bar = progress_bar(
@@ -371,7 +355,7 @@ fn with_features_bar<R: Send>(
             bar.set_position(p.done as u64);
         }
     };
-    let out = crate::exec::run(threads, device, 0, &show, |exec, _| f(exec));
+    let out = crate::exec::run(how, 0, &show, |exec, _| f(exec));
     bar.finish_and_clear();
     out
 }
@@ -380,9 +364,7 @@ fn embed(a: &EmbedArgs) -> Result<()> {
     let model = dictum::load_smt_model(model_path(&a.model))?;
     let img = a.images.load()?;
     let start = Instant::now();
-    let f = with_features_bar(a.threads, a.device, |exec| {
-        Ok(model.features(img.x.as_ref(), exec)?)
-    })?;
+    let f = with_features_bar(&a.run, |exec| Ok(model.features(img.x.as_ref(), exec)?))?;
     npy::write_matrix(&a.out, f.as_ref(), MatrixLayout::SamplesAsRows)?;
     println!(
         "features      {} images x {} → {} ({})",
@@ -436,7 +418,7 @@ fn knn(a: &KnnArgs) -> Result<()> {
     };
     let knn = Knn::new(a.k, a.temperature);
     let start = Instant::now();
-    let (smt, raw) = with_features_bar(a.threads, a.device, |exec| {
+    let (smt, raw) = with_features_bar(&a.run, |exec| {
         let ftr = model.features(tr.as_ref(), exec)?;
         let fte = model.features(te.as_ref(), exec)?;
         let smt = knn.evaluate(ftr.as_ref(), &ltr, fte.as_ref(), &lte, exec)?;
