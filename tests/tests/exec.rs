@@ -9,7 +9,7 @@ use std::ops::ControlFlow;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use dictum::coding::{BLOCK, Dictionary, Encoder, Fista, Lars, Method, Omp, Threshold};
+use dictum::coding::{BLOCK, Dictionary, Encoder, Fista, Lars, Method, Omp, Selection, Threshold};
 use dictum::learn::dictionary::{
     Amortized, AtomUpdate, Init, KMeans, Ksvd, Learned, Mod, Online, Replacement, ResidualMode,
     Supervised, TaskDriven,
@@ -19,17 +19,19 @@ use dictum::learn::npeff::{
     DNpeff, DiagonalPefParams, LowRankPefParams, LrmNpeff, TrainClassifier,
 };
 use dictum::linalg::backend::{
-    Backend, Cpu, Declined, DeviceBuffer, Input, Kernels, Op, SparseProduct, Trans,
+    Backend, Cpu, Declined, DeviceBuffer, Input, Kernels, Op, Pursuit, PursuitCodes, PursuitRule,
+    SparseProduct, Trans,
 };
 use dictum::smt::ImageSmt;
 use dictum::{CscMatrix, Event, Exec, Learner, Mat, MatMut, MatRef, Par, Real};
 use dictum_tests::Rng;
 
 /// A backend that runs the operations it is told to support on the CPU, counting the calls,
-/// and declines the others: a stand-in for a device, with the CPU's exact numbers.
+/// and declines the others: a stand-in for a device, with the CPU's exact numbers. Its
+/// fused pursuit runs dictum's CPU Batch-OMP/ORMP on the job it is given.
 struct Recording {
     supported: Vec<Op>,
-    calls: [AtomicUsize; 5],
+    calls: [AtomicUsize; Op::ALL.len()],
     uploads: AtomicUsize,
     /// Calls that found a resident copy (made by `upload`) of an operand.
     resident_hits: AtomicUsize,
@@ -45,8 +47,10 @@ impl Recording {
         }
     }
 
+    /// Every product; not the fused pursuit, so that coders still run their GEMMs here.
     fn all() -> Self {
-        Self::new(&Op::ALL)
+        let products: Vec<Op> = Op::ALL.into_iter().filter(|op| !op.is_fused()).collect();
+        Self::new(&products)
     }
 
     fn calls(&self, op: Op) -> usize {
@@ -148,6 +152,45 @@ impl<T: Real> Kernels<T> for Recording {
         self.count(Op::ColumnNorms);
         Kernels::<T>::column_norms(&Cpu, dst, a, par)
     }
+
+    fn pursuit(
+        &self,
+        job: &Pursuit<'_, T>,
+        out: &mut PursuitCodes<T>,
+        progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<(), Declined> {
+        self.count(Op::Pursuit);
+        self.note_resident(&job.atoms);
+        self.note_resident(&job.gram);
+        let dict = Dictionary::new(job.atoms.view())
+            .unwrap()
+            .with_given_gram(job.gram.view())
+            .unwrap();
+        let selection = match job.rule {
+            PursuitRule::Omp => Selection::Omp,
+            PursuitRule::Ormp => Selection::Ormp,
+        };
+        let mut omp = Omp::new()
+            .n_nonzero_coefs(job.max_atoms)
+            .selection(selection);
+        if let Some(t) = job.tol {
+            omp = omp.tol(t.into_f64());
+        }
+        let codes = omp
+            .check()
+            .unwrap()
+            .encode(&dict, job.signals, &Exec::new(Par::Seq))
+            .unwrap();
+        for c in 0..codes.ncols() {
+            let (rows, vals) = codes.col(c);
+            let at = c * job.max_atoms;
+            out.counts[c] = rows.len() as u32;
+            out.atoms[at..at + rows.len()].copy_from_slice(rows);
+            out.coefs[at..at + rows.len()].copy_from_slice(vals);
+        }
+        let _ = progress(codes.ncols());
+        Ok(())
+    }
 }
 
 /// What an observer saw.
@@ -247,9 +290,12 @@ fn through_seam_maybe_without_gemm<R: PartialEq + std::fmt::Debug>(
     );
     let mut declined = used.clone();
     declined.remove("gemm");
+    // The fused pursuit, which neither backend here offers, is reported by the coders that
+    // would use it; batch_omp_and_ormp_run_whole_where_the_backend_offers_pursuit checks it.
+    let mut fallbacks = seen.fallbacks();
+    fallbacks.remove("pursuit");
     assert_eq!(
-        seen.fallbacks(),
-        declined,
+        fallbacks, declined,
         "{name}: the operations the GEMM-only backend declined are not the ones reported"
     );
     (used, seen)
@@ -303,8 +349,8 @@ fn encoding_uploads_the_dictionary_once_and_runs_one_gemm_per_block() {
         );
         assert_eq!(
             seen.fallbacks(),
-            set(&["gram"]),
-            "the Gram matrix falls back"
+            set(&["gram", "pursuit"]),
+            "the Gram matrix and the fused pursuit fall back"
         );
         assert_eq!(seen.progress.load(Ordering::Relaxed), blocks);
     }
@@ -545,6 +591,78 @@ fn is_progress(e: &Event<'_>) -> bool {
 
 fn is_iteration(e: &Event<'_>) -> bool {
     matches!(e, Event::Iteration(_))
+}
+
+#[test]
+fn batch_omp_and_ormp_run_whole_where_the_backend_offers_pursuit() {
+    let (dict, y) = planted(7, 12, 30, 3 * BLOCK + 9, 3);
+    let dict = Dictionary::new(dict.as_ref()).unwrap();
+    let cases = [
+        Omp::new().n_nonzero_coefs(4),
+        Omp::new().n_nonzero_coefs(4).selection(Selection::Ormp),
+        Omp::new().tol(0.05),
+        Omp::new().n_nonzero_coefs(12).tol(0.01),
+    ];
+    for omp in cases {
+        let omp = omp.check().unwrap();
+        for par in [Par::Seq, Par::rayon(2)] {
+            let backend = Recording::new(&[Op::Pursuit, Op::Gram]);
+            let seen = same_on(&backend, par, |exec| {
+                omp.encode(&dict, y.as_ref(), exec).unwrap()
+            });
+            assert_eq!(
+                backend.calls(Op::Pursuit),
+                1,
+                "one pursuit for every signal"
+            );
+            assert_eq!(
+                backend.calls(Op::Gemm),
+                0,
+                "the backend computes Dᵀ·Y itself"
+            );
+            assert_eq!(
+                backend.resident_hits.load(Ordering::Relaxed),
+                2,
+                "the dictionary and its Gram matrix are resident"
+            );
+            assert_eq!(seen.fallbacks(), set(&[]));
+        }
+    }
+    // K-SVD codes through the pursuit every iteration, with the CPU's result.
+    let (_, train) = planted(8, 10, 24, 300, 3);
+    let backend = Recording::new(&[Op::Pursuit, Op::Gram, Op::Gemm]);
+    same_on(&backend, Par::Seq, |e| {
+        let omp = Omp::new().n_nonzero_coefs(3).check().unwrap();
+        model(
+            Ksvd::new(24, omp)
+                .max_iter(3)
+                .fit(train.as_ref(), e)
+                .unwrap(),
+        )
+    });
+    assert!(backend.calls(Op::Pursuit) >= 3, "one pursuit per iteration");
+    // Declined: the coder's own kernel runs, and the observer hears why.
+    let backend = Recording::new(&[Op::Gemm]);
+    let seen = same_on(&backend, Par::Seq, |exec| {
+        let omp = Omp::new().n_nonzero_coefs(4).check().unwrap();
+        omp.encode(&dict, y.as_ref(), exec).unwrap()
+    });
+    assert_eq!(seen.fallbacks(), set(&["gram", "pursuit"]));
+}
+
+#[test]
+fn a_cancelled_pursuit_returns_nothing() {
+    let (dict, y) = planted(9, 12, 30, 200, 3);
+    let dict = Dictionary::new(dict.as_ref()).unwrap();
+    let omp = Omp::new().n_nonzero_coefs(3).check().unwrap();
+    let backend = Recording::new(&[Op::Pursuit]);
+    let count = AtomicUsize::new(0);
+    let observer = cancel_at(&count, 1, is_progress);
+    let exec = Exec::new(Par::Seq)
+        .with_backend(&backend)
+        .with_observer(&observer);
+    let err = omp.encode(&dict, y.as_ref(), &exec).unwrap_err();
+    assert!(err.is_cancelled(), "{err}");
 }
 
 #[test]

@@ -18,12 +18,12 @@ use dictum_tests::Rng;
 
 /// The shared device (opening one and compiling its pipelines costs about a second on
 /// lavapipe), or `None` with the reason printed.
-fn gpu() -> Option<&'static Gpu> {
+pub(crate) fn gpu() -> Option<&'static Gpu> {
     static GPU: OnceLock<Option<Gpu>> = OnceLock::new();
     GPU.get_or_init(|| open(Mode::Always)).as_ref()
 }
 
-fn open(mode: Mode) -> Option<Gpu> {
+pub(crate) fn open(mode: Mode) -> Option<Gpu> {
     match select(DeviceRequest::Gpu(None)) {
         Ok(s) => s.gpu.map(|g| g.with_mode(mode)),
         Err(e) => {
@@ -39,17 +39,17 @@ fn open(mode: Mode) -> Option<Gpu> {
 
 /// The fallbacks an observer saw: (operation, reason).
 #[derive(Default)]
-struct Fallbacks(Mutex<Vec<(Op, String)>>);
+pub(crate) struct Fallbacks(Mutex<Vec<(Op, String)>>);
 
 impl Fallbacks {
-    fn observe(&self, e: &Event<'_>) -> ControlFlow<()> {
+    pub(crate) fn observe(&self, e: &Event<'_>) -> ControlFlow<()> {
         if let Event::Fallback { op, reason, .. } = e {
             self.0.lock().unwrap().push((*op, reason.to_string()));
         }
         ControlFlow::Continue(())
     }
 
-    fn take(&self) -> Vec<(Op, String)> {
+    pub(crate) fn take(&self) -> Vec<(Op, String)> {
         std::mem::take(&mut self.0.lock().unwrap())
     }
 }

@@ -9,6 +9,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use dictum_linalg::backend::PursuitCodes;
 use dictum_linalg::exec::Exec;
 use dictum_linalg::view::check_finite;
 use dictum_linalg::{CscMatrix, LinalgError, Mat, MatRef, Par, Real};
@@ -208,6 +209,27 @@ pub(crate) fn run_blocks<T: Real, K: BlockKernel<T>>(
         return Err(CodingError::Cancelled);
     }
     assemble(m, n, blocks, exec.par())
+}
+
+/// The CSC form of codes a backend returned as slots per signal (atoms in the order
+/// chosen): rows sorted and exact zeros dropped, as the block driver's columns are.
+pub(crate) fn codes_from_slots<T: Real>(
+    n_atoms: usize,
+    codes: &PursuitCodes<T>,
+    exec: &Exec<'_>,
+) -> Result<CscMatrix<T>> {
+    let n = codes.len();
+    let sinks = exec.map(n.div_ceil(BLOCK), 1, |b| {
+        let start = b * BLOCK;
+        let len = BLOCK.min(n - start);
+        let mut sink = ColumnSink::with_capacity(len, len * codes.max_atoms);
+        for c in start..start + len {
+            let (rows, vals) = codes.code(c);
+            sink.push(rows, vals);
+        }
+        sink
+    });
+    assemble(n_atoms, n, sinks, exec.par())
 }
 
 /// Checks one block of signals (columns from `first`) for NaN and infinity, reporting the

@@ -1,8 +1,11 @@
 //! [`Gpu`] as a backend of the seam: which operations and precisions it runs.
 
 use dictum_linalg::CscMatrix;
+use std::ops::ControlFlow;
+
 use dictum_linalg::backend::{
-    Backend, Declined, DeviceBuffer, Input, Kernels, Op, SparseProduct, Trans,
+    Backend, Declined, DeviceBuffer, Input, Kernels, Op, Pursuit, PursuitCodes, SparseProduct,
+    Trans,
 };
 use faer::reborrow::ReborrowMut;
 use faer::{MatMut, MatRef, Par};
@@ -47,7 +50,7 @@ impl<T: DeviceReal> Kernels<T> for Gpu {
             ));
         }
         match op {
-            Op::Gemm | Op::Gram | Op::ColumnNorms | Op::SparseDense => Ok(()),
+            Op::Gemm | Op::Gram | Op::ColumnNorms | Op::SparseDense | Op::Pursuit => Ok(()),
             Op::OuterProducts => Err(Declined::new(format!(
                 "{op} has no GPU kernel yet; it runs on the CPU"
             ))),
@@ -110,5 +113,16 @@ impl<T: DeviceReal> Kernels<T> for Gpu {
 
     fn column_norms(&self, dst: &mut [T], a: Input<'_, T>, _par: Par) -> Result<(), Declined> {
         self.guarded("column-norms", || crate::norms::column_norms(self, dst, a))
+    }
+
+    fn pursuit(
+        &self,
+        job: &Pursuit<'_, T>,
+        out: &mut PursuitCodes<T>,
+        progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<(), Declined> {
+        self.guarded("pursuit", || {
+            crate::pursuit::pursuit(self, job, out, progress)
+        })
     }
 }

@@ -1,5 +1,6 @@
-//! One compute pass with a uniform, read-only inputs and one f32 output read back: the
-//! shape shared by the kernels that need no streaming (sparse products, column norms).
+//! Compute passes: binding buffers, recording a (timed) pass, and [`run`], one pass with a
+//! uniform, read-only inputs and one output read back — the shape shared by the kernels
+//! that need no streaming (sparse products, column norms).
 
 use bytemuck::Pod;
 use dictum_linalg::backend::Declined;
@@ -45,48 +46,18 @@ pub(crate) fn run<T: DeviceReal, P: Pod, R>(
         u64::MAX,
     );
     let uniform = buffers::uniform(&gpu.device, params);
-    let mut entries = vec![wgpu::BindGroupEntry {
-        binding: 0,
-        resource: uniform.as_entire_binding(),
-    }];
-    for (i, b) in inputs.iter().enumerate() {
-        entries.push(wgpu::BindGroupEntry {
-            binding: i as u32 + 1,
-            resource: b.as_entire_binding(),
-        });
-    }
-    entries.push(wgpu::BindGroupEntry {
-        binding: inputs.len() as u32 + 1,
-        resource: out.as_entire_binding(),
-    });
-    let bind = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(kernel.name),
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &entries,
-    });
+    let mut bound: Vec<&wgpu::Buffer> = inputs.to_vec();
+    bound.push(&out);
+    let bind = bind(gpu, &pipeline, kernel.name, &uniform, &bound);
     let mut encoder = gpu
         .device
         .create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some(kernel.name),
         });
-    let timer = PassTimer::new(&gpu.device, gpu.timing, kernel.name);
-    {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(kernel.name),
-            timestamp_writes: timer.as_ref().map(PassTimer::writes),
-        });
-        pass.set_pipeline(&pipeline);
-        pass.set_bind_group(0, &bind, &[]);
-        pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
-    }
-    if let Some(t) = &timer {
-        t.resolve(&mut encoder);
-    }
+    let timer = record(gpu, &mut encoder, &pipeline, &bind, groups, kernel.name);
     encoder.copy_buffer_to_buffer(&out, 0, &staging, 0, bytes);
     let index = gpu.queue.submit([encoder.finish()]);
-    if let Some(t) = timer {
-        t.finish(&gpu.device, &gpu.queue, &gpu.times, index.clone());
-    }
+    finish_timers(gpu, timer, &index);
     let done = buffers::read_back(&gpu.device, &staging, out_len, Some(index), read);
     gpu.pool.give(out);
     gpu.pool.give(staging);
@@ -96,4 +67,67 @@ pub(crate) fn run<T: DeviceReal, P: Pod, R>(
             kernel.name
         ))
     })
+}
+
+/// The bind group of `pipeline`: binding 0 = `uniform`, then `buffers` in order.
+pub(crate) fn bind(
+    gpu: &Gpu,
+    pipeline: &wgpu::ComputePipeline,
+    label: &str,
+    uniform: &wgpu::Buffer,
+    buffers: &[&wgpu::Buffer],
+) -> wgpu::BindGroup {
+    let mut entries = vec![wgpu::BindGroupEntry {
+        binding: 0,
+        resource: uniform.as_entire_binding(),
+    }];
+    for (i, b) in buffers.iter().enumerate() {
+        entries.push(wgpu::BindGroupEntry {
+            binding: i as u32 + 1,
+            resource: b.as_entire_binding(),
+        });
+    }
+    gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    })
+}
+
+/// Records one compute pass of `pipeline` over `groups` workgroups into `encoder`, timed
+/// when the device times passes; hand the timer to [`finish_timers`] after submitting.
+pub(crate) fn record(
+    gpu: &Gpu,
+    encoder: &mut wgpu::CommandEncoder,
+    pipeline: &wgpu::ComputePipeline,
+    bind: &wgpu::BindGroup,
+    groups: [u32; 3],
+    name: &'static str,
+) -> Option<PassTimer> {
+    let timer = PassTimer::new(&gpu.device, gpu.timing, name);
+    {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(name),
+            timestamp_writes: timer.as_ref().map(PassTimer::writes),
+        });
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, bind, &[]);
+        pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+    }
+    if let Some(t) = &timer {
+        t.resolve(encoder);
+    }
+    timer
+}
+
+/// Adds the recorded passes' device times once `submission` is done (timing waits for it:
+/// it is for measurements).
+pub(crate) fn finish_timers(
+    gpu: &Gpu,
+    timers: impl IntoIterator<Item = PassTimer>,
+    submission: &wgpu::SubmissionIndex,
+) {
+    for t in timers {
+        t.finish(&gpu.device, &gpu.queue, &gpu.times, submission.clone());
+    }
 }

@@ -7,6 +7,7 @@ use faer::{MatMut, MatRef};
 
 use crate::buffers::{self, GpuMatrix};
 use crate::device::Gpu;
+use crate::dispatch;
 use crate::pipelines::GEMM;
 use crate::precision::{DeviceReal, bytes};
 use crate::timing::PassTimer;
@@ -14,7 +15,7 @@ use crate::timing::PassTimer;
 /// The shader's `Params` (same field order).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
+pub(crate) struct Params {
     m: u32,
     n: u32,
     k: u32,
@@ -26,6 +27,26 @@ struct Params {
     offset_b: u32,
     offset_c: u32,
     pad: [u32; 2],
+}
+
+impl Params {
+    /// `C (m x n, ldc = m) = op_a(A)·B` with `A` stored with `lda` rows and `B` contiguous
+    /// (`k x n`).
+    pub(crate) fn dense(m: usize, n: usize, k: usize, lda: usize, op_a: Trans) -> Self {
+        Self {
+            m: m as u32,
+            n: n as u32,
+            k: k as u32,
+            lda: lda as u32,
+            ldb: k as u32,
+            ldc: m as u32,
+            trans_a: u32::from(op_a == Trans::Yes),
+            trans_b: 0,
+            offset_b: 0,
+            offset_c: 0,
+            pad: [0; 2],
+        }
+    }
 }
 
 /// Output tile of one workgroup (the shader's `TILE`).
@@ -206,6 +227,25 @@ pub(crate) fn gemm<T: DeviceReal>(
     )
 }
 
+/// Records one dispatch of the GEMM kernel, `c = op(a)·op(b)` as `params` says, into
+/// `encoder` (timed when the device times passes).
+pub(crate) fn record(
+    gpu: &Gpu,
+    encoder: &mut wgpu::CommandEncoder,
+    pipeline: &wgpu::ComputePipeline,
+    params: &Params,
+    [a, b, c]: [&wgpu::Buffer; 3],
+) -> Option<PassTimer> {
+    let uniform = buffers::uniform(&gpu.device, params);
+    let bind = dispatch::bind(gpu, pipeline, "gemm", &uniform, &[a, b, c]);
+    let groups = [
+        (params.m as usize).div_ceil(TILE) as u32,
+        (params.n as usize).div_ceil(TILE) as u32,
+        1,
+    ];
+    dispatch::record(gpu, encoder, pipeline, &bind, groups, GEMM.name)
+}
+
 /// Encodes one dispatch of the GEMM kernel and the copy of `C` to `staging`, and submits.
 #[allow(clippy::too_many_arguments)]
 fn submit(
@@ -218,57 +258,16 @@ fn submit(
     staging: &wgpu::Buffer,
     c_bytes: u64,
 ) -> wgpu::SubmissionIndex {
-    let uniform = buffers::uniform(&gpu.device, params);
-    let bind = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("gemm"),
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &[
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: uniform.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 1,
-                resource: a.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 2,
-                resource: b.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 3,
-                resource: c.as_entire_binding(),
-            },
-        ],
-    });
     let mut encoder = gpu
         .device
         .create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("gemm"),
         });
-    let timer = PassTimer::new(&gpu.device, gpu.timing, GEMM.name);
-    {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("gemm"),
-            timestamp_writes: timer.as_ref().map(PassTimer::writes),
-        });
-        pass.set_pipeline(pipeline);
-        pass.set_bind_group(0, &bind, &[]);
-        pass.dispatch_workgroups(
-            (params.m as usize).div_ceil(TILE) as u32,
-            (params.n as usize).div_ceil(TILE) as u32,
-            1,
-        );
-    }
-    if let Some(t) = &timer {
-        t.resolve(&mut encoder);
-    }
+    let timer = record(gpu, &mut encoder, pipeline, params, [a, b, c]);
     encoder.copy_buffer_to_buffer(c, 0, staging, 0, c_bytes);
     let index = gpu.queue.submit([encoder.finish()]);
-    if let Some(t) = timer {
-        // Timing serialises the stream (it waits for this pass); it is for measurements.
-        t.finish(&gpu.device, &gpu.queue, &gpu.times, index.clone());
-    }
+    // Timing serialises the stream (it waits for this pass); it is for measurements.
+    dispatch::finish_timers(gpu, timer, &index);
     index
 }
 

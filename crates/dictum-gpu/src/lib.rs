@@ -33,6 +33,7 @@ mod norms;
 mod pipelines;
 mod policy;
 mod precision;
+mod pursuit;
 mod selection;
 mod sparse;
 mod timing;

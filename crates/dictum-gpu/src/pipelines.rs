@@ -36,6 +36,12 @@ pub(crate) const SPARSE_T_TIMES_DENSE: Kernel = Kernel {
     source: include_str!("../../../kernels/sparse_t_times_dense.wgsl"),
 };
 
+/// `kernels/pursuit.wgsl`.
+pub(crate) const PURSUIT: Kernel = Kernel {
+    name: "pursuit",
+    source: include_str!("../../../kernels/pursuit.wgsl"),
+};
+
 /// The pipelines compiled so far, by kernel name.
 #[derive(Default)]
 pub(crate) struct Pipelines {

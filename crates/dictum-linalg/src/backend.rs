@@ -11,6 +11,7 @@
 //! | [`Op::SparseDense`] | `D·X`, `X·B`, `Xᵀ·B` with `X` sparse (CSC) | reconstruction, NMF on sparse data |
 //! | [`Op::OuterProducts`] | `C += U·Vᵀ` with `U`, `V` sparse | the SMT's `A·Aᵀ` and `A·L·Aᵀ` sums |
 //! | [`Op::ColumnNorms`] | `‖a_j‖₂` of every column | normalization |
+//! | [`Op::Pursuit`] | Batch-OMP/ORMP of many signals, whole ([`Pursuit`]) | OMP and ORMP on a device |
 //!
 //! A backend implements [`Kernels<T>`] for `f32` and `f64` and says, per operation and
 //! precision, whether it runs it ([`Kernels::supports`]); an operation it does not support,
@@ -25,15 +26,23 @@
 //! copy ([`DeviceBuffer`]) beside the host view, and every call that takes it as an
 //! [`Input`] can use that copy instead of uploading again. The CPU keeps no copy.
 //!
+//! **Fused operations.** [`Op::Pursuit`] is a whole algorithm step rather than a product:
+//! a device runs it end to end so that only its small result crosses back. The CPU backend
+//! does not run fused operations; the algorithm's own CPU kernel is their fallback, and the
+//! context answers [`Offloaded::OnCpu`] to say so.
+//!
 //! **Where a GPU goes.** `dictum-gpu` implements [`Backend`] for its device: one method of
 //! [`Kernels`] per operation, a shader per kernel. Nothing above this module changes.
 
-use std::any::Any;
+use std::ops::ControlFlow;
 
 use faer::{MatMut, MatRef, Par};
 
 use crate::csc::CscMatrix;
 use crate::real::{ByPrecision, Real};
+
+pub use crate::operand::{DeviceBuffer, Input, Resident};
+pub use crate::pursuit::{Offloaded, Pursuit, PursuitCodes, PursuitRule};
 
 /// The heavy operations of the seam (see the [module docs](self)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,19 +57,30 @@ pub enum Op {
     OuterProducts,
     /// Euclidean norms of columns.
     ColumnNorms,
+    /// Greedy sparse coding of many signals (Batch-OMP/ORMP), fused: see [`Pursuit`]. The
+    /// CPU backend leaves it to the coder's own kernel.
+    Pursuit,
 }
 
 impl Op {
     /// Every operation, in the order of the module table.
-    pub const ALL: [Op; 5] = [
+    pub const ALL: [Op; 6] = [
         Op::Gemm,
         Op::Gram,
         Op::SparseDense,
         Op::OuterProducts,
         Op::ColumnNorms,
+        Op::Pursuit,
     ];
 
-    /// A short name: `gemm`, `gram`, `sparse-dense`, `outer-products`, `column-norms`.
+    /// Whether the operation is a whole algorithm step that the CPU backend does not run:
+    /// the algorithm's own CPU kernel is its fallback ([`Offloaded::OnCpu`]).
+    pub fn is_fused(self) -> bool {
+        matches!(self, Op::Pursuit)
+    }
+
+    /// A short name: `gemm`, `gram`, `sparse-dense`, `outer-products`, `column-norms`,
+    /// `pursuit`.
     pub fn name(self) -> &'static str {
         match self {
             Op::Gemm => "gemm",
@@ -68,6 +88,7 @@ impl Op {
             Op::SparseDense => "sparse-dense",
             Op::OuterProducts => "outer-products",
             Op::ColumnNorms => "column-norms",
+            Op::Pursuit => "pursuit",
         }
     }
 }
@@ -123,87 +144,6 @@ impl Declined {
 impl core::fmt::Display for Declined {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-/// A backend's own copy of a matrix (a device buffer), opaque to everything but the backend
-/// that made it.
-pub struct DeviceBuffer(Box<dyn Any + Send + Sync>);
-
-impl DeviceBuffer {
-    /// Wraps a backend's buffer.
-    pub fn new(buffer: impl Any + Send + Sync) -> Self {
-        Self(Box::new(buffer))
-    }
-
-    /// The buffer, if it is a `B` (a backend looks for its own type).
-    pub fn downcast_ref<B: Any>(&self) -> Option<&B> {
-        self.0.downcast_ref()
-    }
-}
-
-impl core::fmt::Debug for DeviceBuffer {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("DeviceBuffer")
-    }
-}
-
-/// A matrix uploaded once to the context's backend and used by many calls (see the
-/// [module docs](self)); made by `Exec::resident`.
-#[derive(Debug)]
-pub struct Resident<'a, T> {
-    view: MatRef<'a, T>,
-    buffer: Option<DeviceBuffer>,
-}
-
-impl<'a, T> Resident<'a, T> {
-    pub(crate) fn new(view: MatRef<'a, T>, buffer: Option<DeviceBuffer>) -> Self {
-        Self { view, buffer }
-    }
-
-    /// The host view.
-    pub fn view(&self) -> MatRef<'a, T> {
-        self.view
-    }
-
-    /// The backend's copy, if it made one.
-    pub fn buffer(&self) -> Option<&DeviceBuffer> {
-        self.buffer.as_ref()
-    }
-}
-
-/// A dense operand of a kernel: the host view and, when the matrix is [`Resident`], the
-/// backend's copy of it.
-#[derive(Debug, Clone, Copy)]
-pub struct Input<'a, T> {
-    view: MatRef<'a, T>,
-    buffer: Option<&'a DeviceBuffer>,
-}
-
-impl<'a, T> Input<'a, T> {
-    /// The host view (always valid; a backend without a copy reads or uploads it).
-    pub fn view(&self) -> MatRef<'a, T> {
-        self.view
-    }
-
-    /// The backend's copy of the same matrix, if it is resident.
-    pub fn buffer(&self) -> Option<&'a DeviceBuffer> {
-        self.buffer
-    }
-}
-
-impl<'a, T> From<MatRef<'a, T>> for Input<'a, T> {
-    fn from(view: MatRef<'a, T>) -> Self {
-        Self { view, buffer: None }
-    }
-}
-
-impl<'a, T> From<&'a Resident<'_, T>> for Input<'a, T> {
-    fn from(r: &'a Resident<'_, T>) -> Self {
-        Self {
-            view: r.view,
-            buffer: r.buffer.as_ref(),
-        }
     }
 }
 
@@ -271,12 +211,31 @@ pub trait Kernels<T>: Sync {
         let _ = (dst, a, par);
         Err(Declined::new("column norms are not implemented"))
     }
+
+    /// Codes every signal of `job` into `out` (made by `PursuitCodes::empty` for
+    /// `job.signals.ncols()` signals), calling `progress(done)` with the signals finished so
+    /// far; when it breaks, stops early (what `out` then holds is discarded).
+    fn pursuit(
+        &self,
+        job: &Pursuit<'_, T>,
+        out: &mut PursuitCodes<T>,
+        progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<(), Declined> {
+        let _ = (job, out, progress);
+        Err(Declined::new("pursuit is not implemented"))
+    }
 }
 
 /// A compute backend: [`Kernels`] in both precisions, and a name for reports.
 pub trait Backend: Kernels<f32> + Kernels<f64> + Send + Sync {
     /// A short name for logs (`"cpu"`, `"vulkan: NVIDIA H200"`, …).
     fn name(&self) -> &str;
+
+    /// Whether this is the CPU, whose fused operations ([`Op::is_fused`]) are the
+    /// algorithms' own kernels: asking it is no fallback.
+    fn is_cpu(&self) -> bool {
+        false
+    }
 }
 
 /// The backends' kernels as a family over the precisions.
@@ -303,10 +262,19 @@ impl Backend for Cpu {
     fn name(&self) -> &str {
         "cpu"
     }
+
+    fn is_cpu(&self) -> bool {
+        true
+    }
 }
 
 impl<T: Real> Kernels<T> for Cpu {
-    fn supports(&self, _op: Op) -> Result<(), Declined> {
+    fn supports(&self, op: Op) -> Result<(), Declined> {
+        if op.is_fused() {
+            return Err(Declined::new(format!(
+                "{op} runs in the algorithm's own CPU kernel"
+            )));
+        }
         Ok(())
     }
 

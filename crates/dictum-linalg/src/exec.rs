@@ -41,7 +41,8 @@ use faer::reborrow::{Reborrow, ReborrowMut};
 use faer::{MatMut, MatRef, Par};
 
 use crate::backend::{
-    Backend, CPU, Cpu, Declined, Input, Kernels, Op, Resident, SparseProduct, Trans, kernels_of,
+    Backend, CPU, Cpu, Declined, Input, Kernels, Offloaded, Op, Pursuit, PursuitCodes, Resident,
+    SparseProduct, Trans, kernels_of,
 };
 use crate::csc::CscMatrix;
 use crate::error::{LinalgError, Result, shape};
@@ -511,6 +512,76 @@ impl<'a> Exec<'a> {
             let _ = Kernels::<T>::column_norms(&Cpu, &mut dst, a, self.par);
         }
         dst
+    }
+
+    /// Whether the backend takes the fused operation `op` in `T` at all: false on the CPU
+    /// (the caller runs its own kernel) and where the backend does not support it (the
+    /// observer is told why). A caller asks before preparing what only the device needs.
+    pub fn offers<T: Real>(&self, op: Op) -> bool {
+        if self.backend.is_cpu() {
+            return false;
+        }
+        match kernels_of::<T>(self.backend).supports(op) {
+            Ok(()) => true,
+            Err(why) => {
+                self.fell_back::<T>(op, &why);
+                false
+            }
+        }
+    }
+
+    /// Greedy pursuit of every signal of `job` on the backend ([`Pursuit`]), reporting
+    /// progress (`"encode"`, signals) as the backend finishes parts of it; `OnCpu` when the
+    /// backend is the CPU or declines (the caller then runs its own kernel).
+    pub fn pursuit<T: Real>(&self, job: &Pursuit<'_, T>) -> Result<Offloaded<PursuitCodes<T>>> {
+        let (d, m) = (job.atoms.view().nrows(), job.atoms.view().ncols());
+        let g = job.gram.view();
+        let y = job.signals;
+        if g.nrows() != m || g.ncols() != m {
+            return Err(LinalgError::ShapeMismatch {
+                op: "pursuit",
+                left: shape(d, m),
+                right: shape(g.nrows(), g.ncols()),
+                hint: "the Gram matrix of an m-atom dictionary is m x m",
+            });
+        }
+        if y.nrows() != d {
+            return Err(LinalgError::ShapeMismatch {
+                op: "pursuit",
+                left: shape(d, m),
+                right: shape(y.nrows(), y.ncols()),
+                hint: "signals are columns of the dictionary's dimension",
+            });
+        }
+        if job.max_atoms == 0 || job.max_atoms > m.min(d) {
+            return Err(LinalgError::InvalidParameter {
+                name: "max_atoms",
+                value: job.max_atoms.to_string(),
+                expected: "between 1 and min(m, d)",
+            });
+        }
+        if !self.offers::<T>(Op::Pursuit) {
+            return Ok(Offloaded::OnCpu);
+        }
+        let n = y.ncols();
+        let mut out = PursuitCodes::empty(n, job.max_atoms);
+        let mut cancelled = false;
+        let mut progress = |done: usize| {
+            if self.progress("encode", done, n).is_err() {
+                cancelled = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        };
+        let ran = kernels_of::<T>(self.backend).pursuit(job, &mut out, &mut progress);
+        Ok(match ran {
+            Err(why) => {
+                self.fell_back::<T>(Op::Pursuit, &why);
+                Offloaded::OnCpu
+            }
+            Ok(()) if cancelled => Offloaded::Cancelled,
+            Ok(()) => Offloaded::Done(out),
+        })
     }
 
     /// Scales every column of `a` to unit norm in place, the norms computed on the backend

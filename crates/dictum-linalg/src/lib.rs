@@ -40,6 +40,8 @@ pub mod error;
 pub mod exec;
 pub mod gemm;
 pub mod norms;
+mod operand;
+mod pursuit;
 pub mod real;
 pub mod simd;
 pub mod svd;

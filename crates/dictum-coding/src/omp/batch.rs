@@ -37,6 +37,11 @@ fn encode_with<T: Real>(
 ) -> Result<CscMatrix<T>> {
     let mut slot = None;
     let gram = dict.gram_or_compute(&mut slot, exec)?;
+    if fast
+        && let Some(codes) = super::device::encode(dict, gram, signals, kmax, tol, selection, exec)?
+    {
+        return Ok(codes);
+    }
     let gram = Columns::new(gram);
     let diag = (0..dict.n_atoms()).map(|j| gram.col(j)[j]).collect();
     let kernel = Kernel {

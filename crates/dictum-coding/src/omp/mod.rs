@@ -16,6 +16,11 @@
 //! - [`OmpVariant::Reference`] forms the residual and its correlations with `D` at every step
 //!   (`O(d·m)` per step). It is the textbook algorithm, kept to check the fast one.
 //!
+//! On a context whose backend runs the fused pursuit (a GPU, `dictum-gpu`), Batch-OMP and
+//! Batch-ORMP run there whole: the correlations, every step and the final coefficients, with
+//! the rules and tolerances of the CPU kernel; the CPU kernel runs wherever the backend
+//! declines.
+//!
 //! [`Selection::Ormp`] switches the greedy rule to order-recursive matching pursuit (the rule of
 //! SPAMS' `omp`), in both implementations.
 //!
@@ -24,6 +29,7 @@
 //! added, and the coefficients on the support are fitted by non-negative least squares.
 
 mod batch;
+mod device;
 mod nonneg;
 mod reference;
 
