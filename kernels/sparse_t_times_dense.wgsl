@@ -1,7 +1,8 @@
 // sparse_t_times_dense.wgsl — C = Xᵀ·B, f32: X sparse m x n in CSC form (col_ptr: n + 1
-// entries, rows/vals: one per non-zero), B dense m x q (column-major, leading dimension
-// ldb), C dense n x q (column-major, leading dimension n). With X replaced by the CSC form
-// of Xᵀ, the same kernel computes X·B.
+// entries, rows/vals: one per non-zero), B dense m x q read as b[row·b_rs + col·b_cs]
+// (column-major with leading dimension ldb: b_rs = 1, b_cs = ldb; a transposed matrix read
+// in place: the other way round), C dense n x q (column-major, leading dimension n). With X
+// replaced by the CSC form of Xᵀ, the same kernel computes X·B.
 //
 // Invocation (j, col) computes C[j, col] = Σ_p vals[p]·B[rows[p], col] over column j of X,
 // in stored order. Workgroups of 64 take 64 consecutive j; output columns are numbered
@@ -10,8 +11,8 @@
 struct Params {
     n: u32,
     q: u32,
-    ldb: u32,
-    _pad: u32,
+    b_rs: u32,
+    b_cs: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -30,7 +31,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     var s: f32 = 0.0;
     for (var t = col_ptr[j]; t < col_ptr[j + 1u]; t++) {
-        s = fma(vals[t], b[rows[t] + col * p.ldb], s);
+        s = fma(vals[t], b[rows[t] * p.b_rs + col * p.b_cs], s);
     }
     c[j + col * p.n] = s;
 }

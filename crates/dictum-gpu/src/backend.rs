@@ -4,8 +4,8 @@ use dictum_linalg::CscMatrix;
 use std::ops::ControlFlow;
 
 use dictum_linalg::backend::{
-    Backend, Declined, DeviceBuffer, Input, Kernels, Op, Pursuit, PursuitCodes, SparseProduct,
-    Trans,
+    Backend, Declined, DeviceBuffer, FactorStep, Factorization, Input, Kernels, Op, Pursuit,
+    PursuitCodes, SparseProduct, Trans,
 };
 use faer::reborrow::ReborrowMut;
 use faer::{MatMut, MatRef, Par};
@@ -50,7 +50,12 @@ impl<T: DeviceReal> Kernels<T> for Gpu {
             ));
         }
         match op {
-            Op::Gemm | Op::Gram | Op::ColumnNorms | Op::SparseDense | Op::Pursuit => Ok(()),
+            Op::Gemm
+            | Op::Gram
+            | Op::ColumnNorms
+            | Op::SparseDense
+            | Op::Pursuit
+            | Op::Factorize => Ok(()),
             Op::OuterProducts => Err(Declined::new(format!(
                 "{op} has no GPU kernel yet; it runs on the CPU"
             ))),
@@ -123,6 +128,18 @@ impl<T: DeviceReal> Kernels<T> for Gpu {
     ) -> Result<(), Declined> {
         self.guarded("pursuit", || {
             crate::pursuit::pursuit(self, job, out, progress)
+        })
+    }
+
+    fn factorize(
+        &self,
+        job: &Factorization<'_, T>,
+        w: MatMut<'_, T>,
+        h: MatMut<'_, T>,
+        each: &mut dyn FnMut(&FactorStep) -> ControlFlow<()>,
+    ) -> Result<(), Declined> {
+        self.guarded("factorize", || {
+            crate::factorize::factorize(self, job, w, h, each)
         })
     }
 }

@@ -131,3 +131,51 @@ pub(crate) fn finish_timers(
         t.finish(&gpu.device, &gpu.queue, &gpu.times, submission.clone());
     }
 }
+
+/// A pass prepared once and recorded any number of times (an iteration's kernels, whose
+/// buffers and parameters do not change between iterations): its pipeline, its bind group
+/// (which keeps its buffers alive) and its workgroups.
+pub(crate) struct Pass {
+    pipeline: std::sync::Arc<wgpu::ComputePipeline>,
+    bind: wgpu::BindGroup,
+    groups: [u32; 3],
+    name: &'static str,
+}
+
+impl Pass {
+    /// `kernel` in `T`'s precision with `params` (binding 0) and `buffers` (bindings 1…),
+    /// over `groups` workgroups; declined if the kernel does not compile.
+    pub(crate) fn new<T: DeviceReal, P: Pod>(
+        gpu: &Gpu,
+        kernel: Kernel,
+        params: &P,
+        buffers: &[&wgpu::Buffer],
+        groups: [u32; 3],
+    ) -> Result<Self, Declined> {
+        let pipeline = gpu.pipelines.get(&gpu.device, kernel, T::F64)?;
+        let uniform = buffers::uniform(&gpu.device, params);
+        let bind = bind(gpu, &pipeline, kernel.name, &uniform, buffers);
+        Ok(Self {
+            pipeline,
+            bind,
+            groups,
+            name: kernel.name,
+        })
+    }
+
+    /// Records the pass into `encoder`.
+    pub(crate) fn record(
+        &self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+    ) -> Option<PassTimer> {
+        record(
+            gpu,
+            encoder,
+            &self.pipeline,
+            &self.bind,
+            self.groups,
+            self.name,
+        )
+    }
+}

@@ -30,22 +30,41 @@ pub(crate) struct Params {
 }
 
 impl Params {
-    /// `C (m x n, ldc = m) = op_a(A)·B` with `A` stored with `lda` rows and `B` contiguous
-    /// (`k x n`).
-    pub(crate) fn dense(m: usize, n: usize, k: usize, lda: usize, op_a: Trans) -> Self {
+    /// `C (m x n, ldc = m) = op_a(A)·op_b(B)` (`op_a(A)` is `m x k`) with `A` and `B` stored
+    /// contiguous, `lda` and `ldb` rows.
+    pub(crate) fn new(
+        [m, n, k]: [usize; 3],
+        (lda, op_a): (usize, Trans),
+        (ldb, op_b): (usize, Trans),
+    ) -> Self {
         Self {
             m: m as u32,
             n: n as u32,
             k: k as u32,
             lda: lda as u32,
-            ldb: k as u32,
+            ldb: ldb as u32,
             ldc: m as u32,
             trans_a: u32::from(op_a == Trans::Yes),
-            trans_b: 0,
+            trans_b: u32::from(op_b == Trans::Yes),
             offset_b: 0,
             offset_c: 0,
             pad: [0; 2],
         }
+    }
+
+    /// `C (m x n, ldc = m) = op_a(A)·B` with `A` stored with `lda` rows and `B` contiguous
+    /// (`k x n`).
+    pub(crate) fn dense(m: usize, n: usize, k: usize, lda: usize, op_a: Trans) -> Self {
+        Self::new([m, n, k], (lda, op_a), (k, Trans::No))
+    }
+
+    /// Workgroups of one dispatch.
+    pub(crate) fn groups(&self) -> [u32; 3] {
+        [
+            (self.m as usize).div_ceil(TILE) as u32,
+            (self.n as usize).div_ceil(TILE) as u32,
+            1,
+        ]
     }
 }
 
@@ -238,12 +257,7 @@ pub(crate) fn record(
 ) -> Option<PassTimer> {
     let uniform = buffers::uniform(&gpu.device, params);
     let bind = dispatch::bind(gpu, pipeline, "gemm", &uniform, &[a, b, c]);
-    let groups = [
-        (params.m as usize).div_ceil(TILE) as u32,
-        (params.n as usize).div_ceil(TILE) as u32,
-        1,
-    ];
-    dispatch::record(gpu, encoder, pipeline, &bind, groups, GEMM.name)
+    dispatch::record(gpu, encoder, pipeline, &bind, params.groups(), GEMM.name)
 }
 
 /// Encodes one dispatch of the GEMM kernel and the copy of `C` to `staging`, and submits.

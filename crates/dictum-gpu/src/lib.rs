@@ -28,6 +28,7 @@ mod buffers;
 mod device;
 mod dispatch;
 mod error;
+mod factorize;
 mod gemm;
 mod norms;
 mod pipelines;

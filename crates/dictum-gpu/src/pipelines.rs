@@ -42,6 +42,42 @@ pub(crate) const PURSUIT: Kernel = Kernel {
     source: include_str!("../../../kernels/pursuit.wgsl"),
 };
 
+/// `kernels/nmf_hals.wgsl`.
+pub(crate) const NMF_HALS: Kernel = Kernel {
+    name: "nmf_hals",
+    source: include_str!("../../../kernels/nmf_hals.wgsl"),
+};
+
+/// `kernels/nmf_update.wgsl`.
+pub(crate) const NMF_UPDATE: Kernel = Kernel {
+    name: "nmf_update",
+    source: include_str!("../../../kernels/nmf_update.wgsl"),
+};
+
+/// `kernels/nmf_quotient.wgsl`.
+pub(crate) const NMF_QUOTIENT: Kernel = Kernel {
+    name: "nmf_quotient",
+    source: include_str!("../../../kernels/nmf_quotient.wgsl"),
+};
+
+/// `kernels/line_sums.wgsl`.
+pub(crate) const LINE_SUMS: Kernel = Kernel {
+    name: "line_sums",
+    source: include_str!("../../../kernels/line_sums.wgsl"),
+};
+
+/// `kernels/sddmm.wgsl`.
+pub(crate) const SDDMM: Kernel = Kernel {
+    name: "sddmm",
+    source: include_str!("../../../kernels/sddmm.wgsl"),
+};
+
+/// `kernels/reduce.wgsl`.
+pub(crate) const REDUCE: Kernel = Kernel {
+    name: "reduce",
+    source: include_str!("../../../kernels/reduce.wgsl"),
+};
+
 /// The pipelines compiled so far, by kernel name.
 #[derive(Default)]
 pub(crate) struct Pipelines {

@@ -14,19 +14,24 @@ use crate::pipelines::{DENSE_TIMES_SPARSE, SPARSE_T_TIMES_DENSE};
 
 use crate::precision::{DeviceReal, bytes};
 
-/// Both shaders' `Params`: two sizes and a leading dimension.
+/// Both shaders' `Params`: two sizes, then how the dense operand is strided
+/// (`dense_times_sparse`: its leading dimension and an unused word; `sparse_t_times_dense`:
+/// row and column strides).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    first: u32,
-    second: u32,
-    ld: u32,
-    pad: u32,
+pub(crate) struct Params {
+    pub(crate) first: u32,
+    pub(crate) second: u32,
+    pub(crate) stride0: u32,
+    pub(crate) stride1: u32,
 }
 
 /// `x`'s three arrays on the device (declined when a binding would overflow or a value is
 /// not finite).
-fn upload_csc<T: DeviceReal>(gpu: &Gpu, x: &CscMatrix<T>) -> Result<[wgpu::Buffer; 3], Declined> {
+pub(crate) fn upload_csc<T: DeviceReal>(
+    gpu: &Gpu,
+    x: &CscMatrix<T>,
+) -> Result<[wgpu::Buffer; 3], Declined> {
     if bytes::<T>(x.nnz()) > gpu.max_binding || ((x.ncols() + 1) * 4) as u64 > gpu.max_binding {
         return Err(Declined::new(format!(
             "the sparse matrix's {} non-zeros exceed one storage binding",
@@ -95,11 +100,19 @@ pub(crate) fn sparse_dense<T: DeviceReal>(
     };
     let [ptr, idx, val] = upload_csc(gpu, x)?;
     let (y, z) = wrapped(cols);
-    let params = Params {
-        first: rows as u32,
-        second: cols as u32,
-        ld,
-        pad: 0,
+    let params = match product {
+        SparseProduct::DenseTimesSparse => Params {
+            first: rows as u32,
+            second: cols as u32,
+            stride0: ld,
+            stride1: 0,
+        },
+        _ => Params {
+            first: rows as u32,
+            second: cols as u32,
+            stride0: 1,
+            stride1: ld,
+        },
     };
     dispatch::run(
         gpu,

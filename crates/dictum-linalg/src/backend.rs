@@ -12,6 +12,7 @@
 //! | [`Op::OuterProducts`] | `C += U·Vᵀ` with `U`, `V` sparse | the SMT's `A·Aᵀ` and `A·L·Aᵀ` sums |
 //! | [`Op::ColumnNorms`] | `‖a_j‖₂` of every column | normalization |
 //! | [`Op::Pursuit`] | Batch-OMP/ORMP of many signals, whole ([`Pursuit`]) | OMP and ORMP on a device |
+//! | [`Op::Factorize`] | NMF's iterations, whole ([`Factorization`]) | NMF on a device |
 //!
 //! A backend implements [`Kernels<T>`] for `f32` and `f64` and says, per operation and
 //! precision, whether it runs it ([`Kernels::supports`]); an operation it does not support,
@@ -26,7 +27,7 @@
 //! copy ([`DeviceBuffer`]) beside the host view, and every call that takes it as an
 //! [`Input`] can use that copy instead of uploading again. The CPU keeps no copy.
 //!
-//! **Fused operations.** [`Op::Pursuit`] is a whole algorithm step rather than a product:
+//! **Fused operations.** [`Op::Pursuit`] and [`Op::Factorize`] are whole algorithm steps rather than a product:
 //! a device runs it end to end so that only its small result crosses back. The CPU backend
 //! does not run fused operations; the algorithm's own CPU kernel is their fallback, and the
 //! context answers [`Offloaded::OnCpu`] to say so.
@@ -41,6 +42,7 @@ use faer::{MatMut, MatRef, Par};
 use crate::csc::CscMatrix;
 use crate::real::{ByPrecision, Real};
 
+pub use crate::factorization::{FactorData, FactorRule, FactorStep, Factorization};
 pub use crate::operand::{DeviceBuffer, Input, Resident};
 pub use crate::pursuit::{Offloaded, Pursuit, PursuitCodes, PursuitRule};
 
@@ -60,27 +62,31 @@ pub enum Op {
     /// Greedy sparse coding of many signals (Batch-OMP/ORMP), fused: see [`Pursuit`]. The
     /// CPU backend leaves it to the coder's own kernel.
     Pursuit,
+    /// Non-negative matrix factorization's iterations, fused: see [`Factorization`]. The
+    /// CPU backend leaves them to the NMF solver's own loop.
+    Factorize,
 }
 
 impl Op {
     /// Every operation, in the order of the module table.
-    pub const ALL: [Op; 6] = [
+    pub const ALL: [Op; 7] = [
         Op::Gemm,
         Op::Gram,
         Op::SparseDense,
         Op::OuterProducts,
         Op::ColumnNorms,
         Op::Pursuit,
+        Op::Factorize,
     ];
 
     /// Whether the operation is a whole algorithm step that the CPU backend does not run:
     /// the algorithm's own CPU kernel is its fallback ([`Offloaded::OnCpu`]).
     pub fn is_fused(self) -> bool {
-        matches!(self, Op::Pursuit)
+        matches!(self, Op::Pursuit | Op::Factorize)
     }
 
     /// A short name: `gemm`, `gram`, `sparse-dense`, `outer-products`, `column-norms`,
-    /// `pursuit`.
+    /// `pursuit`, `factorize`.
     pub fn name(self) -> &'static str {
         match self {
             Op::Gemm => "gemm",
@@ -89,6 +95,7 @@ impl Op {
             Op::OuterProducts => "outer-products",
             Op::ColumnNorms => "column-norms",
             Op::Pursuit => "pursuit",
+            Op::Factorize => "factorize",
         }
     }
 }
@@ -223,6 +230,22 @@ pub trait Kernels<T>: Sync {
     ) -> Result<(), Declined> {
         let _ = (job, out, progress);
         Err(Declined::new("pursuit is not implemented"))
+    }
+
+    /// Runs the iterations of `job` from the factors in `w` (`n x r`) and `h` (`r x p`),
+    /// calling `each` after every iteration with what it measured; stops after `max_iter`
+    /// iterations or when `each` breaks, and then writes the factors of the last iteration
+    /// measured into `w` and `h`. A backend declines before the first iteration (nothing
+    /// written, `each` never called), or else finishes.
+    fn factorize(
+        &self,
+        job: &Factorization<'_, T>,
+        w: MatMut<'_, T>,
+        h: MatMut<'_, T>,
+        each: &mut dyn FnMut(&FactorStep) -> ControlFlow<()>,
+    ) -> Result<(), Declined> {
+        let _ = (job, w, h, each);
+        Err(Declined::new("factorize is not implemented"))
     }
 }
 

@@ -41,8 +41,8 @@ use faer::reborrow::{Reborrow, ReborrowMut};
 use faer::{MatMut, MatRef, Par};
 
 use crate::backend::{
-    Backend, CPU, Cpu, Declined, Input, Kernels, Offloaded, Op, Pursuit, PursuitCodes, Resident,
-    SparseProduct, Trans, kernels_of,
+    Backend, CPU, Cpu, Declined, FactorStep, Factorization, Input, Kernels, Offloaded, Op, Pursuit,
+    PursuitCodes, Resident, SparseProduct, Trans, kernels_of,
 };
 use crate::csc::CscMatrix;
 use crate::error::{LinalgError, Result, shape};
@@ -582,6 +582,41 @@ impl<'a> Exec<'a> {
             Ok(()) if cancelled => Offloaded::Cancelled,
             Ok(()) => Offloaded::Done(out),
         })
+    }
+
+    /// Runs the iterations of an NMF `job` on the backend ([`Factorization`]) from the
+    /// factors in `w` and `h`, calling `each` after every iteration (break to stop);
+    /// `OnCpu` when the backend is the CPU or declines, with `w` and `h` untouched and
+    /// `each` never called (the caller then runs its own loop).
+    pub fn factorize<T: Real>(
+        &self,
+        job: &Factorization<'_, T>,
+        w: MatMut<'_, T>,
+        h: MatMut<'_, T>,
+        each: &mut dyn FnMut(&FactorStep) -> ControlFlow<()>,
+    ) -> Result<Offloaded<()>> {
+        let (n, p) = job.data.shape();
+        let r = w.ncols();
+        if w.nrows() != n || h.nrows() != r || h.ncols() != p {
+            return Err(LinalgError::ShapeMismatch {
+                op: "factorize",
+                left: shape(w.nrows(), w.ncols()),
+                right: shape(h.nrows(), h.ncols()),
+                hint: "W is n x r and H is r x p for data V of n x p",
+            });
+        }
+        if !self.offers::<T>(Op::Factorize) {
+            return Ok(Offloaded::OnCpu);
+        }
+        Ok(
+            match kernels_of::<T>(self.backend).factorize(job, w, h, each) {
+                Ok(()) => Offloaded::Done(()),
+                Err(why) => {
+                    self.fell_back::<T>(Op::Factorize, &why);
+                    Offloaded::OnCpu
+                }
+            },
+        )
     }
 
     /// Scales every column of `a` to unit norm in place, the norms computed on the backend

@@ -38,6 +38,7 @@ pub mod csc;
 pub mod eigen;
 pub mod error;
 pub mod exec;
+mod factorization;
 pub mod gemm;
 pub mod norms;
 mod operand;

@@ -14,10 +14,12 @@
 //!
 //! Every product goes through `V·Hᵀ` and `Vᵀ·W` (and, for KL, `(W·H)_ij` on the non-zeros of a
 //! sparse `V` only), and the Frobenius loss is computed as `‖V‖² − 2·tr(Wᵀ·V·Hᵀ) +
-//! tr(WᵀW·HHᵀ)`, so a sparse `V` is never made dense. Penalties follow scikit-learn:
+//! tr(WᵀW·HHᵀ)`, so a sparse `V` is never made dense. On a context whose backend runs the
+//! fused factorization (a GPU), the iterations run there whole, with these rules. Penalties follow scikit-learn:
 //! `α·l1_ratio·‖·‖₁ + ½·α·(1 − l1_ratio)·‖·‖²_F` on `W` and on `H`.
 
 mod data;
+mod device;
 mod hals;
 mod init;
 mod multiplicative;
@@ -213,6 +215,9 @@ impl Nmf {
         h0: Mat<T>,
         exec: &Exec<'_>,
     ) -> Result<NmfFit<T>> {
+        if let Some(fit) = self.run_on_device(v, &w0, &h0, exec)? {
+            return Ok(fit);
+        }
         let (mut w, mut h) = (w0, h0);
         let v2 = v.norm2();
         let mut progress = Progression::new(&self.stopping, Monitor::Objective, exec);
