@@ -159,17 +159,19 @@ impl<T: Real> Kernels<T> for Recording {
         out: &mut PursuitCodes<T>,
         progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
     ) -> Result<(), Declined> {
-        self.count(Op::Pursuit);
-        self.note_resident(&job.atoms);
-        self.note_resident(&job.gram);
-        let dict = Dictionary::new(job.atoms.view())
-            .unwrap()
-            .with_given_gram(job.gram.view())
-            .unwrap();
         let selection = match job.rule {
             PursuitRule::Omp => Selection::Omp,
             PursuitRule::Ormp => Selection::Ormp,
+            _ => return Err(Declined::new("the test backend runs OMP and ORMP only")),
         };
+        let gram = job.gram.unwrap();
+        self.count(Op::Pursuit);
+        self.note_resident(&job.atoms);
+        self.note_resident(&gram);
+        let dict = Dictionary::new(job.atoms.view())
+            .unwrap()
+            .with_given_gram(gram.view())
+            .unwrap();
         let mut omp = Omp::new()
             .n_nonzero_coefs(job.max_atoms)
             .selection(selection);

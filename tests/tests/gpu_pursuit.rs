@@ -1,13 +1,16 @@
-//! Batch-OMP and Batch-ORMP run whole on the device (`kernels/pursuit.wgsl`) against the
-//! CPU's kernels: edge shapes, both rules, both stopping tests, both precisions, streaming in
-//! chunks, cancellation, and what the device declines. Runs on lavapipe in CI (see gpu.rs).
+//! The fused pursuit on the device against the CPU's kernels: Batch-OMP and Batch-ORMP
+//! (`kernels/pursuit.wgsl`) on edge shapes, both rules, both stopping tests, both
+//! precisions, streaming in chunks, cancellation and what the device declines; Matching
+//! Pursuit, top-k thresholding and k-means' nearest centre (`kernels/selection.wgsl`). Runs
+//! on lavapipe in CI (see gpu.rs).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use dictum::coding::{Dictionary, Encoder, Omp, Selection};
+use dictum::coding::{Dictionary, Encoder, MatchingPursuit, Omp, Selection, Threshold};
 use dictum::gpu::{Gpu, Mode};
+use dictum::learn::dictionary::KMeans;
 use dictum::linalg::backend::Op;
-use dictum::{CscMatrix, Event, Exec, Mat, Par, Real};
+use dictum::{CscMatrix, Event, Exec, Learner, Mat, Par, Real};
 use dictum_tests::Rng;
 
 use crate::gpu::{Fallbacks, gpu, open};
@@ -106,18 +109,30 @@ fn agreement<T: Real>(d: &Mat<T>, y: &Mat<T>, cpu: &CscMatrix<T>, dev: &CscMatri
     a
 }
 
-/// Encodes on the CPU and on `gpu`, requires that the device ran the pursuit (no fallback),
-/// and returns how the two agree.
+/// Encodes with `omp` on the CPU and on `gpu` (see [`compare_with`]).
 fn compare<T: Real>(gpu: &Gpu, omp: &Omp, d: &Mat<T>, y: &Mat<T>) -> Agreement {
     let omp = omp.clone().check().unwrap();
+    compare_with(gpu, d, y, |dict, exec| {
+        omp.encode(dict, y.as_ref(), exec).unwrap()
+    })
+}
+
+/// Encodes with `code` on the CPU and on `gpu`, requires that the device ran everything (no
+/// fallback), and returns how the two agree.
+fn compare_with<T: Real>(
+    gpu: &Gpu,
+    d: &Mat<T>,
+    y: &Mat<T>,
+    code: impl Fn(&Dictionary<'_, T>, &Exec<'_>) -> CscMatrix<T>,
+) -> Agreement {
     let dict = Dictionary::new(d.as_ref()).unwrap();
-    let cpu = omp.encode(&dict, y.as_ref(), &Exec::new(Par::Seq)).unwrap();
+    let cpu = code(&dict, &Exec::new(Par::Seq));
     let seen = Fallbacks::default();
     let observer = |e: &Event<'_>| seen.observe(e);
     let exec = Exec::new(Par::Seq)
         .with_backend(gpu)
         .with_observer(&observer);
-    let dev = omp.encode(&dict, y.as_ref(), &exec).unwrap();
+    let dev = code(&dict, &exec);
     assert_eq!(seen.take(), vec![], "everything ran on the device");
     agreement(d, y, &cpu, &dev)
 }
@@ -279,4 +294,86 @@ fn supports_above_the_kernels_limit_run_on_the_cpu_with_the_reason() {
     );
     let cpu = omp.encode(&dict, y.as_ref(), &Exec::new(Par::Seq)).unwrap();
     assert_eq!(dev.col(0).0, cpu.col(0).0, "the CPU's kernel ran");
+}
+
+#[test]
+fn matching_pursuit_on_the_device_matches_the_cpu() {
+    let Some(gpu) = gpu() else { return };
+    let (d, y) = w1_like::<f32>(24, 60, 300, 4, 0.01, 5);
+    let cases = [
+        MatchingPursuit::new().n_nonzero_coefs(4),
+        MatchingPursuit::new().n_nonzero_coefs(6).max_iter(5),
+        MatchingPursuit::new().n_nonzero_coefs(20).tol(0.05),
+        // MP may pick an atom again: many steps, few distinct atoms.
+        MatchingPursuit::new().n_nonzero_coefs(2).max_iter(40),
+    ];
+    for (case, mp) in cases.into_iter().enumerate() {
+        let mp = mp.check().unwrap();
+        let a = compare_with(gpu, &d, &y, |dict, exec| {
+            mp.encode(dict, y.as_ref(), exec).unwrap()
+        });
+        eprintln!(
+            "MP case {case}: supports equal on {}/{}, {} near-ties, coefficients within {:.1e}",
+            a.same_support, a.signals, a.near_ties, a.coef_diff
+        );
+        assert!(a.same_support * 100 >= 99 * a.signals, "case {case}");
+        assert_eq!(a.same_support + a.near_ties, a.signals, "case {case}");
+        assert!(a.coef_diff < 1e-3, "case {case}: {:e}", a.coef_diff);
+    }
+}
+
+#[test]
+fn top_k_thresholding_on_the_device_matches_the_cpu() {
+    let Some(gpu) = gpu() else { return };
+    let (d, y) = w1_like::<f32>(20, 300, 200, 5, 0.05, 6);
+    let cases = [
+        Threshold::top_k(1),
+        Threshold::top_k(7),
+        Threshold::top_k(7).positive(true),
+        Threshold::top_k(64).binary(true),
+    ];
+    for (case, t) in cases.into_iter().enumerate() {
+        let t = t.check().unwrap();
+        let a = compare_with(gpu, &d, &y, |dict, exec| {
+            t.encode(dict, y.as_ref(), exec).unwrap()
+        });
+        assert_eq!(a.same_support, a.signals, "case {case}");
+        assert!(a.coef_diff < 1e-5, "case {case}: {:e}", a.coef_diff);
+    }
+}
+
+#[test]
+fn kmeans_assigns_on_the_device_as_on_the_cpu() {
+    let Some(gpu) = gpu() else { return };
+    // Clusters around 12 centres.
+    let (centres, _) = w1_like::<f32>(16, 12, 1, 1, 0.0, 7);
+    let mut rng = Rng::new(8);
+    let y = Mat::<f32>::from_fn(16, 600, |i, j| {
+        centres[(i, j % 12)] * 3.0 + 0.2 * rng.uniform() as f32
+    });
+    for spherical in [false, true] {
+        let km = KMeans::new(12).spherical(spherical).max_iter(20);
+        let cpu = km.fit(y.as_ref(), &Exec::new(Par::Seq)).unwrap();
+        let seen = Fallbacks::default();
+        let observer = |e: &Event<'_>| seen.observe(e);
+        let exec = Exec::new(Par::Seq)
+            .with_backend(gpu)
+            .with_observer(&observer);
+        let dev = km.fit(y.as_ref(), &exec).unwrap();
+        let fell = seen.take();
+        assert!(
+            fell.iter().all(|(op, _)| *op != Op::Pursuit),
+            "the assignment fell back: {fell:?}"
+        );
+        let same = cpu
+            .model
+            .labels
+            .iter()
+            .zip(&dev.model.labels)
+            .filter(|(a, b)| a == b)
+            .count();
+        assert_eq!(same, y.ncols(), "spherical {spherical}: labels");
+        let (a, b) = (cpu.model.inertia, dev.model.inertia);
+        assert!((a - b).abs() <= 1e-4 * a.max(1e-9), "inertia {a} vs {b}");
+    }
 }

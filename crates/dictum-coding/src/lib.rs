@@ -52,6 +52,7 @@ pub mod matryoshka;
 mod method;
 pub mod mp;
 mod nnls;
+mod offload;
 pub mod omp;
 mod packed;
 mod residual;

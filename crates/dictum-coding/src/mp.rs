@@ -5,13 +5,16 @@
 //! along it by that correlation, without re-fitting earlier coefficients; an atom may be
 //! picked again. It is cheaper per step than OMP but needs more steps for the same error.
 //! With the Gram matrix `Dᵀ·D` (as KSVD.jl's `DtD` option) every step costs `O(m)` after one
-//! GEMM per block; without it, `O(d·m)`.
+//! GEMM per block; without it, `O(d·m)`. With the Gram matrix, on a backend that runs the
+//! fused pursuit (a GPU), every step runs on the device.
 
+use dictum_linalg::backend::PursuitRule;
 use dictum_linalg::exec::Exec;
 use dictum_linalg::{CscMatrix, Real};
 
 use crate::dictionary::{Dictionary, Signals};
 use crate::error::{CodingError, Result, check_stopping_rule, invalid};
+use crate::offload;
 use crate::run::{Block, BlockKernel, ColumnSink, run_blocks};
 use crate::vector::{Columns, argmax_abs, axpy, dot, with_simd};
 
@@ -119,18 +122,29 @@ impl MatchingPursuit {
         };
         let mut slot = None;
         let gram = if use_gram {
-            Some(Columns::new(dict.gram_or_compute(&mut slot, exec)?))
+            Some(dict.gram_or_compute(&mut slot, exec)?)
         } else {
             None
         };
+        let max_iter = self.max_iter.unwrap_or(100.max(4 * k));
+        let tol = self.tol.map(T::cast_f64);
+        if gram.is_some() {
+            let rule = PursuitRule::Mp {
+                max_steps: max_iter,
+            };
+            if let Some(codes) = offload::encode(dict, gram, signals, k, tol, rule, exec)? {
+                return Ok(codes);
+            }
+        }
+        let gram = gram.map(Columns::new);
         let kernel = Kernel {
             dim: dict.dim(),
             m,
             atom_cols: Columns::new(dict.atoms()),
             gram,
             k,
-            tol: self.tol.map(T::cast_f64),
-            max_iter: self.max_iter.unwrap_or(100.max(4 * k)),
+            tol,
+            max_iter,
         };
         run_blocks(&kernel, dict, signals, exec)
     }

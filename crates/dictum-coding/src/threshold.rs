@@ -12,12 +12,16 @@
 //!
 //! Kept entries carry their correlation `c_j` (the soft rule shrinks it), or 1 with
 //! [`Threshold::binary`]. With [`Threshold::positive`], only positive correlations count.
+//! Top-k thresholding runs whole on a backend that offers the fused pursuit (a GPU); the other
+//! rules run here, their `Dᵀ·Y` products on the backend.
 
+use dictum_linalg::backend::PursuitRule;
 use dictum_linalg::exec::Exec;
 use dictum_linalg::{CscMatrix, Real};
 
 use crate::dictionary::{Dictionary, Signals};
 use crate::error::{CodingError, Result, invalid};
+use crate::offload;
 use crate::run::{Block, BlockKernel, ColumnSink, run_blocks};
 use crate::vector::{max_abs, with_simd};
 
@@ -155,6 +159,17 @@ impl Threshold {
                 k,
                 m,
             });
+        }
+        if let ThresholdRule::TopK(k) = self.rule {
+            let rule = PursuitRule::TopK {
+                positive: self.positive,
+            };
+            if let Some(mut codes) = offload::encode(dict, None, signals, k, None, rule, exec)? {
+                if self.binary {
+                    codes.values_mut().fill(T::one());
+                }
+                return Ok(codes);
+            }
         }
         let kernel = Kernel { m, params: self };
         run_blocks(&kernel, dict, signals, exec)

@@ -42,6 +42,12 @@ pub(crate) const PURSUIT: Kernel = Kernel {
     source: include_str!("../../../kernels/pursuit.wgsl"),
 };
 
+/// `kernels/selection.wgsl`.
+pub(crate) const SELECTION: Kernel = Kernel {
+    name: "selection",
+    source: include_str!("../../../kernels/selection.wgsl"),
+};
+
 /// `kernels/nmf_hals.wgsl`.
 pub(crate) const NMF_HALS: Kernel = Kernel {
     name: "nmf_hals",

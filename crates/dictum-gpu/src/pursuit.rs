@@ -1,7 +1,8 @@
-//! Batch-OMP and Batch-ORMP on the device: per chunk of signals, a GEMM pass
-//! (`kernels/gemm.wgsl`) writes `Dᵀ·Y` into the correlations buffer and the pursuit pass
-//! (`kernels/pursuit.wgsl`, one workgroup per signal) runs every step there; only the
-//! supports and coefficients come back. Chunks stream two in flight, so that packing and
+//! Pursuits on the device: per chunk of signals, a GEMM pass (`kernels/gemm.wgsl`) writes
+//! `Dᵀ·Y` into the correlations buffer and one workgroup per signal runs every step there
+//! (`kernels/pursuit.wgsl` for Batch-OMP and Batch-ORMP, `kernels/selection.wgsl` for
+//! Matching Pursuit, top-k thresholding and the nearest centre); only the chosen atoms and
+//! their values come back. Chunks stream two in flight, so that packing and
 //! uploading the next chunk and reading back the last overlap the device's work. The
 //! dictionary and its Gram matrix stay resident for the whole call (and across calls when
 //! the caller made them resident).
@@ -14,7 +15,7 @@ use crate::buffers;
 use crate::device::Gpu;
 use crate::dispatch::{self, wrapped};
 use crate::gemm::{self, operand};
-use crate::pipelines::{GEMM, PURSUIT};
+use crate::pipelines::{GEMM, PURSUIT, SELECTION};
 use crate::precision::{DeviceReal, bytes};
 
 /// The largest support the shader holds (its `KMAX`: `L⁻¹` lives in workgroup memory).
@@ -30,7 +31,8 @@ const CHUNK_BYTES: u64 = 256 << 20;
 /// The shader's unused-slot marker.
 const NONE: u32 = u32::MAX;
 
-/// The shader's `Params`.
+/// Both shaders' `Params`: `rule` is pursuit.wgsl's `ormp` flag or selection.wgsl's
+/// `mode`; pursuit.wgsl ignores `max_steps`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
@@ -38,9 +40,10 @@ struct Params {
     d: u32,
     n: u32,
     kmax: u32,
-    ormp: u32,
+    rule: u32,
     has_tol: u32,
-    pad: [u32; 2],
+    max_steps: u32,
+    pad: u32,
 }
 
 /// One chunk's buffers.
@@ -89,7 +92,19 @@ pub(crate) fn pursuit<T: DeviceReal>(
             "{k} atoms per signal exceed the device kernel's {MAX_ATOMS}"
         )));
     }
-    let flops = n as f64 * (2.0 * d as f64 * m as f64 + (m * k * (k + 1)) as f64);
+    let (kernel, rule, max_steps) = match job.rule {
+        PursuitRule::Omp => (PURSUIT, 0, 0),
+        PursuitRule::Ormp => (PURSUIT, 1, 0),
+        PursuitRule::Mp { max_steps } => (SELECTION, 0, max_steps),
+        PursuitRule::TopK { positive } => (SELECTION, 1 + u32::from(positive), 0),
+        PursuitRule::Nearest => (SELECTION, 3, 0),
+    };
+    let steps = match job.rule {
+        PursuitRule::Omp | PursuitRule::Ormp => k * (k + 1),
+        PursuitRule::Mp { max_steps } => 2 * max_steps.min(4 * k),
+        _ => k,
+    };
+    let flops = n as f64 * (2.0 * d as f64 * m as f64 + (m * steps) as f64);
     if let Some(reason) = gpu.mode.declines(flops) {
         return Err(Declined::new(reason));
     }
@@ -111,11 +126,17 @@ pub(crate) fn pursuit<T: DeviceReal>(
         )));
     }
     let gemm_pipeline = gpu.pipelines.get(&gpu.device, GEMM, T::F64)?;
-    let pipeline = gpu.pipelines.get(&gpu.device, PURSUIT, T::F64)?;
+    let pipeline = gpu.pipelines.get(&gpu.device, kernel, T::F64)?;
     let atoms = operand(gpu, job.atoms, "the dictionary")?;
-    let gram = operand(gpu, job.gram, "the Gram matrix")?;
+    let gram = match job.gram {
+        Some(g) if job.rule.needs_gram() => Some(operand(gpu, g, "the Gram matrix")?),
+        _ => None,
+    };
+    let no_gram = buffers::storage_with::<T>(&gpu.device, "no Gram matrix", &[]);
+    let gram = gram.as_ref().map_or(&no_gram, |g| g.buffer());
     let ormp = job.rule == PursuitRule::Ormp;
-    let scalars = [job.tol.unwrap_or_else(T::zero), T::epsilon()];
+    let mut scalars = vec![job.tol.unwrap_or_else(T::zero), T::epsilon()];
+    scalars.extend(job.offsets.unwrap_or(&[]));
     let scalars = buffers::storage_with(&gpu.device, "pursuit scalars", &scalars);
 
     let storage = wgpu::BufferUsages::STORAGE;
@@ -177,26 +198,33 @@ pub(crate) fn pursuit<T: DeviceReal>(
             d: d as u32,
             n: len as u32,
             kmax: k as u32,
-            ormp: u32::from(ormp),
+            rule,
             has_tol: u32::from(job.tol.is_some()),
-            pad: [0; 2],
+            max_steps: max_steps.min(u32::MAX as usize) as u32,
+            pad: 0,
         };
         let uniform = buffers::uniform(&gpu.device, &params);
-        let bind = dispatch::bind(
-            gpu,
-            &pipeline,
-            PURSUIT.name,
-            &uniform,
+        let bound: &[&wgpu::Buffer] = if kernel.name == PURSUIT.name {
             &[
-                gram.buffer(),
+                gram,
                 &slot.signals,
                 &slot.alpha,
                 &slot.nu,
                 &scalars,
                 &slot.atoms,
                 &slot.coefs,
-            ],
-        );
+            ]
+        } else {
+            &[
+                gram,
+                &slot.signals,
+                &slot.alpha,
+                &scalars,
+                &slot.atoms,
+                &slot.coefs,
+            ]
+        };
+        let bind = dispatch::bind(gpu, &pipeline, kernel.name, &uniform, bound);
         let (x, z) = wrapped(len);
         timers.extend(dispatch::record(
             gpu,
@@ -204,7 +232,7 @@ pub(crate) fn pursuit<T: DeviceReal>(
             &pipeline,
             &bind,
             [x, z, 1],
-            PURSUIT.name,
+            kernel.name,
         ));
         encoder.copy_buffer_to_buffer(&slot.atoms, 0, &slot.atoms_back, 0, bytes::<u32>(k * len));
         encoder.copy_buffer_to_buffer(&slot.coefs, 0, &slot.coefs_back, 0, bytes::<T>(k * len));

@@ -42,7 +42,7 @@ use faer::{MatMut, MatRef, Par};
 
 use crate::backend::{
     Backend, CPU, Cpu, Declined, FactorStep, Factorization, Input, Kernels, Offloaded, Op, Pursuit,
-    PursuitCodes, Resident, SparseProduct, Trans, kernels_of,
+    PursuitCodes, PursuitRule, Resident, SparseProduct, Trans, kernels_of,
 };
 use crate::csc::CscMatrix;
 use crate::error::{LinalgError, Result, shape};
@@ -535,15 +535,24 @@ impl<'a> Exec<'a> {
     /// backend is the CPU or declines (the caller then runs its own kernel).
     pub fn pursuit<T: Real>(&self, job: &Pursuit<'_, T>) -> Result<Offloaded<PursuitCodes<T>>> {
         let (d, m) = (job.atoms.view().nrows(), job.atoms.view().ncols());
-        let g = job.gram.view();
         let y = job.signals;
-        if g.nrows() != m || g.ncols() != m {
-            return Err(LinalgError::ShapeMismatch {
-                op: "pursuit",
-                left: shape(d, m),
-                right: shape(g.nrows(), g.ncols()),
-                hint: "the Gram matrix of an m-atom dictionary is m x m",
-            });
+        match (job.gram, job.rule.needs_gram()) {
+            (Some(g), _) if g.view().nrows() != m || g.view().ncols() != m => {
+                return Err(LinalgError::ShapeMismatch {
+                    op: "pursuit",
+                    left: shape(d, m),
+                    right: shape(g.view().nrows(), g.view().ncols()),
+                    hint: "the Gram matrix of an m-atom dictionary is m x m",
+                });
+            }
+            (None, true) => {
+                return Err(LinalgError::InvalidParameter {
+                    name: "gram",
+                    value: "none".into(),
+                    expected: "the Gram matrix, which OMP, ORMP and MP read",
+                });
+            }
+            _ => {}
         }
         if y.nrows() != d {
             return Err(LinalgError::ShapeMismatch {
@@ -553,11 +562,23 @@ impl<'a> Exec<'a> {
                 hint: "signals are columns of the dictionary's dimension",
             });
         }
-        if job.max_atoms == 0 || job.max_atoms > m.min(d) {
+        let (most, expected) = match job.rule {
+            PursuitRule::Omp | PursuitRule::Ormp => (m.min(d), "between 1 and min(m, d)"),
+            PursuitRule::Mp { .. } | PursuitRule::TopK { .. } => (m, "between 1 and m"),
+            PursuitRule::Nearest => (1, "1 (one centre per signal)"),
+        };
+        if job.max_atoms == 0 || job.max_atoms > most {
             return Err(LinalgError::InvalidParameter {
                 name: "max_atoms",
                 value: job.max_atoms.to_string(),
-                expected: "between 1 and min(m, d)",
+                expected,
+            });
+        }
+        if job.rule == PursuitRule::Nearest && job.offsets.map(<[T]>::len) != Some(m) {
+            return Err(LinalgError::InvalidParameter {
+                name: "offsets",
+                value: format!("{:?} entries", job.offsets.map(<[T]>::len)),
+                expected: "one offset per atom for the nearest-centre rule",
             });
         }
         if !self.offers::<T>(Op::Pursuit) {

@@ -1,5 +1,7 @@
 //! Greedy pursuit as one fused operation of the seam ([`Op::Pursuit`](crate::backend::Op)):
-//! Batch-OMP or Batch-ORMP of many signals at once, run whole on a device.
+//! atoms chosen from the correlations `Dᵀ·Y` of many signals at once, run whole on a device —
+//! Batch-OMP and Batch-ORMP, and the selections without least squares: Matching Pursuit,
+//! top-k thresholding and k-means' nearest centre.
 //!
 //! The products of a pursuit (`Dᵀ·Y` once, then a Gram column per step) are small next to
 //! the transfers they would cost one at a time: a device that ran only the GEMM would send
@@ -17,14 +19,38 @@
 use crate::operand::Input;
 use faer::MatRef;
 
-/// Which atom a pursuit adds at each step.
+/// Which atoms a pursuit chooses, and what it returns for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PursuitRule {
-    /// The atom most correlated with the residual, `argmax |d_jᵀr|` (OMP).
+    /// The atom most correlated with the residual, `argmax |d_jᵀr|`, then least squares on
+    /// the support (OMP).
     Omp,
     /// The atom whose part orthogonal to the support best explains the residual,
     /// `argmax (d_jᵀr)² / ‖P⊥d_j‖²` (ORMP, SPAMS' `omp`).
     Ormp,
+    /// Matching Pursuit: at most `max_steps` steps of `argmax |d_jᵀr|`, each adding the
+    /// correlation to the atom's coefficient; an atom may come back, and a step that would
+    /// bring a distinct atom past `max_atoms` is not taken. Codes hold the distinct atoms.
+    Mp {
+        /// Steps at most.
+        max_steps: usize,
+    },
+    /// The `max_atoms` largest correlations above zero, by magnitude or, with `positive`,
+    /// by value; codes hold the correlations (ties: the lower atom).
+    TopK {
+        /// Rank by value (non-negative codes) instead of magnitude.
+        positive: bool,
+    },
+    /// The atom maximizing `d_jᵀy − offsets[j]` (k-means' nearest centre with offsets
+    /// `½‖c_j‖²`, spherical k-means with zeros), one per signal, with that value.
+    Nearest,
+}
+
+impl PursuitRule {
+    /// Whether the rule reads the Gram matrix.
+    pub fn needs_gram(self) -> bool {
+        matches!(self, Self::Omp | Self::Ormp | Self::Mp { .. })
+    }
 }
 
 /// One pursuit job: code every column of `signals` over `atoms`.
@@ -32,16 +58,20 @@ pub enum PursuitRule {
 pub struct Pursuit<'a, T> {
     /// The dictionary `D`, `d x m`, unit-norm columns (usually resident).
     pub atoms: Input<'a, T>,
-    /// Its Gram matrix `DᵀD`, `m x m` (usually resident).
-    pub gram: Input<'a, T>,
+    /// Its Gram matrix `DᵀD`, `m x m` (usually resident); the rules that read it
+    /// ([`PursuitRule::needs_gram`]) require it.
+    pub gram: Option<Input<'a, T>>,
     /// The signals `Y`, `d x N`, finite (checked by the caller).
     pub signals: MatRef<'a, T>,
-    /// The largest support, `1 ≤ max_atoms ≤ min(m, d)`.
+    /// The largest support: `1 ≤ max_atoms ≤ min(m, d)` for OMP and ORMP, `≤ m` for MP and
+    /// top-k, 1 for the nearest centre.
     pub max_atoms: usize,
     /// Stop a signal once its squared residual norm is at most this.
     pub tol: Option<T>,
     /// The selection rule.
     pub rule: PursuitRule,
+    /// [`PursuitRule::Nearest`]'s `m` offsets.
+    pub offsets: Option<&'a [T]>,
 }
 
 /// What a pursuit returns: per signal `c`, `counts[c]` atoms in the order they were chosen,

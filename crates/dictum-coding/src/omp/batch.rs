@@ -1,5 +1,6 @@
 //! Batch-OMP: Gram matrix, one GEMM per block, progressive Cholesky per signal.
 
+use dictum_linalg::backend::PursuitRule;
 use dictum_linalg::exec::Exec;
 use dictum_linalg::{CscMatrix, Real};
 
@@ -7,6 +8,7 @@ use super::Selection;
 use crate::dictionary::{Dictionary, Signals};
 use crate::direction::{new_direction_tracked, ormp_direction_tracked, tracked_is_fast};
 use crate::error::Result;
+use crate::offload;
 use crate::run::{Block, BlockKernel, ColumnSink, run_blocks};
 use crate::vector::{
     Columns, Terms, argmax_abs, dot, first_abs_equal, new_direction, ormp_direction, ormp_scores,
@@ -37,8 +39,11 @@ fn encode_with<T: Real>(
 ) -> Result<CscMatrix<T>> {
     let mut slot = None;
     let gram = dict.gram_or_compute(&mut slot, exec)?;
-    if fast
-        && let Some(codes) = super::device::encode(dict, gram, signals, kmax, tol, selection, exec)?
+    let rule = match selection {
+        Selection::Omp => PursuitRule::Omp,
+        Selection::Ormp => PursuitRule::Ormp,
+    };
+    if fast && let Some(codes) = offload::encode(dict, Some(gram), signals, kmax, tol, rule, exec)?
     {
         return Ok(codes);
     }

@@ -29,7 +29,6 @@
 //! added, and the coefficients on the support are fitted by non-negative least squares.
 
 mod batch;
-mod device;
 mod nonneg;
 mod reference;
 

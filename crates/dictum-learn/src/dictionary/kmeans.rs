@@ -9,8 +9,8 @@
 //! Assignments are computed block by block with one GEMM `Cᵀ·Y` per block, in parallel; sums
 //! run in a fixed order, so results do not depend on the thread count.
 
-use dictum_linalg::backend::Trans;
-use dictum_linalg::exec::{Exec, IterationStats};
+use dictum_linalg::backend::{Offloaded, Op, Pursuit, PursuitRule, Resident, Trans};
+use dictum_linalg::exec::{Cancelled, Exec, IterationStats};
 use dictum_linalg::{CscBuilder, Mat, MatRef, Par, Real};
 use rayon::prelude::*;
 
@@ -493,6 +493,9 @@ pub(crate) fn assign<T: Real>(
     let half_norm2: Vec<f64> = (0..k)
         .map(|c| 0.5 * centers.view().col(c).squared_norm_l2().into_f64())
         .collect();
+    if let Some(found) = assign_on_device(y, &centers, &half_norm2, spherical, exec)? {
+        return Ok(found);
+    }
     let mut labels = vec![0u32; n];
     let mut cost = vec![0.0f64; n];
     let work = |(b, (lab, cst)): (usize, (&mut [u32], &mut [f64]))| -> Result<()> {
@@ -536,4 +539,53 @@ pub(crate) fn assign<T: Real>(
             .collect::<Result<Vec<()>>>()?,
     };
     Ok((labels, cost))
+}
+
+/// [`assign`] on a backend that runs the fused pursuit (a GPU), with its nearest-centre rule:
+/// `Cᵀ·Y` and the argmax of every column on the device, only the labels and best values
+/// back. `None` when the CPU is to assign (the observer was told why).
+fn assign_on_device<T: Real>(
+    y: MatRef<'_, T>,
+    centers: &Resident<'_, T>,
+    half_norm2: &[f64],
+    spherical: bool,
+    exec: &Exec<'_>,
+) -> Result<Option<(Vec<u32>, Vec<f64>)>> {
+    if !exec.offers::<T>(Op::Pursuit) {
+        return Ok(None);
+    }
+    let offsets: Vec<T> = half_norm2
+        .iter()
+        .map(|&h| if spherical { T::zero() } else { T::cast_f64(h) })
+        .collect();
+    let job = Pursuit {
+        atoms: centers.into(),
+        gram: None,
+        signals: y,
+        max_atoms: 1,
+        tol: None,
+        rule: PursuitRule::Nearest,
+        offsets: Some(&offsets),
+    };
+    let codes = match exec.pursuit(&job)? {
+        Offloaded::Done(codes) => codes,
+        Offloaded::OnCpu => return Ok(None),
+        Offloaded::Cancelled => return Err(Cancelled.into()),
+    };
+    let found = exec.map(y.ncols(), BLOCK, |c| {
+        let (atom, best) = codes.code(c);
+        let best = best.first().map_or(f64::NEG_INFINITY, |b| b.into_f64());
+        let y2 = y.col(c).squared_norm_l2().into_f64();
+        let cost = if spherical {
+            if y2 > 0.0 {
+                (1.0 - best / y2.sqrt()).max(0.0)
+            } else {
+                0.0
+            }
+        } else {
+            (y2 - 2.0 * best).max(0.0)
+        };
+        (atom.first().copied().unwrap_or(0), cost)
+    });
+    Ok(Some(found.into_iter().unzip()))
 }
