@@ -232,6 +232,46 @@ pub(crate) fn codes_from_slots<T: Real>(
     assemble(n_atoms, n, sinks, exec.par())
 }
 
+/// Codes a backend returned as dense `m x len` chunks, in order, made sparse (exact zeros
+/// dropped) as they arrive.
+pub(crate) struct DenseChunks<T> {
+    sinks: Vec<ColumnSink<T>>,
+    signals: usize,
+}
+
+impl<T: Real> DenseChunks<T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            sinks: Vec::new(),
+            signals: 0,
+        }
+    }
+
+    /// Appends the next chunk's codes.
+    pub(crate) fn push(&mut self, codes: MatRef<'_, T>) {
+        let mut sink = ColumnSink::with_capacity(codes.ncols(), 16 * codes.ncols());
+        let (mut rows, mut vals) = (Vec::new(), Vec::new());
+        for c in 0..codes.ncols() {
+            rows.clear();
+            vals.clear();
+            for (i, &v) in codes.col(c).iter().enumerate() {
+                if v != T::zero() {
+                    rows.push(i as u32);
+                    vals.push(v);
+                }
+            }
+            sink.push(&rows, &vals);
+        }
+        self.signals += codes.ncols();
+        self.sinks.push(sink);
+    }
+
+    /// The `n_atoms x N` codes of every chunk.
+    pub(crate) fn finish(self, n_atoms: usize, par: Par) -> Result<CscMatrix<T>> {
+        assemble(n_atoms, self.signals, self.sinks, par)
+    }
+}
+
 /// Checks one block of signals (columns from `first`) for NaN and infinity, reporting the
 /// first such entry as `check_finite` would for the whole matrix. Checked here, block by
 /// block, the signals are in cache for the block's own work, and the check runs on every

@@ -4,7 +4,7 @@ use dictum_linalg::CscMatrix;
 use std::ops::ControlFlow;
 
 use dictum_linalg::backend::{
-    Backend, Declined, DeviceBuffer, FactorStep, Factorization, Input, Kernels, Op, Pursuit,
+    Backend, Declined, DeviceBuffer, FactorStep, Factorization, Input, Kernels, Lasso, Op, Pursuit,
     PursuitCodes, SparseProduct, Trans,
 };
 use faer::reborrow::ReborrowMut;
@@ -55,7 +55,8 @@ impl<T: DeviceReal> Kernels<T> for Gpu {
             | Op::ColumnNorms
             | Op::SparseDense
             | Op::Pursuit
-            | Op::Factorize => Ok(()),
+            | Op::Factorize
+            | Op::Lasso => Ok(()),
             Op::OuterProducts => Err(Declined::new(format!(
                 "{op} has no GPU kernel yet; it runs on the CPU"
             ))),
@@ -141,5 +142,13 @@ impl<T: DeviceReal> Kernels<T> for Gpu {
         self.guarded("factorize", || {
             crate::factorize::factorize(self, job, w, h, each)
         })
+    }
+
+    fn lasso(
+        &self,
+        job: &Lasso<'_, T>,
+        each: &mut dyn FnMut(usize, MatRef<'_, T>) -> ControlFlow<()>,
+    ) -> Result<(), Declined> {
+        self.guarded("lasso", || crate::lasso::lasso(self, job, each))
     }
 }

@@ -30,6 +30,7 @@ mod dispatch;
 mod error;
 mod factorize;
 mod gemm;
+mod lasso;
 mod norms;
 mod pipelines;
 mod policy;

@@ -48,6 +48,18 @@ pub(crate) const SELECTION: Kernel = Kernel {
     source: include_str!("../../../kernels/selection.wgsl"),
 };
 
+/// `kernels/fista_step.wgsl`.
+pub(crate) const FISTA_STEP: Kernel = Kernel {
+    name: "fista_step",
+    source: include_str!("../../../kernels/fista_step.wgsl"),
+};
+
+/// `kernels/lasso_gap.wgsl`.
+pub(crate) const LASSO_GAP: Kernel = Kernel {
+    name: "lasso_gap",
+    source: include_str!("../../../kernels/lasso_gap.wgsl"),
+};
+
 /// `kernels/nmf_hals.wgsl`.
 pub(crate) const NMF_HALS: Kernel = Kernel {
     name: "nmf_hals",

@@ -13,6 +13,7 @@
 //! | [`Op::ColumnNorms`] | `‖a_j‖₂` of every column | normalization |
 //! | [`Op::Pursuit`] | Batch-OMP/ORMP of many signals, whole ([`Pursuit`]) | OMP and ORMP on a device |
 //! | [`Op::Factorize`] | NMF's iterations, whole ([`Factorization`]) | NMF on a device |
+//! | [`Op::Lasso`] | FISTA/ISTA iterations of many signals, whole ([`Lasso`]) | FISTA and ISTA on a device |
 //!
 //! A backend implements [`Kernels<T>`] for `f32` and `f64` and says, per operation and
 //! precision, whether it runs it ([`Kernels::supports`]); an operation it does not support,
@@ -27,7 +28,8 @@
 //! copy ([`DeviceBuffer`]) beside the host view, and every call that takes it as an
 //! [`Input`] can use that copy instead of uploading again. The CPU keeps no copy.
 //!
-//! **Fused operations.** [`Op::Pursuit`] and [`Op::Factorize`] are whole algorithm steps rather than a product:
+//! **Fused operations.** [`Op::Pursuit`], [`Op::Factorize`] and [`Op::Lasso`] are whole
+//! algorithm steps rather than a product:
 //! a device runs it end to end so that only its small result crosses back. The CPU backend
 //! does not run fused operations; the algorithm's own CPU kernel is their fallback, and the
 //! context answers [`Offloaded::OnCpu`] to say so.
@@ -43,6 +45,7 @@ use crate::csc::CscMatrix;
 use crate::real::{ByPrecision, Real};
 
 pub use crate::factorization::{FactorData, FactorRule, FactorStep, Factorization};
+pub use crate::lasso::Lasso;
 pub use crate::operand::{DeviceBuffer, Input, Resident};
 pub use crate::pursuit::{Offloaded, Pursuit, PursuitCodes, PursuitRule};
 
@@ -65,11 +68,14 @@ pub enum Op {
     /// Non-negative matrix factorization's iterations, fused: see [`Factorization`]. The
     /// CPU backend leaves them to the NMF solver's own loop.
     Factorize,
+    /// LASSO by FISTA or ISTA for many signals, fused: see [`Lasso`]. The CPU backend leaves
+    /// it to the coder's own blocks.
+    Lasso,
 }
 
 impl Op {
     /// Every operation, in the order of the module table.
-    pub const ALL: [Op; 7] = [
+    pub const ALL: [Op; 8] = [
         Op::Gemm,
         Op::Gram,
         Op::SparseDense,
@@ -77,16 +83,17 @@ impl Op {
         Op::ColumnNorms,
         Op::Pursuit,
         Op::Factorize,
+        Op::Lasso,
     ];
 
     /// Whether the operation is a whole algorithm step that the CPU backend does not run:
     /// the algorithm's own CPU kernel is its fallback ([`Offloaded::OnCpu`]).
     pub fn is_fused(self) -> bool {
-        matches!(self, Op::Pursuit | Op::Factorize)
+        matches!(self, Op::Pursuit | Op::Factorize | Op::Lasso)
     }
 
     /// A short name: `gemm`, `gram`, `sparse-dense`, `outer-products`, `column-norms`,
-    /// `pursuit`, `factorize`.
+    /// `pursuit`, `factorize`, `lasso`.
     pub fn name(self) -> &'static str {
         match self {
             Op::Gemm => "gemm",
@@ -96,6 +103,7 @@ impl Op {
             Op::ColumnNorms => "column-norms",
             Op::Pursuit => "pursuit",
             Op::Factorize => "factorize",
+            Op::Lasso => "lasso",
         }
     }
 }
@@ -246,6 +254,17 @@ pub trait Kernels<T>: Sync {
     ) -> Result<(), Declined> {
         let _ = (job, w, h, each);
         Err(Declined::new("factorize is not implemented"))
+    }
+
+    /// Runs `job`, handing the codes to `each` chunk by chunk as dense `m x len` blocks
+    /// with the index of their first signal, in order; stops when `each` breaks.
+    fn lasso(
+        &self,
+        job: &Lasso<'_, T>,
+        each: &mut dyn FnMut(usize, MatRef<'_, T>) -> ControlFlow<()>,
+    ) -> Result<(), Declined> {
+        let _ = (job, each);
+        Err(Declined::new("lasso is not implemented"))
     }
 }
 

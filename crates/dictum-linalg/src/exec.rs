@@ -41,8 +41,8 @@ use faer::reborrow::{Reborrow, ReborrowMut};
 use faer::{MatMut, MatRef, Par};
 
 use crate::backend::{
-    Backend, CPU, Cpu, Declined, FactorStep, Factorization, Input, Kernels, Offloaded, Op, Pursuit,
-    PursuitCodes, PursuitRule, Resident, SparseProduct, Trans, kernels_of,
+    Backend, CPU, Cpu, Declined, FactorStep, Factorization, Input, Kernels, Lasso, Offloaded, Op,
+    Pursuit, PursuitCodes, PursuitRule, Resident, SparseProduct, Trans, kernels_of,
 };
 use crate::csc::CscMatrix;
 use crate::error::{LinalgError, Result, shape};
@@ -638,6 +638,48 @@ impl<'a> Exec<'a> {
                 }
             },
         )
+    }
+
+    /// LASSO by FISTA or ISTA for every signal of `job` on the backend ([`Lasso`]), the
+    /// codes handed to `each` as dense chunks (first signal, `m x len`), progress reported
+    /// (`"encode"`, signals) between chunks; `OnCpu` when the backend is the CPU or declines
+    /// (the caller discards any chunk it received and runs its own blocks).
+    pub fn lasso<T: Real>(
+        &self,
+        job: &Lasso<'_, T>,
+        each: &mut dyn FnMut(usize, MatRef<'_, T>),
+    ) -> Result<Offloaded<()>> {
+        let (d, m) = (job.atoms.view().nrows(), job.atoms.view().ncols());
+        let g = job.gram.view();
+        if g.nrows() != m || g.ncols() != m || job.signals.nrows() != d {
+            return Err(LinalgError::ShapeMismatch {
+                op: "lasso",
+                left: shape(d, m),
+                right: shape(job.signals.nrows(), job.signals.ncols()),
+                hint: "signals of the dictionary's dimension, and its m x m Gram matrix",
+            });
+        }
+        if !self.offers::<T>(Op::Lasso) {
+            return Ok(Offloaded::OnCpu);
+        }
+        let n = job.signals.ncols();
+        let mut cancelled = false;
+        let mut chunk = |first: usize, codes: MatRef<'_, T>| {
+            each(first, codes);
+            if self.progress("encode", first + codes.ncols(), n).is_err() {
+                cancelled = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        };
+        Ok(match kernels_of::<T>(self.backend).lasso(job, &mut chunk) {
+            Ok(()) if cancelled => Offloaded::Cancelled,
+            Ok(()) => Offloaded::Done(()),
+            Err(why) => {
+                self.fell_back::<T>(Op::Lasso, &why);
+                Offloaded::OnCpu
+            }
+        })
     }
 
     /// Scales every column of `a` to unit norm in place, the norms computed on the backend

@@ -40,6 +40,7 @@ pub mod error;
 pub mod exec;
 mod factorization;
 pub mod gemm;
+mod lasso;
 pub mod norms;
 mod operand;
 mod pursuit;

@@ -1,14 +1,17 @@
-//! FISTA / ISTA, batched over blocks of signals with one GEMM per iteration.
+//! FISTA / ISTA, batched over blocks of signals with one GEMM per iteration; on a backend
+//! that runs the fused LASSO (a GPU), over chunks of many signals on the device.
 
+use dictum_linalg::backend::{Lasso, Offloaded, Op};
 use dictum_linalg::exec::Exec;
 use dictum_linalg::svd::{LeadingSvd, leading_singular_triplet};
+use dictum_linalg::view::check_finite_par;
 use dictum_linalg::{CscMatrix, Mat, MatRef, Real};
 
 use super::check_penalties;
 use crate::dictionary::{Dictionary, Signals};
 use crate::encoder::Valid;
 use crate::error::{CodingError, Result, invalid};
-use crate::run::{BLOCK, Block, BlockKernel, ColumnSink, run_blocks};
+use crate::run::{BLOCK, Block, BlockKernel, ColumnSink, DenseChunks, run_blocks};
 
 /// Parameters of FISTA (and ISTA) for LASSO / elastic net (see the [module docs](super)).
 ///
@@ -152,6 +155,9 @@ impl Fista {
             leading_singular_triplet(dict.atoms(), &LeadingSvd::new().tol(1e-10), exec.par())?;
         // A slightly larger L keeps the step safe against the eigenvalue's rounding.
         let lipschitz = top.sigma * top.sigma * T::cast_f64(1.0 + 1e-6) + T::cast_f64(self.lambda2);
+        if let Some(codes) = self.on_device(dict, gram, signals, init, lipschitz, exec)? {
+            return Ok(codes);
+        }
         let kernel = Kernel {
             m: dict.n_atoms(),
             gram,
@@ -160,6 +166,47 @@ impl Fista {
             lipschitz,
         };
         run_blocks(&kernel, dict, signals, exec)
+    }
+
+    /// The codes from a backend that runs the fused LASSO (a GPU), or `None` when the blocks
+    /// are to run here (the backend is the CPU or declined; the observer was told why).
+    fn on_device<T: Real>(
+        &self,
+        dict: &Dictionary<'_, T>,
+        gram: MatRef<'_, T>,
+        signals: Signals<'_, T>,
+        init: Option<&CscMatrix<T>>,
+        lipschitz: T,
+        exec: &Exec<'_>,
+    ) -> Result<Option<CscMatrix<T>>> {
+        if !exec.offers::<T>(Op::Lasso) {
+            return Ok(None);
+        }
+        if !signals.is_checked() {
+            check_finite_par("signals", signals.view(), exec.par())?;
+        }
+        let atoms = exec.resident(dict.atoms());
+        let gram = exec.resident(gram);
+        let job = Lasso {
+            atoms: (&atoms).into(),
+            gram: (&gram).into(),
+            signals: signals.view(),
+            init,
+            lambda: self.lambda,
+            lambda2: self.lambda2,
+            positive: self.positive,
+            accelerated: self.accelerated,
+            max_iter: self.max_iter,
+            tol: self.tol,
+            check_every: self.check_every,
+            lipschitz: lipschitz.into_f64(),
+        };
+        let mut codes = DenseChunks::new();
+        match exec.lasso(&job, &mut |_, chunk| codes.push(chunk))? {
+            Offloaded::Done(()) => Ok(Some(codes.finish(dict.n_atoms(), exec.par())?)),
+            Offloaded::OnCpu => Ok(None),
+            Offloaded::Cancelled => Err(CodingError::Cancelled),
+        }
     }
 }
 
