@@ -16,6 +16,10 @@
 //           scores above zero, with their correlations.
 //   mode 3, nearest centre: the one atom maximizing α_j − offsets[j] (offsets = ½‖c_j‖², or
 //           zeros for spherical k-means), with that value.
+//   mode 4, the SMT's general coding (crates/dictum-smt/src/coding.rs): the at most kmax
+//           atoms with α_j ≥ threshold·‖y‖ (threshold in the tol slot), most similar
+//           first, valued by their cosine α_j/‖y‖; with `has_tol` set (force best), the best
+//           atom when none reaches it. A zero signal gets no atom.
 // Ties go to the lower atom index; reductions have a fixed order.
 
 struct Params {
@@ -77,7 +81,7 @@ fn score(a: f32, j: u32) -> f32 {
         case 0u, 1u: {
             return abs(a);
         }
-        case 2u: {
+        case 2u, 4u: {
             return a;
         }
         default: {
@@ -101,7 +105,8 @@ fn main(
     let tol = scal[0];
     let eps = scal[1];
     var noise: f32 = 0.0;
-    if (p.mode == 0u) {
+    var norm: f32 = 0.0;
+    if (p.mode == 0u || p.mode == 4u) {
         var acc: f32 = 0.0;
         for (var i = lid; i < p.d; i += WG) {
             let v = y[col * p.d + i];
@@ -117,6 +122,7 @@ fn main(
         }
         let ynorm2 = red_v[0];
         noise = eps * 4.0 * sqrt(ynorm2);
+        norm = sqrt(ynorm2);
         workgroupBarrier();
         if (lid == 0u) {
             st_resid2 = ynorm2;
@@ -169,6 +175,18 @@ fn main(
                         st_a = a;
                         st_j = j;
                     }
+                }
+            } else if (p.mode == 4u) {
+                let bar = tol * norm;
+                if (j != NONE && norm > 0.0 && (best >= bar || (s == 0u && p.has_tol == 1u))) {
+                    sup[s] = j;
+                    coef[s] = best / norm;
+                    st_s = s + 1u;
+                    // Chosen: zero is below every bar from now on.
+                    alpha[base + j] = 0.0;
+                }
+                if (!(j != NONE && norm > 0.0 && best >= bar)) {
+                    st_go = 0u;
                 }
             } else if (p.mode == 3u) {
                 if (j != NONE) {

@@ -527,3 +527,87 @@ fn f64_kernels_match_the_cpu_where_the_adapter_has_them() {
     close(got.as_ref(), want.as_ref(), 30 * 80);
     assert_eq!(seen.take(), vec![], "f64 ran on the device");
 }
+
+#[test]
+fn outer_product_sums_match_the_cpu() {
+    let Some(gpu) = gpu() else { return };
+    let seen = Fallbacks::default();
+    let observer = |e: &Event<'_>| seen.observe(e);
+    let exec = Exec::new(Par::Seq)
+        .with_backend(gpu)
+        .with_observer(&observer);
+    let mut rng = Rng::new(21);
+    let mut sparse = |rows: usize, cols: usize| {
+        let dense = Mat::<f64>::from_fn(rows, cols, |_, j| {
+            let v = rng.uniform();
+            if j % 7 == 3 || v.abs() > 0.3 { 0.0 } else { v }
+        });
+        CscMatrix::from_dense(dense.as_ref()).unwrap()
+    };
+    // dst += U·Vᵀ onto a dst that already holds a sum (the SMT accumulates batch by batch).
+    for (p, q, n) in [(1, 1, 1), (30, 30, 50), (45, 70, 130)] {
+        let (u, v) = (sparse(p, n), sparse(q, n));
+        let start = Mat::<f64>::from_fn(p, q, |i, j| (i + 2 * j) as f64 * 0.01);
+        let (mut want, mut got) = (start.clone(), start.clone());
+        Exec::new(Par::Seq)
+            .outer_products(want.as_mut(), &u, &v)
+            .unwrap();
+        exec.outer_products(got.as_mut(), &u, &v).unwrap();
+        if gpu.adapter().shader_f64 {
+            let diff = (0..q)
+                .flat_map(|j| (0..p).map(move |i| (i, j)))
+                .map(|(i, j)| (got[(i, j)] - want[(i, j)]).abs())
+                .fold(0.0, f64::max);
+            assert!(diff <= 1e-13, "{p}x{q}x{n}: {diff:e}");
+        }
+        // f32, against the CPU's f32 sum.
+        let to32 = |x: &CscMatrix<f64>| {
+            let d = x.to_dense();
+            CscMatrix::from_dense(
+                Mat::<f32>::from_fn(d.nrows(), d.ncols(), |i, j| d[(i, j)] as f32).as_ref(),
+            )
+            .unwrap()
+        };
+        let (u32_, v32) = (to32(&u), to32(&v));
+        let mut want = Mat::<f32>::zeros(p, q);
+        let mut got = Mat::<f32>::zeros(p, q);
+        Exec::new(Par::Seq)
+            .outer_products(want.as_mut(), &u32_, &v32)
+            .unwrap();
+        exec.outer_products(got.as_mut(), &u32_, &v32).unwrap();
+        assert!(
+            rel_diff(got.as_ref(), want.as_ref()) < 1e-6,
+            "{p}x{q}x{n} f32"
+        );
+    }
+    let fell = seen.take();
+    assert!(
+        fell.iter().all(|(op, _)| *op != Op::OuterProducts),
+        "{fell:?}"
+    );
+}
+
+#[test]
+fn the_smt_fits_on_the_device_with_the_cpus_spectrum() {
+    let Some(gpu) = gpu() else { return };
+    let digits = dictum::datasets::load_digits().unwrap();
+    let x = digits.images.as_ref().subcols(0, 120).to_owned();
+    let smt = dictum::smt::ImageSmt::new(8, 8, 4, 32, 6);
+    let cpu = smt.fit(x.as_ref(), &Exec::new(Par::Seq)).unwrap();
+    let seen = Fallbacks::default();
+    let observer = |e: &Event<'_>| seen.observe(e);
+    let exec = Exec::new(Par::Seq)
+        .with_backend(gpu)
+        .with_observer(&observer);
+    let dev = smt.fit(x.as_ref(), &exec).unwrap();
+    let fell = seen.take();
+    assert!(
+        fell.iter().all(|(op, _)| *op != Op::OuterProducts),
+        "{fell:?}"
+    );
+    let (a, b) = (&cpu.embedding.eigenvalues, &dev.embedding.eigenvalues);
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() <= 1e-3 * x.abs().max(1e-9), "{a:?} vs {b:?}");
+    }
+}

@@ -10,6 +10,7 @@ use dictum::coding::{Dictionary, Encoder, MatchingPursuit, Omp, Selection, Thres
 use dictum::gpu::{Gpu, Mode};
 use dictum::learn::dictionary::KMeans;
 use dictum::linalg::backend::Op;
+use dictum::smt::GeneralCoding;
 use dictum::{CscMatrix, Event, Exec, Learner, Mat, Par, Real};
 use dictum_tests::Rng;
 
@@ -375,5 +376,31 @@ fn kmeans_assigns_on_the_device_as_on_the_cpu() {
         assert_eq!(same, y.ncols(), "spherical {spherical}: labels");
         let (a, b) = (cpu.model.inertia, dev.model.inertia);
         assert!((a - b).abs() <= 1e-4 * a.max(1e-9), "inertia {a} vs {b}");
+    }
+}
+
+#[test]
+fn the_smts_capped_cosine_codes_match_the_cpu() {
+    let Some(gpu) = gpu() else { return };
+    let (d, mut y) = w1_like::<f32>(16, 120, 300, 3, 0.05, 9);
+    // A zero signal gets no atom.
+    for i in 0..16 {
+        y[(i, 7)] = 0.0;
+    }
+    let cases = [
+        GeneralCoding::new(0.5).max_active(Some(4)),
+        GeneralCoding::new(0.9).max_active(Some(3)).binary(false),
+        GeneralCoding::new(0.95)
+            .max_active(Some(2))
+            .force_best(false)
+            .binary(false),
+        GeneralCoding::new(0.2).max_active(Some(64)).binary(false),
+    ];
+    for (case, coding) in cases.into_iter().enumerate() {
+        let a = compare_with(gpu, &d, &y, |dict, exec| {
+            coding.encode(dict.atoms(), y.as_ref(), exec).unwrap()
+        });
+        assert_eq!(a.same_support, a.signals, "case {case}");
+        assert!(a.coef_diff < 1e-5, "case {case}: {:e}", a.coef_diff);
     }
 }

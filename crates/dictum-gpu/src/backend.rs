@@ -56,10 +56,8 @@ impl<T: DeviceReal> Kernels<T> for Gpu {
             | Op::SparseDense
             | Op::Pursuit
             | Op::Factorize
-            | Op::Lasso => Ok(()),
-            Op::OuterProducts => Err(Declined::new(format!(
-                "{op} has no GPU kernel yet; it runs on the CPU"
-            ))),
+            | Op::Lasso
+            | Op::OuterProducts => Ok(()),
         }
     }
 
@@ -114,6 +112,18 @@ impl<T: DeviceReal> Kernels<T> for Gpu {
     ) -> Result<(), Declined> {
         self.guarded("sparse-dense", || {
             crate::sparse::sparse_dense(self, dst, product, x, b)
+        })
+    }
+
+    fn outer_products(
+        &self,
+        dst: MatMut<'_, T>,
+        u: &CscMatrix<T>,
+        v: &CscMatrix<T>,
+        _par: Par,
+    ) -> Result<(), Declined> {
+        self.guarded("outer-products", || {
+            crate::outer::outer_products(self, dst, u, v)
         })
     }
 

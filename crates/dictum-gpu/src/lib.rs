@@ -3,9 +3,10 @@
 //!
 //! [`Gpu`] implements `dictum_linalg::backend::Backend`: pass it to an execution context
 //! (`Exec::new(par).with_backend(&gpu)`) and every algorithm's products run on the device,
-//! with no second code path above `dictum-linalg`. Operations and precisions it does not run
-//! (today: the SMT's outer products, and f64 on adapters without f64 shaders) fall back to
-//! the CPU with the reason reported to the context's observer.
+//! with no second code path above `dictum-linalg`, and the fused operations (pursuits, NMF's
+//! and FISTA's iterations) run whole on the device. What it does not run (f64 on adapters
+//! without f64 shaders, shapes beyond its kernels' limits) falls back to the CPU with the
+//! reason reported to the context's observer.
 //!
 //! - [`adapters`] lists the adapters wgpu finds, with what matters for dictum (backend,
 //!   type, storage-binding limit, subgroups, f16/f64, timestamps);
@@ -32,6 +33,7 @@ mod factorize;
 mod gemm;
 mod lasso;
 mod norms;
+mod outer;
 mod pipelines;
 mod policy;
 mod precision;

@@ -60,6 +60,12 @@ pub(crate) const LASSO_GAP: Kernel = Kernel {
     source: include_str!("../../../kernels/lasso_gap.wgsl"),
 };
 
+/// `kernels/outer_products.wgsl`.
+pub(crate) const OUTER_PRODUCTS: Kernel = Kernel {
+    name: "outer_products",
+    source: include_str!("../../../kernels/outer_products.wgsl"),
+};
+
 /// `kernels/nmf_hals.wgsl`.
 pub(crate) const NMF_HALS: Kernel = Kernel {
     name: "nmf_hals",

@@ -98,6 +98,7 @@ pub(crate) fn pursuit<T: DeviceReal>(
         PursuitRule::Mp { max_steps } => (SELECTION, 0, max_steps),
         PursuitRule::TopK { positive } => (SELECTION, 1 + u32::from(positive), 0),
         PursuitRule::Nearest => (SELECTION, 3, 0),
+        PursuitRule::Cosine { .. } => (SELECTION, 4, 0),
     };
     let steps = match job.rule {
         PursuitRule::Omp | PursuitRule::Ormp => k * (k + 1),
@@ -135,7 +136,16 @@ pub(crate) fn pursuit<T: DeviceReal>(
     let no_gram = buffers::storage_with::<T>(&gpu.device, "no Gram matrix", &[]);
     let gram = gram.as_ref().map_or(&no_gram, |g| g.buffer());
     let ormp = job.rule == PursuitRule::Ormp;
-    let mut scalars = vec![job.tol.unwrap_or_else(T::zero), T::epsilon()];
+    // selection.wgsl reads the cosine rule's threshold, and whether it forces the best
+    // atom, in the tolerance's places.
+    let (tol, has_tol) = match job.rule {
+        PursuitRule::Cosine {
+            threshold,
+            force_best,
+        } => (T::cast_f64(threshold), force_best),
+        _ => (job.tol.unwrap_or_else(T::zero), job.tol.is_some()),
+    };
+    let mut scalars = vec![tol, T::epsilon()];
     scalars.extend(job.offsets.unwrap_or(&[]));
     let scalars = buffers::storage_with(&gpu.device, "pursuit scalars", &scalars);
 
@@ -199,7 +209,7 @@ pub(crate) fn pursuit<T: DeviceReal>(
             n: len as u32,
             kmax: k as u32,
             rule,
-            has_tol: u32::from(job.tol.is_some()),
+            has_tol: u32::from(has_tol),
             max_steps: max_steps.min(u32::MAX as usize) as u32,
             pad: 0,
         };

@@ -564,7 +564,9 @@ impl<'a> Exec<'a> {
         }
         let (most, expected) = match job.rule {
             PursuitRule::Omp | PursuitRule::Ormp => (m.min(d), "between 1 and min(m, d)"),
-            PursuitRule::Mp { .. } | PursuitRule::TopK { .. } => (m, "between 1 and m"),
+            PursuitRule::Mp { .. } | PursuitRule::TopK { .. } | PursuitRule::Cosine { .. } => {
+                (m, "between 1 and m")
+            }
             PursuitRule::Nearest => (1, "1 (one centre per signal)"),
         };
         if job.max_atoms == 0 || job.max_atoms > most {

@@ -20,7 +20,7 @@ use crate::operand::Input;
 use faer::MatRef;
 
 /// Which atoms a pursuit chooses, and what it returns for them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PursuitRule {
     /// The atom most correlated with the residual, `argmax |d_jᵀr|`, then least squares on
     /// the support (OMP).
@@ -44,6 +44,15 @@ pub enum PursuitRule {
     /// The atom maximizing `d_jᵀy − offsets[j]` (k-means' nearest centre with offsets
     /// `½‖c_j‖²`, spherical k-means with zeros), one per signal, with that value.
     Nearest,
+    /// The SMT's general coding: the (at most `max_atoms`) atoms whose cosine similarity
+    /// `d_jᵀy / ‖y‖` is at least `threshold`, most similar first, with their cosines; with
+    /// `force_best`, the most similar atom when none reaches it. Zero signals get none.
+    Cosine {
+        /// The cosine an atom must reach, in `(0, 1]`.
+        threshold: f64,
+        /// Keep the best atom when none reaches the threshold.
+        force_best: bool,
+    },
 }
 
 impl PursuitRule {

@@ -1,8 +1,10 @@
 //! General sparse coding of the SMT (Chen, Yun, Ma, Olshausen & LeCun, ICLR 2023): a signal
 //! activates every atom whose cosine similarity to it reaches a threshold, so the number of
 //! active atoms adapts to how many atoms the signal resembles. With the best atom only it is
-//! vector quantization (1-sparse).
+//! vector quantization (1-sparse). With a cap on active atoms, on a backend that runs the
+//! fused pursuit (a GPU), the correlations and the selection stay on the device.
 
+use dictum_linalg::backend::{Offloaded, Op, Pursuit, PursuitRule};
 use dictum_linalg::csc::CscBuilder;
 use dictum_linalg::exec::Exec;
 use dictum_linalg::{CscMatrix, Mat, MatRef, Real};
@@ -80,6 +82,9 @@ impl GeneralCoding {
             });
         }
         let m = dict.ncols();
+        if let Some(codes) = self.on_device(dict, x, exec)? {
+            return Ok(codes);
+        }
         let mut b = CscBuilder::with_capacity(m, x.ncols(), x.ncols() * 4);
         // Columns per GEMM: with 16 384 atoms a block's correlations are 32 MiB in f32;
         // larger blocks spent their time in page faults.
@@ -177,5 +182,55 @@ impl GeneralCoding {
             start += len;
         }
         Ok(b.finish())
+    }
+
+    /// The codes from a backend that runs the fused pursuit (a GPU) with its cosine rule,
+    /// when the number of active atoms is capped (a device returns at most a fixed number
+    /// per signal); `None` when the blocks are to run here.
+    fn on_device<T: Real>(
+        &self,
+        dict: MatRef<'_, T>,
+        x: MatRef<'_, T>,
+        exec: &Exec<'_>,
+    ) -> Result<Option<CscMatrix<T>>> {
+        let Some(k) = self.max_active else {
+            return Ok(None);
+        };
+        if x.ncols() == 0 || !exec.offers::<T>(Op::Pursuit) {
+            return Ok(None);
+        }
+        let m = dict.ncols();
+        let atoms = exec.resident(dict);
+        let job = Pursuit {
+            atoms: (&atoms).into(),
+            gram: None,
+            signals: x,
+            max_atoms: k.min(m),
+            tol: None,
+            rule: PursuitRule::Cosine {
+                threshold: self.threshold,
+                force_best: self.force_best,
+            },
+            offsets: None,
+        };
+        let codes = match exec.pursuit(&job)? {
+            Offloaded::Done(codes) => codes,
+            Offloaded::OnCpu => return Ok(None),
+            Offloaded::Cancelled => return Err(SmtError::Cancelled),
+        };
+        let mut b = CscBuilder::with_capacity(m, x.ncols(), codes.atoms.len());
+        let mut active: Vec<(usize, T)> = Vec::with_capacity(k);
+        for c in 0..x.ncols() {
+            let (rows, cosines) = codes.code(c);
+            active.clear();
+            active.extend(
+                rows.iter()
+                    .zip(cosines)
+                    .map(|(&i, &s)| (i as usize, if self.binary { T::one() } else { s })),
+            );
+            active.sort_unstable_by_key(|a| a.0);
+            b.push_column(active.iter().copied())?;
+        }
+        Ok(Some(b.finish()))
     }
 }
