@@ -42,6 +42,8 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> out_atoms: array<u32>;
 @group(0) @binding(6) var<storage, read_write> out_coefs: array<f32>;
 
+// Invocations per workgroup: 256 as written; the host may specialize it (64 or 128 for
+// dictionaries that small, so that fewer invocations idle through the reductions).
 const WG: u32 = 256u;
 const KMAX: u32 = 64u;
 const NONE: u32 = 0xffffffffu;
@@ -90,7 +92,7 @@ fn score(a: f32, j: u32) -> f32 {
     }
 }
 
-@compute @workgroup_size(256, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn main(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(local_invocation_id) lid3: vec3<u32>,

@@ -7,6 +7,7 @@ mod coding;
 mod datasets;
 mod exec;
 mod gpu;
+mod gpu_ksvd;
 mod gpu_lasso;
 mod gpu_nmf;
 mod gpu_pursuit;

@@ -4,8 +4,8 @@ use dictum_linalg::CscMatrix;
 use std::ops::ControlFlow;
 
 use dictum_linalg::backend::{
-    Backend, Declined, DeviceBuffer, FactorStep, Factorization, Input, Kernels, Lasso, Op, Pursuit,
-    PursuitCodes, SparseProduct, Trans,
+    AtomSweep, Backend, Declined, DeviceBuffer, FactorStep, Factorization, Input, Kernels, Lasso,
+    Op, Pursuit, PursuitCodes, SparseProduct, Trans,
 };
 use faer::reborrow::ReborrowMut;
 use faer::{MatMut, MatRef, Par};
@@ -57,7 +57,8 @@ impl<T: DeviceReal> Kernels<T> for Gpu {
             | Op::Pursuit
             | Op::Factorize
             | Op::Lasso
-            | Op::OuterProducts => Ok(()),
+            | Op::OuterProducts
+            | Op::AtomUpdates => Ok(()),
         }
     }
 
@@ -151,6 +152,18 @@ impl<T: DeviceReal> Kernels<T> for Gpu {
     ) -> Result<(), Declined> {
         self.guarded("factorize", || {
             crate::factorize::factorize(self, job, w, h, each)
+        })
+    }
+
+    fn atom_updates(
+        &self,
+        job: &AtomSweep<'_, T>,
+        dict: MatMut<'_, T>,
+        values: &mut [T],
+        progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<(), Declined> {
+        self.guarded("atom-updates", || {
+            crate::atoms::atom_updates(self, job, dict, values, progress)
         })
     }
 

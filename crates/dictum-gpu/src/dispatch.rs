@@ -69,6 +69,28 @@ pub(crate) fn run<T: DeviceReal, P: Pod, R>(
     })
 }
 
+/// The bind group of `pipeline` with each buffer at its binding (the entry points of one
+/// shader file use different subsets of its bindings).
+pub(crate) fn bind_at(
+    gpu: &Gpu,
+    pipeline: &wgpu::ComputePipeline,
+    label: &str,
+    buffers: &[(u32, &wgpu::Buffer)],
+) -> wgpu::BindGroup {
+    let entries: Vec<_> = buffers
+        .iter()
+        .map(|&(binding, b)| wgpu::BindGroupEntry {
+            binding,
+            resource: b.as_entire_binding(),
+        })
+        .collect();
+    gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    })
+}
+
 /// The bind group of `pipeline`: binding 0 = `uniform`, then `buffers` in order.
 pub(crate) fn bind(
     gpu: &Gpu,

@@ -24,6 +24,7 @@
 //! different summation order (tests/tests/gpu.rs checks every kernel against the CPU).
 
 mod adapters;
+mod atoms;
 mod backend;
 mod buffers;
 mod device;

@@ -127,7 +127,16 @@ pub(crate) fn pursuit<T: DeviceReal>(
         )));
     }
     let gemm_pipeline = gpu.pipelines.get(&gpu.device, GEMM, T::F64)?;
-    let pipeline = gpu.pipelines.get(&gpu.device, kernel, T::F64)?;
+    // Workgroups no wider than the dictionary needs (at least 64: the pursuit kernel's
+    // per-step work on the support uses one invocation per atom of it).
+    let workgroup = match m {
+        0..=64 => 64,
+        65..=128 => 128,
+        _ => 256,
+    };
+    let pipeline = gpu
+        .pipelines
+        .get_sized(&gpu.device, kernel, T::F64, Some(workgroup))?;
     let atoms = operand(gpu, job.atoms, "the dictionary")?;
     let gram = match job.gram {
         Some(g) if job.rule.needs_gram() => Some(operand(gpu, g, "the Gram matrix")?),

@@ -14,6 +14,7 @@
 //! | [`Op::Pursuit`] | Batch-OMP/ORMP of many signals, whole ([`Pursuit`]) | OMP and ORMP on a device |
 //! | [`Op::Factorize`] | NMF's iterations, whole ([`Factorization`]) | NMF on a device |
 //! | [`Op::Lasso`] | FISTA/ISTA iterations of many signals, whole ([`Lasso`]) | FISTA and ISTA on a device |
+//! | [`Op::AtomUpdates`] | a sweep of K-SVD's atom updates, whole ([`AtomSweep`]) | batched K-SVD on a device |
 //!
 //! A backend implements [`Kernels<T>`] for `f32` and `f64` and says, per operation and
 //! precision, whether it runs it ([`Kernels::supports`]); an operation it does not support,
@@ -28,8 +29,8 @@
 //! copy ([`DeviceBuffer`]) beside the host view, and every call that takes it as an
 //! [`Input`] can use that copy instead of uploading again. The CPU keeps no copy.
 //!
-//! **Fused operations.** [`Op::Pursuit`], [`Op::Factorize`] and [`Op::Lasso`] are whole
-//! algorithm steps rather than a product:
+//! **Fused operations.** [`Op::Pursuit`], [`Op::Factorize`], [`Op::Lasso`] and
+//! [`Op::AtomUpdates`] are whole algorithm steps rather than a product:
 //! a device runs it end to end so that only its small result crosses back. The CPU backend
 //! does not run fused operations; the algorithm's own CPU kernel is their fallback, and the
 //! context answers [`Offloaded::OnCpu`] to say so.
@@ -44,6 +45,7 @@ use faer::{MatMut, MatRef, Par};
 use crate::csc::CscMatrix;
 use crate::real::{ByPrecision, Real};
 
+pub use crate::atoms::AtomSweep;
 pub use crate::factorization::{FactorData, FactorRule, FactorStep, Factorization};
 pub use crate::lasso::Lasso;
 pub use crate::operand::{DeviceBuffer, Input, Resident};
@@ -71,11 +73,14 @@ pub enum Op {
     /// LASSO by FISTA or ISTA for many signals, fused: see [`Lasso`]. The CPU backend leaves
     /// it to the coder's own blocks.
     Lasso,
+    /// K-SVD's atom updates for fixed supports, fused: see [`AtomSweep`]. The CPU backend
+    /// leaves them to the learner's own sweep.
+    AtomUpdates,
 }
 
 impl Op {
     /// Every operation, in the order of the module table.
-    pub const ALL: [Op; 8] = [
+    pub const ALL: [Op; 9] = [
         Op::Gemm,
         Op::Gram,
         Op::SparseDense,
@@ -84,16 +89,20 @@ impl Op {
         Op::Pursuit,
         Op::Factorize,
         Op::Lasso,
+        Op::AtomUpdates,
     ];
 
     /// Whether the operation is a whole algorithm step that the CPU backend does not run:
     /// the algorithm's own CPU kernel is its fallback ([`Offloaded::OnCpu`]).
     pub fn is_fused(self) -> bool {
-        matches!(self, Op::Pursuit | Op::Factorize | Op::Lasso)
+        matches!(
+            self,
+            Op::Pursuit | Op::Factorize | Op::Lasso | Op::AtomUpdates
+        )
     }
 
     /// A short name: `gemm`, `gram`, `sparse-dense`, `outer-products`, `column-norms`,
-    /// `pursuit`, `factorize`, `lasso`.
+    /// `pursuit`, `factorize`, `lasso`, `atom-updates`.
     pub fn name(self) -> &'static str {
         match self {
             Op::Gemm => "gemm",
@@ -104,6 +113,7 @@ impl Op {
             Op::Pursuit => "pursuit",
             Op::Factorize => "factorize",
             Op::Lasso => "lasso",
+            Op::AtomUpdates => "atom-updates",
         }
     }
 }
@@ -265,6 +275,22 @@ pub trait Kernels<T>: Sync {
     ) -> Result<(), Declined> {
         let _ = (job, each);
         Err(Declined::new("lasso is not implemented"))
+    }
+
+    /// Runs the sweep `job` on the dictionary `dict` (`d x m`, unit-norm columns) and the
+    /// code values `values` (`job.codes`' values, in its order), updating both; calls
+    /// `progress(done)` with the atoms done after each batch and stops early when it breaks
+    /// (what `dict` and `values` then hold is discarded). A backend declines before it
+    /// writes anything.
+    fn atom_updates(
+        &self,
+        job: &AtomSweep<'_, T>,
+        dict: MatMut<'_, T>,
+        values: &mut [T],
+        progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<(), Declined> {
+        let _ = (job, dict, values, progress);
+        Err(Declined::new("atom updates are not implemented"))
     }
 }
 

@@ -41,8 +41,8 @@ use faer::reborrow::{Reborrow, ReborrowMut};
 use faer::{MatMut, MatRef, Par};
 
 use crate::backend::{
-    Backend, CPU, Cpu, Declined, FactorStep, Factorization, Input, Kernels, Lasso, Offloaded, Op,
-    Pursuit, PursuitCodes, PursuitRule, Resident, SparseProduct, Trans, kernels_of,
+    AtomSweep, Backend, CPU, Cpu, Declined, FactorStep, Factorization, Input, Kernels, Lasso,
+    Offloaded, Op, Pursuit, PursuitCodes, PursuitRule, Resident, SparseProduct, Trans, kernels_of,
 };
 use crate::csc::CscMatrix;
 use crate::error::{LinalgError, Result, shape};
@@ -679,6 +679,67 @@ impl<'a> Exec<'a> {
             Ok(()) => Offloaded::Done(()),
             Err(why) => {
                 self.fell_back::<T>(Op::Lasso, &why);
+                Offloaded::OnCpu
+            }
+        })
+    }
+
+    /// One sweep of K-SVD's atom updates on the backend ([`AtomSweep`]), updating `dict`
+    /// and `values` (the codes' values) in place and reporting progress (`"atoms"`) between
+    /// batches; `OnCpu` when the backend is the CPU or declines (nothing changed).
+    pub fn atom_updates<T: Real>(
+        &self,
+        job: &AtomSweep<'_, T>,
+        dict: MatMut<'_, T>,
+        values: &mut [T],
+    ) -> Result<Offloaded<()>> {
+        let (d, m) = (dict.nrows(), dict.ncols());
+        let (y, x) = (job.signals, job.codes);
+        if y.nrows() != d || x.nrows() != m || x.ncols() != y.ncols() || values.len() != x.nnz() {
+            return Err(LinalgError::ShapeMismatch {
+                op: "atom_updates",
+                left: shape(d, m),
+                right: shape(x.nrows(), x.ncols()),
+                hint: "a d x m dictionary, m x N codes with their values, d x N signals",
+            });
+        }
+        let mut seen = vec![false; m];
+        if job.order.len() != m
+            || job
+                .order
+                .iter()
+                .any(|&k| k >= m || std::mem::replace(&mut seen[k], true))
+        {
+            return Err(LinalgError::InvalidParameter {
+                name: "order",
+                value: format!("{} entries", job.order.len()),
+                expected: "every atom exactly once",
+            });
+        }
+        if job.atoms_per_batch == 0 || job.power_steps == 0 {
+            return Err(LinalgError::InvalidParameter {
+                name: "atoms_per_batch, power_steps",
+                value: format!("{}, {}", job.atoms_per_batch, job.power_steps),
+                expected: "both at least 1",
+            });
+        }
+        if !self.offers::<T>(Op::AtomUpdates) {
+            return Ok(Offloaded::OnCpu);
+        }
+        let mut cancelled = false;
+        let mut progress = |done: usize| {
+            if self.progress("atoms", done, m).is_err() {
+                cancelled = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        };
+        let ran = kernels_of::<T>(self.backend).atom_updates(job, dict, values, &mut progress);
+        Ok(match ran {
+            Ok(()) if cancelled => Offloaded::Cancelled,
+            Ok(()) => Offloaded::Done(()),
+            Err(why) => {
+                self.fell_back::<T>(Op::AtomUpdates, &why);
                 Offloaded::OnCpu
             }
         })

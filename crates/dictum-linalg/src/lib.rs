@@ -32,6 +32,7 @@
 //! # Ok::<(), dictum_linalg::LinalgError>(())
 //! ```
 
+mod atoms;
 pub mod backend;
 pub mod cholesky;
 pub mod csc;

@@ -13,9 +13,14 @@
 //! residual at the start of the batch and the residual is corrected once per batch. That
 //! trades a little progress per iteration (an atom does not see its batch-mates' updates) for
 //! parallel speed; `b = 1` is sequential K-SVD.
+//!
+//! On a backend that runs the fused atom updates (a GPU), each sweep runs there with the
+//! signals, the dictionary and the codes resident: a batch is a few batched products, and
+//! an exact update is [`DEVICE_POWER_STEPS`] power steps instead of Lanczos.
 
 use dictum_coding::{Dictionary, Encoder};
-use dictum_linalg::exec::Exec;
+use dictum_linalg::backend::{AtomSweep, Offloaded, Op};
+use dictum_linalg::exec::{Cancelled, Exec};
 use dictum_linalg::{CscMatrix, MatRef, Par, Real};
 use rayon::prelude::*;
 
@@ -195,6 +200,55 @@ impl<'a, T: Real, E: Encoder<T>> Learner<MatRef<'a, T>> for Ksvd<E> {
     }
 }
 
+/// Power steps of an exact atom update on a device: the CPU runs Lanczos to convergence,
+/// a device runs this many steps of the power iteration, warm-started from the current
+/// coefficients (a few are enough once the codes are close to the atom's fit).
+pub const DEVICE_POWER_STEPS: usize = 12;
+
+impl<E> Ksvd<E> {
+    /// The sweep on a backend that runs the fused atom updates (a GPU); `false` when it is
+    /// to run here (the backend is the CPU or declined; the observer was told why).
+    fn update_on_device<T: Real>(
+        &self,
+        y: MatRef<'_, T>,
+        dict: &mut Dictionary<'static, T>,
+        codes: &mut CscMatrix<T>,
+        order: &[usize],
+        exec: &Exec<'_>,
+    ) -> Result<bool> {
+        if !exec.offers::<T>(Op::AtomUpdates) {
+            return Ok(false);
+        }
+        let mut atoms = dict.to_mat();
+        let mut values = codes.values().to_vec();
+        let job = AtomSweep {
+            signals: y,
+            codes,
+            order,
+            atoms_per_batch: self.atoms_per_batch,
+            power_steps: match self.update {
+                AtomUpdate::Approximate => 1,
+                AtomUpdate::Exact => DEVICE_POWER_STEPS,
+            },
+        };
+        match exec.atom_updates(&job, atoms.as_mut(), &mut values)? {
+            Offloaded::OnCpu => return Ok(false),
+            Offloaded::Cancelled => return Err(Cancelled.into()),
+            Offloaded::Done(()) => {}
+        }
+        for k in 0..dict.n_atoms() {
+            let col = atoms.col(k);
+            if col.iter().zip(dict.atom(k)).any(|(a, b)| a != b) {
+                let values: Vec<T> = col.iter().copied().collect();
+                dict.set_atom(k, &values)?;
+            }
+        }
+        codes.values_mut().copy_from_slice(&values);
+        exec.progress("atoms", dict.n_atoms(), dict.n_atoms())?;
+        Ok(true)
+    }
+}
+
 impl<T: Real, E> DictionaryUpdate<T> for Ksvd<E> {
     fn update(
         &self,
@@ -211,6 +265,9 @@ impl<T: Real, E> DictionaryUpdate<T> for Ksvd<E> {
         let mut order: Vec<usize> = (0..m).collect();
         if self.shuffle_atoms {
             rng.shuffle(&mut order);
+        }
+        if self.update_on_device(y, dict, codes, &order, exec)? {
+            return Ok(());
         }
         let n = y.ncols();
         // R = Y − D·X, column-major with stride d, so that column ranges split into slices.

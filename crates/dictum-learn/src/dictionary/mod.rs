@@ -57,7 +57,7 @@ pub use amortized::{Amortized, AmortizedGradient, AmortizedModel};
 pub use atom::AtomUpdate;
 pub use init::{Init, initial_dictionary};
 pub use kmeans::{Clustering, KMeans, KMeansInit};
-pub use ksvd::{Ksvd, ResidualMode};
+pub use ksvd::{DEVICE_POWER_STEPS, Ksvd, ResidualMode};
 pub use online::{Forgetting, Online, OnlineState, StepReport};
 pub use optimal_directions::Mod;
 pub use replace::Replacement;
