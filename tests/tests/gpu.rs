@@ -87,7 +87,9 @@ fn gemm_matches_the_cpu_on_edge_shapes_and_every_transposition() {
     let on_cpu = Exec::new(Par::Seq);
     let mut rng = Rng::new(5);
     // 1 x 1 x 1; below one tile; exactly one tile; one past a tile in every dimension;
-    // m and n across several tiles with a tiny k; k = 0.
+    // m and n across several tiles with a tiny k; k = 0. From 128 x 128 up, the large-tile
+    // kernel: exactly one of its tiles, one past it with k not a multiple of its 8-deep
+    // steps, k = 1, and m and n across several tiles.
     let shapes = [
         (1, 1, 1),
         (5, 3, 7),
@@ -96,6 +98,10 @@ fn gemm_matches_the_cpu_on_edge_shapes_and_every_transposition() {
         (130, 70, 3),
         (3, 200, 2),
         (7, 0, 5),
+        (128, 16, 128),
+        (129, 13, 257),
+        (200, 1, 131),
+        (300, 41, 260),
     ];
     for &(m, k, n) in &shapes {
         for op_a in [Trans::No, Trans::Yes] {
@@ -471,7 +477,7 @@ fn f64_kernels_match_the_cpu_where_the_adapter_has_them() {
         }
         assert!(diff < 1e-13 * (k as f64 + 1.0), "difference {diff:e}");
     };
-    for &(m, k, n) in &[(1, 1, 1), (65, 17, 129), (3, 200, 2)] {
+    for &(m, k, n) in &[(1, 1, 1), (65, 17, 129), (3, 200, 2), (129, 13, 200)] {
         for op_a in [Trans::No, Trans::Yes] {
             for op_b in [Trans::No, Trans::Yes] {
                 let a = stored::<f64>(m, k, op_a, &mut rng);

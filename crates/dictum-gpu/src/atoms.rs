@@ -16,7 +16,7 @@ use crate::device::Gpu;
 use crate::dispatch::{self, wrapped};
 use crate::gemm::{self, check_upload};
 use crate::pipelines::{
-    GEMM, KSVD_COEFS, KSVD_COMBINE, KSVD_FINISH, KSVD_GATHER, KSVD_PROJECT, KSVD_SPGEMM, Kernel,
+    KSVD_COEFS, KSVD_COMBINE, KSVD_FINISH, KSVD_GATHER, KSVD_PROJECT, KSVD_SPGEMM, Kernel,
     LINE_SUMS,
 };
 use crate::precision::{DeviceReal, bytes};
@@ -298,7 +298,10 @@ pub(crate) fn atom_updates<T: DeviceReal>(
         &[(1, &w_part), (2, &w)],
     )?;
     let gemm_bytes = std::mem::size_of::<gemm::Params>() as u64;
-    let d_times_w = Step::new::<T>(gpu, GEMM, gemm_bytes, &[(1, &dbuf), (2, &w), (3, &dw)])?;
+    // The GEMM kernels for the widest batch; narrower ones dispatch the same kernel.
+    let dw_kernel = gemm::Params::new([d, b, m], (d, Trans::No), (m, Trans::No)).kernel();
+    let p_kernel = gemm::Params::new([m, b, d], (d, Trans::Yes), (d, Trans::No)).kernel();
+    let d_times_w = Step::new::<T>(gpu, dw_kernel, gemm_bytes, &[(1, &dbuf), (2, &w), (3, &dw)])?;
     let combine = Step::new::<T>(
         gpu,
         KSVD_COMBINE,
@@ -316,7 +319,7 @@ pub(crate) fn atom_updates<T: DeviceReal>(
             (17, &state),
         ],
     )?;
-    let dt_times_u = Step::new::<T>(gpu, GEMM, gemm_bytes, &[(1, &dbuf), (2, &u), (3, &pm)])?;
+    let dt_times_u = Step::new::<T>(gpu, p_kernel, gemm_bytes, &[(1, &dbuf), (2, &u), (3, &pm)])?;
     let coefs = Step::new::<T>(
         gpu,
         KSVD_COEFS,
@@ -430,9 +433,9 @@ pub(crate) fn atom_updates<T: DeviceReal>(
                     [groups.div_ceil(64) as u32, slots as u32, 1],
                 ));
                 timers.extend(sum_parts.record(gpu, &mut encoder, [lx, ly, 1]));
-                timers.extend(d_times_w.record(gpu, &mut encoder, dw_params.groups()));
+                timers.extend(d_times_w.record(gpu, &mut encoder, dw_params.groups_for(dw_kernel)));
                 timers.extend(combine.record(gpu, &mut encoder, [slots as u32, 1, 1]));
-                timers.extend(dt_times_u.record(gpu, &mut encoder, p_params.groups()));
+                timers.extend(dt_times_u.record(gpu, &mut encoder, p_params.groups_for(p_kernel)));
                 for pr in &project {
                     timers.extend(pr.record(gpu, &mut encoder, per_user));
                 }

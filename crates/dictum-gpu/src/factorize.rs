@@ -18,7 +18,7 @@ use crate::device::Gpu;
 use crate::dispatch::{self, Pass, wrapped};
 use crate::gemm::{self, check_upload};
 use crate::pipelines::{
-    GEMM, LINE_SUMS, NMF_HALS, NMF_QUOTIENT, NMF_UPDATE, REDUCE, SDDMM, SPARSE_T_TIMES_DENSE,
+    LINE_SUMS, NMF_HALS, NMF_QUOTIENT, NMF_UPDATE, REDUCE, SDDMM, SPARSE_T_TIMES_DENSE,
 };
 use crate::precision::{DeviceReal, bytes};
 use crate::sparse;
@@ -179,7 +179,7 @@ impl Builder<'_> {
         c: &wgpu::Buffer,
     ) -> Result<Pass, Declined> {
         let params = gemm::Params::new(mnk, (a.1, a.2), (b.1, b.2));
-        self.pass::<T, _>(GEMM, &params, &[a.0, b.0, c], params.groups())
+        self.pass::<T, _>(params.kernel(), &params, &[a.0, b.0, c], params.groups())
     }
 
     /// `c (x.ncols x q) = Xᵀ·B` with `B[row, col]` at `b[row·b_rs + col·b_cs]`, `X`'s

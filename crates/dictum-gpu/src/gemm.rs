@@ -1,5 +1,6 @@
-//! `C = op(A)·op(B)` on the device (`kernels/gemm.wgsl`), streaming `B` and `C` in column
-//! chunks when they exceed one storage binding.
+//! `C = op(A)·op(B)` on the device (`kernels/gemm.wgsl` for small products,
+//! `kernels/gemm_large.wgsl` where both sides of `C` span a 128-wide tile), streaming `B` and
+//! `C` in column chunks when they exceed one storage binding.
 
 use dictum_linalg::backend::{Declined, Input, Trans};
 use faer::reborrow::ReborrowMut;
@@ -8,7 +9,7 @@ use faer::{MatMut, MatRef};
 use crate::buffers::{self, GpuMatrix};
 use crate::device::Gpu;
 use crate::dispatch;
-use crate::pipelines::GEMM;
+use crate::pipelines::{GEMM, GEMM_LARGE, Kernel};
 use crate::precision::{DeviceReal, bytes};
 use crate::timing::PassTimer;
 
@@ -58,18 +59,42 @@ impl Params {
         Self::new([m, n, k], (lda, op_a), (k, Trans::No))
     }
 
-    /// Workgroups of one dispatch.
+    /// The kernel for this shape: 128 x 128 tiles when `C` spans one in both directions
+    /// (a large product keeps the device busy with them), else 64 x 64.
+    pub(crate) fn kernel(&self) -> Kernel {
+        if self.m >= LARGE_TILE as u32 && self.n >= LARGE_TILE as u32 {
+            GEMM_LARGE
+        } else {
+            GEMM
+        }
+    }
+
+    /// Workgroups of one dispatch of [`kernel`](Self::kernel).
     pub(crate) fn groups(&self) -> [u32; 3] {
+        self.groups_for(self.kernel())
+    }
+
+    /// Workgroups of one dispatch of `kernel` (either GEMM kernel) for this shape.
+    pub(crate) fn groups_for(&self, kernel: Kernel) -> [u32; 3] {
+        let tile = if kernel.name == GEMM_LARGE.name {
+            LARGE_TILE
+        } else {
+            TILE
+        };
         [
-            (self.m as usize).div_ceil(TILE) as u32,
-            (self.n as usize).div_ceil(TILE) as u32,
+            (self.m as usize).div_ceil(tile) as u32,
+            (self.n as usize).div_ceil(tile) as u32,
             1,
         ]
     }
 }
 
-/// Output tile of one workgroup (the shader's `TILE`).
+/// Output tile of one workgroup of `gemm.wgsl` (its `TILE`); the larger kernel's tile is a
+/// multiple, so limits checked against this one hold for both.
 const TILE: usize = 64;
+
+/// Output tile of one workgroup of `gemm_large.wgsl`.
+const LARGE_TILE: usize = 128;
 
 /// A chunk of streamed columns holds at most this many bytes of `B` or `C`: large enough
 /// that a dispatch fills the device, small enough that two chunks in flight stay modest.
@@ -176,7 +201,10 @@ pub(crate) fn gemm<T: DeviceReal>(
         dst.fill(T::zero());
         return Ok(());
     }
-    let pipeline = gpu.pipelines.get(&gpu.device, GEMM, T::F64)?;
+    // Both kernels compile before any work: one the adapter rejects declines the call.
+    for kernel in [GEMM, GEMM_LARGE] {
+        gpu.pipelines.get(&gpu.device, kernel, T::F64)?;
+    }
     let a_dev = operand(gpu, a, "A")?;
     let lda = a.view().nrows() as u32;
     let b_bytes = bytes::<T>(k * n);
@@ -216,9 +244,8 @@ pub(crate) fn gemm<T: DeviceReal>(
             c_bytes,
             u64::MAX,
         );
-        submit(
+        let submitted = submit::<T>(
             gpu,
-            &pipeline,
             &params,
             a_dev.buffer(),
             b_dev.buffer(),
@@ -226,8 +253,10 @@ pub(crate) fn gemm<T: DeviceReal>(
             &staging,
             c_bytes,
         );
-        let done = buffers::read_back(&gpu.device, &staging, m * n, None, |src| {
-            buffers::write_columns(dst.rb_mut(), 0, src)
+        let done = submitted.ok().and_then(|_| {
+            buffers::read_back(&gpu.device, &staging, m * n, None, |src| {
+                buffers::write_columns(dst.rb_mut(), 0, src)
+            })
         });
         gpu.pool.give(c);
         gpu.pool.give(staging);
@@ -235,7 +264,6 @@ pub(crate) fn gemm<T: DeviceReal>(
     }
     stream(
         gpu,
-        &pipeline,
         dst,
         a_dev.buffer(),
         lda,
@@ -246,43 +274,50 @@ pub(crate) fn gemm<T: DeviceReal>(
     )
 }
 
-/// Records one dispatch of the GEMM kernel, `c = op(a)·op(b)` as `params` says, into
+/// Records one dispatch of the GEMM kernel for `params`' shape, `c = op(a)·op(b)`, into
 /// `encoder` (timed when the device times passes).
-pub(crate) fn record(
+pub(crate) fn record<T: DeviceReal>(
     gpu: &Gpu,
     encoder: &mut wgpu::CommandEncoder,
-    pipeline: &wgpu::ComputePipeline,
     params: &Params,
     [a, b, c]: [&wgpu::Buffer; 3],
-) -> Option<PassTimer> {
+) -> Result<Option<PassTimer>, Declined> {
+    let kernel = params.kernel();
+    let pipeline = gpu.pipelines.get(&gpu.device, kernel, T::F64)?;
     let uniform = buffers::uniform(&gpu.device, params);
-    let bind = dispatch::bind(gpu, pipeline, "gemm", &uniform, &[a, b, c]);
-    dispatch::record(gpu, encoder, pipeline, &bind, params.groups(), GEMM.name)
+    let bind = dispatch::bind(gpu, &pipeline, kernel.name, &uniform, &[a, b, c]);
+    Ok(dispatch::record(
+        gpu,
+        encoder,
+        &pipeline,
+        &bind,
+        params.groups(),
+        kernel.name,
+    ))
 }
 
 /// Encodes one dispatch of the GEMM kernel and the copy of `C` to `staging`, and submits.
 #[allow(clippy::too_many_arguments)]
-fn submit(
+fn submit<T: DeviceReal>(
     gpu: &Gpu,
-    pipeline: &wgpu::ComputePipeline,
     params: &Params,
     a: &wgpu::Buffer,
     b: &wgpu::Buffer,
     c: &wgpu::Buffer,
     staging: &wgpu::Buffer,
     c_bytes: u64,
-) -> wgpu::SubmissionIndex {
+) -> Result<wgpu::SubmissionIndex, Declined> {
     let mut encoder = gpu
         .device
         .create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("gemm"),
         });
-    let timer = record(gpu, &mut encoder, pipeline, params, [a, b, c]);
+    let timer = record::<T>(gpu, &mut encoder, params, [a, b, c])?;
     encoder.copy_buffer_to_buffer(c, 0, staging, 0, c_bytes);
     let index = gpu.queue.submit([encoder.finish()]);
     // Timing serialises the stream (it waits for this pass); it is for measurements.
     dispatch::finish_timers(gpu, timer, &index);
-    index
+    Ok(index)
 }
 
 /// The streamed product: `op(B)` (`k x n`, a host view) and `C` go through the device in
@@ -291,7 +326,6 @@ fn submit(
 #[allow(clippy::too_many_arguments)]
 fn stream<T: DeviceReal>(
     gpu: &Gpu,
-    pipeline: &wgpu::ComputePipeline,
     mut dst: MatMut<'_, T>,
     a: &wgpu::Buffer,
     lda: u32,
@@ -357,7 +391,7 @@ fn stream<T: DeviceReal>(
             pad: [0; 2],
         };
         let (b, c, s) = &slots[slot];
-        let index = submit(gpu, pipeline, &params, a, b, c, s, bytes::<T>(m * len));
+        let index = submit::<T>(gpu, &params, a, b, c, s, bytes::<T>(m * len))?;
         if let Some((ps, pj, plen, pindex)) = in_flight.take() {
             ok = buffers::read_back(&gpu.device, &slots[ps].2, m * plen, Some(pindex), |src| {
                 buffers::write_columns(dst.rb_mut(), pj, src)

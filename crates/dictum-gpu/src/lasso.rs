@@ -12,7 +12,7 @@ use crate::buffers;
 use crate::device::Gpu;
 use crate::dispatch::{self, Pass, wrapped};
 use crate::gemm::{self, operand};
-use crate::pipelines::{FISTA_STEP, GEMM, LASSO_GAP};
+use crate::pipelines::{FISTA_STEP, GEMM, GEMM_LARGE, LASSO_GAP};
 use crate::precision::{DeviceReal, bytes};
 
 /// Bytes of a chunk's largest buffer.
@@ -69,7 +69,7 @@ pub(crate) fn lasso<T: DeviceReal>(
         return Err(Declined::new("one signal's codes exceed a storage binding"));
     }
     // Pipelines first: a kernel that does not compile declines before any work.
-    for kernel in [GEMM, FISTA_STEP, LASSO_GAP] {
+    for kernel in [GEMM, GEMM_LARGE, FISTA_STEP, LASSO_GAP] {
         gpu.pipelines.get(&gpu.device, kernel, T::F64)?;
     }
     let atoms = operand(gpu, job.atoms, "the dictionary")?;
@@ -146,7 +146,7 @@ pub(crate) fn lasso<T: DeviceReal>(
         let correlations = gemm::Params::dense(m, len, d, d, Trans::Yes);
         let gram_times = |v: &wgpu::Buffer| {
             let p = gemm::Params::new([m, len, m], (m, Trans::No), (m, Trans::No));
-            Pass::new::<T, _>(gpu, GEMM, &p, &[gram.buffer(), v, &gz], p.groups())
+            Pass::new::<T, _>(gpu, p.kernel(), &p, &[gram.buffer(), v, &gz], p.groups())
         };
         let gz_pass = gram_times(&z)?;
         let gx_pass = gram_times(&x)?;
@@ -171,7 +171,7 @@ pub(crate) fn lasso<T: DeviceReal>(
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         let corr_pass = Pass::new::<T, _>(
             gpu,
-            GEMM,
+            correlations.kernel(),
             &correlations,
             &[atoms.buffer(), &yb, &a0],
             correlations.groups(),

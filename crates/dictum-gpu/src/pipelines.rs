@@ -20,6 +20,13 @@ pub(crate) const GEMM: Kernel = Kernel {
     entry: "main",
 };
 
+/// `kernels/gemm_large.wgsl`: 128 x 128 tiles for large products.
+pub(crate) const GEMM_LARGE: Kernel = Kernel {
+    name: "gemm_large",
+    source: include_str!("../../../kernels/gemm_large.wgsl"),
+    entry: "main",
+};
+
 /// `kernels/column_norms.wgsl`.
 pub(crate) const COLUMN_NORMS: Kernel = Kernel {
     name: "column_norms",

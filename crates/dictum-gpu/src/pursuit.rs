@@ -15,7 +15,7 @@ use crate::buffers;
 use crate::device::Gpu;
 use crate::dispatch::{self, wrapped};
 use crate::gemm::{self, operand};
-use crate::pipelines::{GEMM, PURSUIT, SELECTION};
+use crate::pipelines::{PURSUIT, SELECTION};
 use crate::precision::{DeviceReal, bytes};
 
 /// The largest support the shader holds (its `KMAX`: `L⁻¹` lives in workgroup memory).
@@ -126,7 +126,6 @@ pub(crate) fn pursuit<T: DeviceReal>(
             m
         )));
     }
-    let gemm_pipeline = gpu.pipelines.get(&gpu.device, GEMM, T::F64)?;
     // Workgroups no wider than the dictionary needs (at least 64: the pursuit kernel's
     // per-step work on the support uses one invocation per atom of it).
     let workgroup = match m {
@@ -205,13 +204,12 @@ pub(crate) fn pursuit<T: DeviceReal>(
             });
         let correlations = gemm::Params::dense(m, len, d, d, Trans::Yes);
         let mut timers = Vec::new();
-        timers.extend(gemm::record(
+        timers.extend(gemm::record::<T>(
             gpu,
             &mut encoder,
-            &gemm_pipeline,
             &correlations,
             [atoms.buffer(), &slot.signals, &slot.alpha],
-        ));
+        )?);
         let params = Params {
             m: m as u32,
             d: d as u32,
