@@ -1,35 +1,13 @@
 // gemm_large.wgsl — C = op(A)·op(B), f32, every matrix column-major: the kernel for large
-// products (gemm.wgsl, with 64 x 64 tiles, serves small ones). Same layout and parameters
-// as gemm.wgsl: op(A) is m x k (A stored with leading dimension lda, transposed when
-// trans_a = 1), op(B) is k x n (ldb, trans_b), C is m x n with leading dimension ldc,
-// overwritten; offset_b / offset_c shift the first entry of B and C.
+// products (gemm.wgsl, with 64 x 64 tiles, serves small ones). Parameters, bindings and the
+// guarded loads are gemm_common.wgsl's, prepended when the pipeline is built.
 //
 // Tiling: a workgroup of 16 x 16 invocations computes a 128 x 128 tile of C, each invocation
 // an 8 x 8 register block: rows 4·lx + {0..3} and 64 + 4·lx + {0..3}, columns likewise with
 // ly, so that its operands are two 4-wide vectors of each workgroup-memory tile per step
 // (16 loads for 64 FMAs, where gemm.wgsl's 4 x 4 blocks do 8 for 16). K advances 8 at a
 // time; the tiles of A and B are loaded so that consecutive invocations read consecutive
-// words of the stored matrices in either orientation. Out-of-range elements load as zero.
-
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    lda: u32,
-    ldb: u32,
-    ldc: u32,
-    trans_a: u32,
-    trans_b: u32,
-    offset_b: u32,
-    offset_c: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+// words of the stored matrices in either orientation.
 
 const TILE: u32 = 128u;
 const TK: u32 = 8u;
@@ -38,30 +16,6 @@ const TK: u32 = 8u;
 // bs likewise for the tile's columns of op(B).
 var<workgroup> as_: array<array<vec4<f32>, 32>, 8>;
 var<workgroup> bs: array<array<vec4<f32>, 32>, 8>;
-
-fn load_a(i: u32, kk: u32, row0: u32, k0: u32) -> f32 {
-    let r = row0 + i;
-    let q = k0 + kk;
-    if (r >= p.m || q >= p.k) {
-        return 0.0;
-    }
-    if (p.trans_a == 0u) {
-        return a[r + q * p.lda];
-    }
-    return a[q + r * p.lda];
-}
-
-fn load_b(kk: u32, j: u32, k0: u32, col0: u32) -> f32 {
-    let q = k0 + kk;
-    let cidx = col0 + j;
-    if (q >= p.k || cidx >= p.n) {
-        return 0.0;
-    }
-    if (p.trans_b == 0u) {
-        return b[p.offset_b + q + cidx * p.ldb];
-    }
-    return b[p.offset_b + cidx + q * p.ldb];
-}
 
 @compute @workgroup_size(16, 16, 1)
 fn main(

@@ -13,7 +13,7 @@ use faer::reborrow::{Reborrow, ReborrowMut};
 
 use crate::buffers;
 use crate::device::Gpu;
-use crate::dispatch::{self, wrapped};
+use crate::dispatch::{self, LineParams, wrapped};
 use crate::gemm::{self, check_upload};
 use crate::pipelines::{
     KSVD_COEFS, KSVD_COMBINE, KSVD_FINISH, KSVD_GATHER, KSVD_PROJECT, KSVD_SPGEMM, Kernel,
@@ -45,16 +45,6 @@ struct Params {
     hi: u32,
     groups: u32,
     first: u32,
-}
-
-/// `line_sums.wgsl`'s `Params`.
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct LineParams {
-    lines: u32,
-    len: u32,
-    line_stride: u32,
-    step: u32,
 }
 
 /// A pass whose buffers stay and whose parameters are rewritten for every batch.
@@ -204,16 +194,7 @@ pub(crate) fn atom_updates<T: DeviceReal>(
     let most_users = plans.iter().map(|p| p.sig.len()).max().unwrap_or(0);
 
     let elem = bytes::<T>(1);
-    let buffer = |len: usize, size: u64| {
-        gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("atom updates"),
-            size: (len as u64 * size).max(16),
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        })
-    };
+    let buffer = |len: usize, size: u64| buffers::scratch(&gpu.device, "atom updates", len, size);
     let with = |data: &[u8]| {
         let b = buffer(data.len().div_ceil(4), 4);
         gpu.queue.write_buffer(&b, 0, data);

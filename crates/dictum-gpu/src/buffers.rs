@@ -123,6 +123,19 @@ pub(crate) fn pack_columns<T: DeviceReal>(
     }
 }
 
+/// A storage buffer of `len` elements of `elem` bytes (at least 16 bytes) that kernels read
+/// and write and that can be copied to and from: the working buffers of a fused operation.
+pub(crate) fn scratch(device: &wgpu::Device, label: &str, len: usize, elem: u64) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: (len as u64 * elem).max(16),
+        usage: wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
 /// A storage buffer holding `data`, created with it.
 pub(crate) fn storage_with<T: DeviceReal>(
     device: &wgpu::Device,

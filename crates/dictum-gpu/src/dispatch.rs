@@ -201,3 +201,14 @@ impl Pass {
         )
     }
 }
+
+/// `kernels/line_sums.wgsl`'s `Params`: `lines` sums of `len` entries, line `l`'s entries at
+/// `l·line_stride + t·step`.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct LineParams {
+    pub(crate) lines: u32,
+    pub(crate) len: u32,
+    pub(crate) line_stride: u32,
+    pub(crate) step: u32,
+}

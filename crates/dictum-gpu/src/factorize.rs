@@ -15,7 +15,7 @@ use faer::reborrow::{Reborrow, ReborrowMut};
 
 use crate::buffers;
 use crate::device::Gpu;
-use crate::dispatch::{self, Pass, wrapped};
+use crate::dispatch::{self, LineParams, Pass, wrapped};
 use crate::gemm::{self, check_upload};
 use crate::pipelines::{
     LINE_SUMS, NMF_HALS, NMF_QUOTIENT, NMF_UPDATE, REDUCE, SDDMM, SPARSE_T_TIMES_DENSE,
@@ -92,16 +92,6 @@ struct QuotientParams {
     pad: [u32; 2],
 }
 
-/// `line_sums.wgsl`'s `Params`.
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct LineParams {
-    lines: u32,
-    len: u32,
-    line_stride: u32,
-    step: u32,
-}
-
 /// `sddmm.wgsl`'s `Params`.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -149,14 +139,7 @@ struct Builder<'g> {
 
 impl Builder<'_> {
     fn buffer(&self, len: usize, elem: u64) -> wgpu::Buffer {
-        self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("nmf"),
-            size: (len.max(1) as u64 * elem).max(16),
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        })
+        buffers::scratch(&self.gpu.device, "nmf", len, elem)
     }
 
     fn pass<T: DeviceReal, P: bytemuck::Pod>(
@@ -453,35 +436,47 @@ pub(crate) fn factorize<T: DeviceReal>(
                             Builder::flat(n * p, 256),
                         )
                     };
-                    passes.push(wh_pass()?);
-                    passes.push(q_pass(0)?);
-                    passes.push(b.gemm::<T>(
-                        [r, p, n],
-                        (&wb, n, Trans::Yes),
-                        (&q, n, Trans::No),
+                    // A half-step: W·H, the quotients, the numerators (`num`), the
+                    // component sums of the other factor, the update of `x`.
+                    let half =
+                        |num: Pass,
+                         num_buf: &wgpu::Buffer,
+                         (sums, other, sums_buf): (&LineParams, &wgpu::Buffer, &wgpu::Buffer),
+                         (update, pen, x, len): (
+                            UpdateParams,
+                            &wgpu::Buffer,
+                            &wgpu::Buffer,
+                            usize,
+                        )|
+                         -> Result<[Pass; 5], Declined> {
+                            Ok([
+                                wh_pass()?,
+                                q_pass(0)?,
+                                num,
+                                b.pass::<T, _>(LINE_SUMS, sums, &[other, sums_buf], lines)?,
+                                b.pass::<T, _>(
+                                    NMF_UPDATE,
+                                    &update,
+                                    &[num_buf, sums_buf, pen, x],
+                                    Builder::flat(len, 256),
+                                )?,
+                            ])
+                        };
+                    let num_h_pass =
+                        b.gemm::<T>([r, p, n], (&wb, n, Trans::Yes), (&q, n, Trans::No), &num_h)?;
+                    passes.extend(half(
+                        num_h_pass,
                         &num_h,
+                        (&col_sums_w, &wb, &sums_w),
+                        (h_update(1, false), &pen_h, &hb, r * p),
                     )?);
-                    passes.push(b.pass::<T, _>(LINE_SUMS, &col_sums_w, &[&wb, &sums_w], lines)?);
-                    passes.push(b.pass::<T, _>(
-                        NMF_UPDATE,
-                        &h_update(1, false),
-                        &[&num_h, &sums_w, &pen_h, &hb],
-                        Builder::flat(r * p, 256),
-                    )?);
-                    passes.push(wh_pass()?);
-                    passes.push(q_pass(0)?);
-                    passes.push(b.gemm::<T>(
-                        [n, r, p],
-                        (&q, n, Trans::No),
-                        (&hb, r, Trans::Yes),
+                    let num_w_pass =
+                        b.gemm::<T>([n, r, p], (&q, n, Trans::No), (&hb, r, Trans::Yes), &num_w)?;
+                    passes.extend(half(
+                        num_w_pass,
                         &num_w,
-                    )?);
-                    passes.push(b.pass::<T, _>(LINE_SUMS, &row_sums_h, &[&hb, &sums_h], lines)?);
-                    passes.push(b.pass::<T, _>(
-                        NMF_UPDATE,
-                        &w_update(1, true),
-                        &[&num_w, &sums_h, &pen_w, &wb],
-                        Builder::flat(n * r, 256),
+                        (&row_sums_h, &hb, &sums_h),
+                        (w_update(1, true), &pen_w, &wb, n * r),
                     )?);
                     // For the measure: W·H of the new factors, and the divergence's terms.
                     let measure = vec![

@@ -219,19 +219,7 @@ pub(crate) fn gemm<T: DeviceReal>(
         (b_resident || b_bytes <= budget) && c_bytes <= budget && n.div_ceil(TILE) <= max_groups;
     if whole {
         let b_dev = operand(gpu, b, "B")?;
-        let params = Params {
-            m: m as u32,
-            n: n as u32,
-            k: k as u32,
-            lda,
-            ldb: b.view().nrows() as u32,
-            ldc: m as u32,
-            trans_a: u32::from(op_a == Trans::Yes),
-            trans_b: u32::from(op_b == Trans::Yes),
-            offset_b: 0,
-            offset_c: 0,
-            pad: [0; 2],
-        };
+        let params = Params::new([m, n, k], (lda as usize, op_a), (b.view().nrows(), op_b));
         let c = gpu.pool.take(
             &gpu.device,
             wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
@@ -377,19 +365,7 @@ fn stream<T: DeviceReal>(
         buffers::pack_columns(opb, j0, len, &mut host);
         gpu.queue
             .write_buffer(&slots[slot].0, 0, bytemuck::cast_slice(&host));
-        let params = Params {
-            m: m as u32,
-            n: len as u32,
-            k: k as u32,
-            lda,
-            ldb: k as u32,
-            ldc: m as u32,
-            trans_a: u32::from(op_a == Trans::Yes),
-            trans_b: 0,
-            offset_b: 0,
-            offset_c: 0,
-            pad: [0; 2],
-        };
+        let params = Params::dense(m, len, k, lda as usize, op_a);
         let (b, c, s) = &slots[slot];
         let index = submit::<T>(gpu, &params, a, b, c, s, bytes::<T>(m * len))?;
         if let Some((ps, pj, plen, pindex)) = in_flight.take() {

@@ -96,16 +96,7 @@ pub(crate) fn lasso<T: DeviceReal>(
         tk = next;
     }
     let scal = buffers::storage_with(&gpu.device, "lasso scalars", &scal);
-    let buffer = |len: usize, elem: u64| {
-        gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("lasso"),
-            size: (len as u64 * elem).max(16),
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        })
-    };
+    let buffer = |len: usize, elem: u64| buffers::scratch(&gpu.device, "lasso", len, elem);
     let elem = bytes::<T>(1);
     let (yb, a0, x, z, gz) = (
         buffer(d * nc, elem),

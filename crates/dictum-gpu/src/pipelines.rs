@@ -13,17 +13,24 @@ pub(crate) struct Kernel {
     pub(crate) entry: &'static str,
 }
 
-/// `kernels/gemm.wgsl`.
+/// `kernels/gemm.wgsl` after `kernels/gemm_common.wgsl`.
 pub(crate) const GEMM: Kernel = Kernel {
     name: "gemm",
-    source: include_str!("../../../kernels/gemm.wgsl"),
+    source: concat!(
+        include_str!("../../../kernels/gemm_common.wgsl"),
+        include_str!("../../../kernels/gemm.wgsl")
+    ),
     entry: "main",
 };
 
-/// `kernels/gemm_large.wgsl`: 128 x 128 tiles for large products.
+/// `kernels/gemm_large.wgsl` after `kernels/gemm_common.wgsl`: 128 x 128 tiles for large
+/// products.
 pub(crate) const GEMM_LARGE: Kernel = Kernel {
     name: "gemm_large",
-    source: include_str!("../../../kernels/gemm_large.wgsl"),
+    source: concat!(
+        include_str!("../../../kernels/gemm_common.wgsl"),
+        include_str!("../../../kernels/gemm_large.wgsl")
+    ),
     entry: "main",
 };
 

@@ -513,15 +513,7 @@ pub(crate) fn assign<T: Real>(
                 }
             }
             lab[c] = arg as u32;
-            cst[c] = if spherical {
-                if y2 > 0.0 {
-                    (1.0 - best / y2.sqrt()).max(0.0)
-                } else {
-                    0.0
-                }
-            } else {
-                (y2 - 2.0 * best).max(0.0)
-            };
+            cst[c] = cost_at(y2, best, spherical);
         }
         Ok(())
     };
@@ -539,6 +531,18 @@ pub(crate) fn assign<T: Real>(
             .collect::<Result<Vec<()>>>()?,
     };
     Ok((labels, cost))
+}
+
+/// A signal's cost at its centre from `‖y‖²` and the best score `cᵀy − ½‖c‖²` (or `cᵀy`
+/// for spherical k-means): `‖y − c‖²`, or `1 − cos(y, c)`.
+fn cost_at(y2: f64, best: f64, spherical: bool) -> f64 {
+    if !spherical {
+        (y2 - 2.0 * best).max(0.0)
+    } else if y2 > 0.0 {
+        (1.0 - best / y2.sqrt()).max(0.0)
+    } else {
+        0.0
+    }
 }
 
 /// [`assign`] on a backend that runs the fused pursuit (a GPU), with its nearest-centre rule:
@@ -576,16 +580,10 @@ fn assign_on_device<T: Real>(
         let (atom, best) = codes.code(c);
         let best = best.first().map_or(f64::NEG_INFINITY, |b| b.into_f64());
         let y2 = y.col(c).squared_norm_l2().into_f64();
-        let cost = if spherical {
-            if y2 > 0.0 {
-                (1.0 - best / y2.sqrt()).max(0.0)
-            } else {
-                0.0
-            }
-        } else {
-            (y2 - 2.0 * best).max(0.0)
-        };
-        (atom.first().copied().unwrap_or(0), cost)
+        (
+            atom.first().copied().unwrap_or(0),
+            cost_at(y2, best, spherical),
+        )
     });
     Ok(Some(found.into_iter().unzip()))
 }
