@@ -8,7 +8,7 @@
 // CSC (x_ptr, x_rows, x_vals); the dictionary D (d x m), the signals' chunk y (d x (hi − lo),
 // signals lo..hi), and every d x b or m x b matrix are column-major. One power step is
 //   gather   S = Y·Vᵀ              (per chunk of signals, accumulated)
-//   spgemm   W_g = X·Vᵀ per group g of each slot's users (then W = Σ_g W_g: line_sums.wgsl,
+//   spgemm   W_g = X·Vᵀ per group g of each slot's users (then W = Σ_g W_g: partial_sums.wgsl,
 //            D·W: gemm.wgsl)
 //   combine  u = S − D·W + d_k·(x_kᵀv), normalized (a vanishing u marks the slot degenerate)
 //   project  (Yᵀ·U) at the users      (per chunk; then P = Dᵀ·U: gemm.wgsl)

@@ -1,7 +1,7 @@
 //! K-SVD's atom updates on the device (see `dictum_linalg::backend::AtomSweep`): the
 //! signals (in column chunks of at most one binding), the dictionary and the codes stay on
 //! the device for the sweep; each batch is one submission of the steps of
-//! `kernels/ksvd.wgsl` with the GEMM and line-sum kernels between them, and nothing comes
+//! `kernels/ksvd.wgsl` with the GEMM and partial-sum kernels between them, and nothing comes
 //! back until the sweep ends.
 
 use std::ops::ControlFlow;
@@ -13,11 +13,11 @@ use faer::reborrow::{Reborrow, ReborrowMut};
 
 use crate::buffers;
 use crate::device::Gpu;
-use crate::dispatch::{self, LineParams, wrapped};
+use crate::dispatch::{self, PartialParams, wrapped};
 use crate::gemm::{self, check_upload};
 use crate::pipelines::{
     KSVD_COEFS, KSVD_COMBINE, KSVD_FINISH, KSVD_GATHER, KSVD_PROJECT, KSVD_SPGEMM, Kernel,
-    LINE_SUMS,
+    PARTIAL_SUMS,
 };
 use crate::precision::{DeviceReal, bytes};
 use crate::timing::PassTimer;
@@ -274,8 +274,8 @@ pub(crate) fn atom_updates<T: DeviceReal>(
     )?;
     let sum_parts = Step::new::<T>(
         gpu,
-        LINE_SUMS,
-        std::mem::size_of::<LineParams>() as u64,
+        PARTIAL_SUMS,
+        std::mem::size_of::<PartialParams>() as u64,
         &[(1, &w_part), (2, &w)],
     )?;
     let gemm_bytes = std::mem::size_of::<gemm::Params>() as u64;
@@ -382,11 +382,11 @@ pub(crate) fn atom_updates<T: DeviceReal>(
             }
             sum_parts.set(
                 gpu,
-                &LineParams {
-                    lines: (m * slots) as u32,
-                    len: groups as u32,
-                    line_stride: 1,
-                    step: (m * slots) as u32,
+                &PartialParams {
+                    len: (m * slots) as u32,
+                    groups: groups as u32,
+                    add: 0,
+                    pad: 0,
                 },
             );
             let dw_params = gemm::Params::new([d, slots, m], (d, Trans::No), (m, Trans::No));
@@ -398,7 +398,7 @@ pub(crate) fn atom_updates<T: DeviceReal>(
             let mut timers = Vec::new();
             let (gx, gy) = wrapped(users.div_ceil(256));
             let per_user = [gx, gy, 1];
-            let (lx, ly) = wrapped(m * slots);
+            let (lx, ly) = wrapped((m * slots).div_ceil(256));
             for _ in 0..steps {
                 for g in &gather {
                     timers.extend(g.record(

@@ -212,3 +212,14 @@ pub(crate) struct LineParams {
     pub(crate) line_stride: u32,
     pub(crate) step: u32,
 }
+
+/// `kernels/partial_sums.wgsl`'s `Params`: `len` entries, `groups` partials each; `add` = 1
+/// adds their sum to the output, 0 replaces it.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct PartialParams {
+    pub(crate) len: u32,
+    pub(crate) groups: u32,
+    pub(crate) add: u32,
+    pub(crate) pad: u32,
+}

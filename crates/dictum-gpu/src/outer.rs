@@ -1,6 +1,7 @@
-//! Sums of outer products of sparse columns on the device, `dst += U·Vᵀ`
-//! (`kernels/outer_products.wgsl`): `dst` goes up, one invocation per column adds its terms
-//! in the CPU's order, and `dst` comes back.
+//! Sums of outer products of sparse columns on the device, `dst += U·Vᵀ`: `dst` goes up,
+//! groups of invocations per column sum segments of its terms in order
+//! (`kernels/outer_products.wgsl`), `kernels/partial_sums.wgsl` adds the segments to `dst` in
+//! order, and `dst` comes back.
 
 use dictum_linalg::CscMatrix;
 use dictum_linalg::backend::Declined;
@@ -9,9 +10,9 @@ use faer::reborrow::{Reborrow, ReborrowMut};
 
 use crate::buffers;
 use crate::device::Gpu;
-use crate::dispatch::{self, wrapped};
+use crate::dispatch::{self, PartialParams, Pass, wrapped};
 use crate::gemm::check_upload;
-use crate::pipelines::OUTER_PRODUCTS;
+use crate::pipelines::{OUTER_PRODUCTS, PARTIAL_SUMS};
 use crate::precision::{DeviceReal, bytes};
 use crate::sparse::upload_csc;
 
@@ -21,8 +22,15 @@ use crate::sparse::upload_csc;
 struct Params {
     p: u32,
     q: u32,
-    pad: [u32; 2],
+    groups: u32,
+    pad: u32,
 }
+
+/// Invocations the sum aims for: columns times groups (at most [`MAX_GROUPS`]).
+const TARGET_INVOCATIONS: usize = 16_384;
+
+/// Segments of a column's terms at most.
+const MAX_GROUPS: usize = 32;
 
 /// `dst += u·vᵀ` (shapes checked by the context).
 pub(crate) fn outer_products<T: DeviceReal>(
@@ -55,10 +63,24 @@ pub(crate) fn outer_products<T: DeviceReal>(
             })
     };
     drop(data);
+    let max_groups = gpu.device.limits().max_compute_workgroups_per_dimension as usize;
+    if q.div_ceil(64) > max_groups {
+        return Err(Declined::new(format!(
+            "{q} columns need more than the adapter's {max_groups} workgroups per dimension"
+        )));
+    }
+    // Groups so that small sums still fill the device, bounded by one binding of partials.
+    let fit = (gpu.max_binding / bytes::<T>(p * q).max(1)) as usize;
+    let groups = TARGET_INVOCATIONS.div_ceil(q).clamp(1, MAX_GROUPS).min(fit);
+    if groups == 0 {
+        return Err(Declined::new("the sum exceeds one storage binding"));
+    }
+    let parts = buffers::scratch(&gpu.device, "outer partials", p * q * groups, bytes::<T>(1));
     let params = Params {
         p: p as u32,
         q: q as u32,
-        pad: [0; 2],
+        groups: groups as u32,
+        pad: 0,
     };
     let pipeline = gpu.pipelines.get(&gpu.device, OUTER_PRODUCTS, T::F64)?;
     let uniform = buffers::uniform(&gpu.device, &params);
@@ -67,21 +89,33 @@ pub(crate) fn outer_products<T: DeviceReal>(
         &pipeline,
         OUTER_PRODUCTS.name,
         &uniform,
-        &[&u_ptr, &u_rows, &u_vals, &vt_ptr, &vt_rows, &vt_vals, &sum],
+        &[
+            &u_ptr, &u_rows, &u_vals, &vt_ptr, &vt_rows, &vt_vals, &parts,
+        ],
     );
+    let adding = PartialParams {
+        len: (p * q) as u32,
+        groups: groups as u32,
+        add: 1,
+        pad: 0,
+    };
+    let (ax, ay) = wrapped((p * q).div_ceil(256));
+    let add = Pass::new::<T, _>(gpu, PARTIAL_SUMS, &adding, &[&parts, &sum], [ax, ay, 1])?;
     let len = p * q;
     let back = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
     let staging = gpu.pool.take(&gpu.device, back, bytes::<T>(len), u64::MAX);
     let mut encoder = gpu.device.create_command_encoder(&Default::default());
-    let (x, y) = wrapped(q.div_ceil(64));
-    let timer = dispatch::record(
+    let mut timer: Vec<_> = dispatch::record(
         gpu,
         &mut encoder,
         &pipeline,
         &bind,
-        [x, y, 1],
+        [q.div_ceil(64) as u32, groups as u32, 1],
         OUTER_PRODUCTS.name,
-    );
+    )
+    .into_iter()
+    .collect();
+    timer.extend(add.record(gpu, &mut encoder));
     encoder.copy_buffer_to_buffer(&sum, 0, &staging, 0, bytes::<T>(len));
     let index = gpu.queue.submit([encoder.finish()]);
     dispatch::finish_timers(gpu, timer, &index);

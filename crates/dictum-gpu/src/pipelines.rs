@@ -83,6 +83,13 @@ pub(crate) const LASSO_GAP: Kernel = Kernel {
     entry: "main",
 };
 
+/// `kernels/partial_sums.wgsl`.
+pub(crate) const PARTIAL_SUMS: Kernel = Kernel {
+    name: "partial_sums",
+    source: include_str!("../../../kernels/partial_sums.wgsl"),
+    entry: "main",
+};
+
 /// `kernels/outer_products.wgsl`.
 pub(crate) const OUTER_PRODUCTS: Kernel = Kernel {
     name: "outer_products",
