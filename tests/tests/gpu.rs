@@ -617,3 +617,54 @@ fn the_smt_fits_on_the_device_with_the_cpus_spectrum() {
         assert!((x - y).abs() <= 1e-3 * x.abs().max(1e-9), "{a:?} vs {b:?}");
     }
 }
+
+#[test]
+fn sparse_products_stream_past_one_binding() {
+    if gpu().is_none() {
+        return;
+    }
+    // 2 KiB bindings: a 40 x 300 sparse matrix (about 4 000 non-zeros, 16 KiB) and every
+    // result go through in chunks of its columns; the dense operands (≤ 1.3 KiB) fit.
+    let small = open(Mode::Always).unwrap().with_max_binding_bytes(2 << 10);
+    let seen = Fallbacks::default();
+    let observer = |e: &Event<'_>| seen.observe(e);
+    let exec = Exec::new(Par::Seq)
+        .with_backend(&small)
+        .with_observer(&observer);
+    let mut rng = Rng::new(22);
+    let dense = Mat::<f32>::from_fn(40, 300, |_, _| {
+        let v = rng.uniform() as f32;
+        if v.abs() > 0.33 { 0.0 } else { v }
+    });
+    let x = CscMatrix::from_dense(dense.as_ref()).unwrap();
+    for (product, b, shape) in [
+        (
+            SparseProduct::DenseTimesSparse,
+            rng.mat::<f32>(8, 40),
+            (8, 300),
+        ),
+        (
+            SparseProduct::SparseTimesDense,
+            rng.mat::<f32>(300, 1),
+            (40, 1),
+        ),
+        (
+            SparseProduct::SparseTransposeTimesDense,
+            rng.mat::<f32>(40, 8),
+            (300, 8),
+        ),
+    ] {
+        let mut want = Mat::<f32>::zeros(shape.0, shape.1);
+        Exec::new(Par::Seq)
+            .sparse_dense(want.as_mut(), product, &x, b.as_ref())
+            .unwrap();
+        let mut got = Mat::<f32>::from_fn(shape.0, shape.1, |_, _| f32::NAN);
+        exec.sparse_dense(got.as_mut(), product, &x, b.as_ref())
+            .unwrap();
+        assert!(
+            rel_diff(got.as_ref(), want.as_ref()) < 1e-5 * 300.0,
+            "{product:?}"
+        );
+    }
+    assert_eq!(seen.take(), vec![], "streamed, not declined");
+}
