@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! gpu_bench [--scale full|small] [--threads N] [--device gpu|gpu:N] [--peak-tflops P] [--only a,b]
-//!           [--kernel-times]
+//!           [--kernel-times] [--gpu-only]
 //! ```
 //! `--scale small` divides the signal counts so that a software adapter (lavapipe, in CI)
 //! finishes in seconds: its figures check the plumbing, not speed. Sections (`--only`):
@@ -14,7 +14,9 @@
 //! threads, and 2 threads where that differs), GPU seconds, rates and ratios, and GEMM's
 //! share of `--peak-tflops` (the card's FP32 non-tensor peak). `--kernel-times` adds, from one
 //! more run with timestamp queries, the seconds the kernels themselves took (the rest of the
-//! GPU column is transfers and host work).
+//! GPU column is transfers and host work). `--gpu-only` skips the CPU runs (their columns
+//! print NaN): for a lent GPU machine whose time is short, where a full-scale CPU run of the
+//! K-SVD row alone can take minutes.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Instant;
@@ -34,6 +36,7 @@ struct Args {
     peak_tflops: Option<f64>,
     only: Vec<String>,
     kernel_times: bool,
+    gpu_only: bool,
 }
 
 fn parse() -> Args {
@@ -44,6 +47,7 @@ fn parse() -> Args {
         peak_tflops: None,
         only: Vec::new(),
         kernel_times: false,
+        gpu_only: false,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -57,6 +61,11 @@ fn parse() -> Args {
             "--only" => a.only = v.split(',').map(str::to_string).collect(),
             "--kernel-times" => {
                 a.kernel_times = true;
+                i += 1;
+                continue;
+            }
+            "--gpu-only" => {
+                a.gpu_only = true;
                 i += 1;
                 continue;
             }
@@ -187,7 +196,11 @@ fn main() {
     type Timed = (f64, Option<f64>, Option<f64>);
     let on = |t: usize, gpu_too: bool, f: &(dyn Fn(&Exec<'_>) + Sync)| -> Timed {
         with_threads(t, |par| {
-            let cpu = seconds(|| f(&Exec::new(par)));
+            let cpu = if a.gpu_only {
+                f64::NAN
+            } else {
+                seconds(|| f(&Exec::new(par)))
+            };
             let dev = gpu_too.then(|| {
                 // One warm-up: pipelines compile and buffers enter the pool.
                 f(&Exec::new(par).with_backend(&gpu));
@@ -199,7 +212,7 @@ fn main() {
         .unwrap()
     };
     let two = |f: &(dyn Fn(&Exec<'_>) + Sync)| -> Option<f64> {
-        (a.threads != 2).then(|| on(2, false, f).0)
+        (a.threads != 2 && !a.gpu_only).then(|| on(2, false, f).0)
     };
 
     if wants("gemm") {
