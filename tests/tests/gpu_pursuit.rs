@@ -404,3 +404,28 @@ fn the_smts_capped_cosine_codes_match_the_cpu() {
         assert!(a.coef_diff < 1e-5, "case {case}: {:e}", a.coef_diff);
     }
 }
+
+#[test]
+fn auto_keeps_small_fused_steps_on_the_cpu_and_says_why() {
+    if gpu().is_none() {
+        return;
+    }
+    let auto = open(dictum::gpu::Mode::Auto).unwrap();
+    let (d, y) = w1_like::<f32>(8, 16, 20, 2, 0.01, 11);
+    let dict = Dictionary::new(d.as_ref()).unwrap();
+    let seen = Fallbacks::default();
+    let observer = |e: &Event<'_>| seen.observe(e);
+    let exec = Exec::new(Par::Seq)
+        .with_backend(&auto)
+        .with_observer(&observer);
+    let omp = Omp::new().n_nonzero_coefs(2).check().unwrap();
+    let got = omp.encode(&dict, y.as_ref(), &exec).unwrap();
+    let want = omp.encode(&dict, y.as_ref(), &Exec::new(Par::Seq)).unwrap();
+    assert_eq!(got, want, "the CPU's kernel ran");
+    let fell = seen.take();
+    assert!(
+        fell.iter()
+            .any(|(op, why)| *op == Op::Pursuit && why.starts_with("auto:")),
+        "{fell:?}"
+    );
+}
