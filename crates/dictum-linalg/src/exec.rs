@@ -587,24 +587,10 @@ impl<'a> Exec<'a> {
             return Ok(Offloaded::OnCpu);
         }
         let n = y.ncols();
-        let mut out = PursuitCodes::empty(n, job.max_atoms);
-        let mut cancelled = false;
-        let mut progress = |done: usize| {
-            if self.progress("encode", done, n).is_err() {
-                cancelled = true;
-                return ControlFlow::Break(());
-            }
-            ControlFlow::Continue(())
-        };
-        let ran = kernels_of::<T>(self.backend).pursuit(job, &mut out, &mut progress);
-        Ok(match ran {
-            Err(why) => {
-                self.fell_back::<T>(Op::Pursuit, &why);
-                Offloaded::OnCpu
-            }
-            Ok(()) if cancelled => Offloaded::Cancelled,
-            Ok(()) => Offloaded::Done(out),
-        })
+        Ok(self.offloaded(Op::Pursuit, ("encode", n), |k, checkpoint| {
+            let mut out = PursuitCodes::empty(n, job.max_atoms);
+            k.pursuit(job, &mut out, checkpoint).map(|()| out)
+        }))
     }
 
     /// Runs the iterations of an NMF `job` on the backend ([`Factorization`]) from the
@@ -631,15 +617,10 @@ impl<'a> Exec<'a> {
         if !self.offers::<T>(Op::Factorize) {
             return Ok(Offloaded::OnCpu);
         }
-        Ok(
-            match kernels_of::<T>(self.backend).factorize(job, w, h, each) {
-                Ok(()) => Offloaded::Done(()),
-                Err(why) => {
-                    self.fell_back::<T>(Op::Factorize, &why);
-                    Offloaded::OnCpu
-                }
-            },
-        )
+        // The solver's own stopping rule cancels through `each`: no checkpoint here.
+        Ok(self.offloaded(Op::Factorize, ("iterations", 0), |k, _| {
+            k.factorize(job, w, h, each)
+        }))
     }
 
     /// LASSO by FISTA or ISTA for every signal of `job` on the backend ([`Lasso`]), the
@@ -665,23 +646,12 @@ impl<'a> Exec<'a> {
             return Ok(Offloaded::OnCpu);
         }
         let n = job.signals.ncols();
-        let mut cancelled = false;
-        let mut chunk = |first: usize, codes: MatRef<'_, T>| {
-            each(first, codes);
-            if self.progress("encode", first + codes.ncols(), n).is_err() {
-                cancelled = true;
-                return ControlFlow::Break(());
-            }
-            ControlFlow::Continue(())
-        };
-        Ok(match kernels_of::<T>(self.backend).lasso(job, &mut chunk) {
-            Ok(()) if cancelled => Offloaded::Cancelled,
-            Ok(()) => Offloaded::Done(()),
-            Err(why) => {
-                self.fell_back::<T>(Op::Lasso, &why);
-                Offloaded::OnCpu
-            }
-        })
+        Ok(self.offloaded(Op::Lasso, ("encode", n), |k, checkpoint| {
+            k.lasso(job, &mut |first, codes| {
+                each(first, codes);
+                checkpoint(first + codes.ncols())
+            })
+        }))
     }
 
     /// One sweep of K-SVD's atom updates on the backend ([`AtomSweep`]), updating `dict`
@@ -726,23 +696,42 @@ impl<'a> Exec<'a> {
         if !self.offers::<T>(Op::AtomUpdates) {
             return Ok(Offloaded::OnCpu);
         }
+        Ok(
+            self.offloaded(Op::AtomUpdates, ("atoms", m), |k, checkpoint| {
+                k.atom_updates(job, dict, values, checkpoint)
+            }),
+        )
+    }
+
+    /// Runs a fused operation the backend offers: `run` gets its kernels and a checkpoint
+    /// that reports `done` of `total` units of `stage` and breaks once the observer
+    /// cancels. A decline is reported and answered `OnCpu`; a run the checkpoint broke is
+    /// `Cancelled`, whatever it returned.
+    fn offloaded<T: Real, R>(
+        &self,
+        op: Op,
+        (stage, total): (&'static str, usize),
+        run: impl FnOnce(
+            &dyn Kernels<T>,
+            &mut dyn FnMut(usize) -> ControlFlow<()>,
+        ) -> core::result::Result<R, Declined>,
+    ) -> Offloaded<R> {
         let mut cancelled = false;
-        let mut progress = |done: usize| {
-            if self.progress("atoms", done, m).is_err() {
+        let ran = run(kernels_of::<T>(self.backend), &mut |done| {
+            if self.progress(stage, done, total).is_err() {
                 cancelled = true;
                 return ControlFlow::Break(());
             }
             ControlFlow::Continue(())
-        };
-        let ran = kernels_of::<T>(self.backend).atom_updates(job, dict, values, &mut progress);
-        Ok(match ran {
-            Ok(()) if cancelled => Offloaded::Cancelled,
-            Ok(()) => Offloaded::Done(()),
+        });
+        match ran {
             Err(why) => {
-                self.fell_back::<T>(Op::AtomUpdates, &why);
+                self.fell_back::<T>(op, &why);
                 Offloaded::OnCpu
             }
-        })
+            Ok(_) if cancelled => Offloaded::Cancelled,
+            Ok(r) => Offloaded::Done(r),
+        }
     }
 
     /// Scales every column of `a` to unit norm in place, the norms computed on the backend
