@@ -5,7 +5,6 @@
 //! back until the sweep ends.
 
 use std::ops::ControlFlow;
-use std::sync::Arc;
 
 use dictum_linalg::backend::{AtomSweep, Declined, Trans};
 use faer::MatMut;
@@ -13,14 +12,12 @@ use faer::reborrow::{Reborrow, ReborrowMut};
 
 use crate::buffers;
 use crate::device::Gpu;
-use crate::dispatch::{self, PartialParams, wrapped};
+use crate::dispatch::{self, PartialParams, Pass, wrapped};
 use crate::gemm::{self, check_upload};
 use crate::pipelines::{
-    KSVD_COEFS, KSVD_COMBINE, KSVD_FINISH, KSVD_GATHER, KSVD_PROJECT, KSVD_SPGEMM, Kernel,
-    PARTIAL_SUMS,
+    KSVD_COEFS, KSVD_COMBINE, KSVD_FINISH, KSVD_GATHER, KSVD_PROJECT, KSVD_SPGEMM, PARTIAL_SUMS,
 };
 use crate::precision::{DeviceReal, bytes};
-use crate::timing::PassTimer;
 
 /// Groups of users whose `X·Vᵀ` terms go to separate partial sums (more parallel work for
 /// the sparse product; the partials are added in a fixed order).
@@ -45,54 +42,6 @@ struct Params {
     hi: u32,
     groups: u32,
     first: u32,
-}
-
-/// A pass whose buffers stay and whose parameters are rewritten for every batch.
-struct Step {
-    pipeline: Arc<wgpu::ComputePipeline>,
-    bind: wgpu::BindGroup,
-    uniform: wgpu::Buffer,
-    name: &'static str,
-}
-
-impl Step {
-    fn new<T: DeviceReal>(
-        gpu: &Gpu,
-        kernel: Kernel,
-        uniform_bytes: u64,
-        buffers: &[(u32, &wgpu::Buffer)],
-    ) -> Result<Self, Declined> {
-        let pipeline = gpu.pipelines.get(&gpu.device, kernel, T::F64)?;
-        let uniform = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(kernel.name),
-            size: uniform_bytes.max(16),
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let mut all = vec![(0, &uniform)];
-        all.extend_from_slice(buffers);
-        let bind = dispatch::bind_at(gpu, &pipeline, kernel.name, &all);
-        Ok(Self {
-            pipeline,
-            bind,
-            uniform,
-            name: kernel.name,
-        })
-    }
-
-    fn set<P: bytemuck::Pod>(&self, gpu: &Gpu, params: &P) {
-        gpu.queue
-            .write_buffer(&self.uniform, 0, bytemuck::bytes_of(params));
-    }
-
-    fn record(
-        &self,
-        gpu: &Gpu,
-        encoder: &mut wgpu::CommandEncoder,
-        groups: [u32; 3],
-    ) -> Option<PassTimer> {
-        dispatch::record(gpu, encoder, &self.pipeline, &self.bind, groups, self.name)
-    }
 }
 
 /// One batch's users, slot by slot (see `ksvd.wgsl`).
@@ -235,33 +184,36 @@ pub(crate) fn atom_updates<T: DeviceReal>(
     );
     let (atoms, state) = (buffer(b, 4), buffer(b, 4));
 
-    let pbytes = std::mem::size_of::<Params>() as u64;
-    let gather: Vec<Step> = y_chunks
+    // Parameters and workgroups are set per batch; zeros until then.
+    let (zero, none) = (Params::default(), [0u32; 3]);
+    let mut gather: Vec<Pass> = y_chunks
         .iter()
         .map(|(_, _, yb)| {
-            Step::new::<T>(
+            Pass::at::<T, _>(
                 gpu,
                 KSVD_GATHER,
-                pbytes,
+                &zero,
                 &[(1, yb), (2, &b_ptr), (3, &b_sig), (6, &v), (7, &s_acc)],
+                none,
             )
         })
         .collect::<Result<_, _>>()?;
-    let project: Vec<Step> = y_chunks
+    let mut project: Vec<Pass> = y_chunks
         .iter()
         .map(|(_, _, yb)| {
-            Step::new::<T>(
+            Pass::at::<T, _>(
                 gpu,
                 KSVD_PROJECT,
-                pbytes,
+                &zero,
                 &[(1, yb), (3, &b_sig), (5, &b_slot), (15, &u), (19, &yu)],
+                none,
             )
         })
         .collect::<Result<_, _>>()?;
-    let spgemm = Step::new::<T>(
+    let mut spgemm = Pass::at::<T, _>(
         gpu,
         KSVD_SPGEMM,
-        pbytes,
+        &zero,
         &[
             (2, &b_ptr),
             (3, &b_sig),
@@ -271,22 +223,30 @@ pub(crate) fn atom_updates<T: DeviceReal>(
             (10, &x_vals),
             (11, &w_part),
         ],
+        none,
     )?;
-    let sum_parts = Step::new::<T>(
+    let mut sum_parts = Pass::at::<T, _>(
         gpu,
         PARTIAL_SUMS,
-        std::mem::size_of::<PartialParams>() as u64,
+        &<PartialParams as bytemuck::Zeroable>::zeroed(),
         &[(1, &w_part), (2, &w)],
+        none,
     )?;
-    let gemm_bytes = std::mem::size_of::<gemm::Params>() as u64;
     // The GEMM kernels for the widest batch; narrower ones dispatch the same kernel.
-    let dw_kernel = gemm::Params::new([d, b, m], (d, Trans::No), (m, Trans::No)).kernel();
-    let p_kernel = gemm::Params::new([m, b, d], (d, Trans::Yes), (d, Trans::No)).kernel();
-    let d_times_w = Step::new::<T>(gpu, dw_kernel, gemm_bytes, &[(1, &dbuf), (2, &w), (3, &dw)])?;
-    let combine = Step::new::<T>(
+    let dw_widest = gemm::Params::new([d, b, m], (d, Trans::No), (m, Trans::No));
+    let p_widest = gemm::Params::new([m, b, d], (d, Trans::Yes), (d, Trans::No));
+    let (dw_kernel, p_kernel) = (dw_widest.kernel(), p_widest.kernel());
+    let mut d_times_w = Pass::at::<T, _>(
+        gpu,
+        dw_kernel,
+        &dw_widest,
+        &[(1, &dbuf), (2, &w), (3, &dw)],
+        none,
+    )?;
+    let mut combine = Pass::at::<T, _>(
         gpu,
         KSVD_COMBINE,
-        pbytes,
+        &zero,
         &[
             (2, &b_ptr),
             (4, &b_pos),
@@ -299,12 +259,19 @@ pub(crate) fn atom_updates<T: DeviceReal>(
             (16, &atoms),
             (17, &state),
         ],
+        none,
     )?;
-    let dt_times_u = Step::new::<T>(gpu, p_kernel, gemm_bytes, &[(1, &dbuf), (2, &u), (3, &pm)])?;
-    let coefs = Step::new::<T>(
+    let mut dt_times_u = Pass::at::<T, _>(
+        gpu,
+        p_kernel,
+        &p_widest,
+        &[(1, &dbuf), (2, &u), (3, &pm)],
+        none,
+    )?;
+    let mut coefs = Pass::at::<T, _>(
         gpu,
         KSVD_COEFS,
-        pbytes,
+        &zero,
         &[
             (3, &b_sig),
             (4, &b_pos),
@@ -318,11 +285,12 @@ pub(crate) fn atom_updates<T: DeviceReal>(
             (18, &pm),
             (19, &yu),
         ],
+        none,
     )?;
-    let finish = Step::new::<T>(
+    let mut finish = Pass::at::<T, _>(
         gpu,
         KSVD_FINISH,
-        pbytes,
+        &zero,
         &[
             (2, &b_ptr),
             (4, &b_pos),
@@ -333,6 +301,7 @@ pub(crate) fn atom_updates<T: DeviceReal>(
             (16, &atoms),
             (17, &state),
         ],
+        none,
     )?;
 
     let mut done = 0;
@@ -356,73 +325,55 @@ pub(crate) fn atom_updates<T: DeviceReal>(
                 groups: groups as u32,
                 ..Default::default()
             };
-            for (step, (lo, hi, _)) in gather.iter().zip(&y_chunks) {
-                step.set(
-                    gpu,
-                    &Params {
-                        lo: *lo as u32,
-                        hi: *hi as u32,
-                        first: u32::from(*lo == 0),
-                        ..params
-                    },
-                );
+            let (gx, gy) = wrapped(users.div_ceil(256));
+            let per_user = [gx, gy, 1];
+            let per_slot = [slots as u32, 1, 1];
+            for (step, (lo, hi, _)) in gather.iter_mut().zip(&y_chunks) {
+                let chunk = Params {
+                    lo: *lo as u32,
+                    hi: *hi as u32,
+                    first: u32::from(*lo == 0),
+                    ..params
+                };
+                step.set(gpu, &chunk, [d.div_ceil(64) as u32, slots as u32, 1]);
             }
-            for (step, (lo, hi, _)) in project.iter().zip(&y_chunks) {
-                step.set(
-                    gpu,
-                    &Params {
-                        lo: *lo as u32,
-                        hi: *hi as u32,
-                        ..params
-                    },
-                );
+            for (step, (lo, hi, _)) in project.iter_mut().zip(&y_chunks) {
+                let chunk = Params {
+                    lo: *lo as u32,
+                    hi: *hi as u32,
+                    ..params
+                };
+                step.set(gpu, &chunk, per_user);
             }
-            for step in [&spgemm, &combine, &coefs, &finish] {
-                step.set(gpu, &params);
-            }
-            sum_parts.set(
-                gpu,
-                &PartialParams {
-                    len: (m * slots) as u32,
-                    groups: groups as u32,
-                    add: 0,
-                    pad: 0,
-                },
-            );
+            spgemm.set(gpu, &params, [groups.div_ceil(64) as u32, slots as u32, 1]);
+            combine.set(gpu, &params, per_slot);
+            coefs.set(gpu, &params, per_user);
+            finish.set(gpu, &params, per_slot);
+            let (lx, ly) = wrapped((m * slots).div_ceil(256));
+            let adding = PartialParams {
+                len: (m * slots) as u32,
+                groups: groups as u32,
+                add: 0,
+                pad: 0,
+            };
+            sum_parts.set(gpu, &adding, [lx, ly, 1]);
             let dw_params = gemm::Params::new([d, slots, m], (d, Trans::No), (m, Trans::No));
             let p_params = gemm::Params::new([m, slots, d], (d, Trans::Yes), (d, Trans::No));
-            d_times_w.set(gpu, &dw_params);
-            dt_times_u.set(gpu, &p_params);
+            d_times_w.set(gpu, &dw_params, dw_params.groups_for(dw_kernel));
+            dt_times_u.set(gpu, &p_params, p_params.groups_for(p_kernel));
 
             let mut encoder = gpu.device.create_command_encoder(&Default::default());
             let mut timers = Vec::new();
-            let (gx, gy) = wrapped(users.div_ceil(256));
-            let per_user = [gx, gy, 1];
-            let (lx, ly) = wrapped((m * slots).div_ceil(256));
             for _ in 0..steps {
-                for g in &gather {
-                    timers.extend(g.record(
-                        gpu,
-                        &mut encoder,
-                        [d.div_ceil(64) as u32, slots as u32, 1],
-                    ));
-                }
+                timers.extend(gather.iter().filter_map(|g| g.record(gpu, &mut encoder)));
                 encoder.clear_buffer(&w_part, 0, Some(bytes::<T>(m * slots * groups)));
-                timers.extend(spgemm.record(
-                    gpu,
-                    &mut encoder,
-                    [groups.div_ceil(64) as u32, slots as u32, 1],
-                ));
-                timers.extend(sum_parts.record(gpu, &mut encoder, [lx, ly, 1]));
-                timers.extend(d_times_w.record(gpu, &mut encoder, dw_params.groups_for(dw_kernel)));
-                timers.extend(combine.record(gpu, &mut encoder, [slots as u32, 1, 1]));
-                timers.extend(dt_times_u.record(gpu, &mut encoder, p_params.groups_for(p_kernel)));
-                for pr in &project {
-                    timers.extend(pr.record(gpu, &mut encoder, per_user));
+                for step in [&spgemm, &sum_parts, &d_times_w, &combine, &dt_times_u] {
+                    timers.extend(step.record(gpu, &mut encoder));
                 }
-                timers.extend(coefs.record(gpu, &mut encoder, per_user));
+                timers.extend(project.iter().filter_map(|p| p.record(gpu, &mut encoder)));
+                timers.extend(coefs.record(gpu, &mut encoder));
             }
-            timers.extend(finish.record(gpu, &mut encoder, [slots as u32, 1, 1]));
+            timers.extend(finish.record(gpu, &mut encoder));
             let index = gpu.queue.submit([encoder.finish()]);
             dispatch::finish_timers(gpu, timers, &index);
         }
@@ -433,27 +384,12 @@ pub(crate) fn atom_updates<T: DeviceReal>(
         }
     }
     // Back: the dictionary and the code values.
-    let back = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
-    let d_back = gpu
-        .pool
-        .take(&gpu.device, back, bytes::<T>(d * m), u64::MAX);
-    let x_back = gpu
-        .pool
-        .take(&gpu.device, back, bytes::<T>(values.len()), u64::MAX);
-    let mut encoder = gpu.device.create_command_encoder(&Default::default());
-    encoder.copy_buffer_to_buffer(&dbuf, 0, &d_back, 0, bytes::<T>(d * m));
-    encoder.copy_buffer_to_buffer(&x_vals, 0, &x_back, 0, bytes::<T>(values.len()));
-    let index = gpu.queue.submit([encoder.finish()]);
-    let got_d = buffers::read_back(&gpu.device, &d_back, d * m, Some(index), |src: &[T]| {
-        buffers::write_columns(dict.rb_mut(), 0, src)
-    });
-    let got_x = buffers::read_back(&gpu.device, &x_back, values.len(), None, |src: &[T]| {
-        values.copy_from_slice(src)
-    });
-    gpu.pool.give(d_back);
-    gpu.pool.give(x_back);
-    if got_d.is_none() || got_x.is_none() {
-        return Err(Declined::new("the device failed to return the dictionary"));
-    }
+    dispatch::download(gpu, &dbuf, dict.rb_mut())?;
+    let n_values = values.len();
+    dispatch::download(
+        gpu,
+        &x_vals,
+        MatMut::from_column_major_slice_mut(values, n_values, 1),
+    )?;
     Ok(())
 }

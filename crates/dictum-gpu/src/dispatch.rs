@@ -4,6 +4,8 @@
 
 use bytemuck::Pod;
 use dictum_linalg::backend::Declined;
+use faer::MatMut;
+use faer::reborrow::ReborrowMut;
 
 use crate::buffers;
 use crate::device::Gpu;
@@ -99,21 +101,12 @@ pub(crate) fn bind(
     uniform: &wgpu::Buffer,
     buffers: &[&wgpu::Buffer],
 ) -> wgpu::BindGroup {
-    let mut entries = vec![wgpu::BindGroupEntry {
-        binding: 0,
-        resource: uniform.as_entire_binding(),
-    }];
-    for (i, b) in buffers.iter().enumerate() {
-        entries.push(wgpu::BindGroupEntry {
-            binding: i as u32 + 1,
-            resource: b.as_entire_binding(),
-        });
-    }
-    gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(label),
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &entries,
-    })
+    let at: Vec<(u32, &wgpu::Buffer)> = std::iter::once(uniform)
+        .chain(buffers.iter().copied())
+        .enumerate()
+        .map(|(i, b)| (i as u32, b))
+        .collect();
+    bind_at(gpu, pipeline, label, &at)
 }
 
 /// Records one compute pass of `pipeline` over `groups` workgroups into `encoder`, timed
@@ -155,11 +148,13 @@ pub(crate) fn finish_timers(
 }
 
 /// A pass prepared once and recorded any number of times (an iteration's kernels, whose
-/// buffers and parameters do not change between iterations): its pipeline, its bind group
-/// (which keeps its buffers alive) and its workgroups.
+/// buffers do not change between iterations): its pipeline, its bind group (which keeps its
+/// buffers alive), its parameters' uniform (rewritable with [`set`](Pass::set)) and its
+/// workgroups.
 pub(crate) struct Pass {
     pipeline: std::sync::Arc<wgpu::ComputePipeline>,
     bind: wgpu::BindGroup,
+    uniform: wgpu::Buffer,
     groups: [u32; 3],
     name: &'static str,
 }
@@ -174,15 +169,47 @@ impl Pass {
         buffers: &[&wgpu::Buffer],
         groups: [u32; 3],
     ) -> Result<Self, Declined> {
+        let at: Vec<(u32, &wgpu::Buffer)> = (1..).zip(buffers.iter().copied()).collect();
+        Self::at::<T, P>(gpu, kernel, params, &at, groups)
+    }
+
+    /// [`new`](Pass::new) with each buffer at its own binding (the entry points of one
+    /// shader file use different subsets of its bindings).
+    pub(crate) fn at<T: DeviceReal, P: Pod>(
+        gpu: &Gpu,
+        kernel: Kernel,
+        params: &P,
+        buffers: &[(u32, &wgpu::Buffer)],
+        groups: [u32; 3],
+    ) -> Result<Self, Declined> {
         let pipeline = gpu.pipelines.get(&gpu.device, kernel, T::F64)?;
-        let uniform = buffers::uniform(&gpu.device, params);
-        let bind = bind(gpu, &pipeline, kernel.name, &uniform, buffers);
+        let uniform = {
+            use wgpu::util::DeviceExt;
+            gpu.device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(kernel.name),
+                    contents: bytemuck::bytes_of(params),
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                })
+        };
+        let mut all = vec![(0, &uniform)];
+        all.extend_from_slice(buffers);
+        let bind = bind_at(gpu, &pipeline, kernel.name, &all);
         Ok(Self {
             pipeline,
             bind,
+            uniform,
             groups,
             name: kernel.name,
         })
+    }
+
+    /// New parameters and workgroups for the passes recorded from now on (the queue writes
+    /// the parameters before the next submission).
+    pub(crate) fn set<P: Pod>(&mut self, gpu: &Gpu, params: &P, groups: [u32; 3]) {
+        gpu.queue
+            .write_buffer(&self.uniform, 0, bytemuck::bytes_of(params));
+        self.groups = groups;
     }
 
     /// Records the pass into `encoder`.
@@ -200,6 +227,25 @@ impl Pass {
             self.name,
         )
     }
+}
+
+/// Copies the contiguous column-major matrix in `src` into `dst`.
+pub(crate) fn download<T: DeviceReal>(
+    gpu: &Gpu,
+    src: &wgpu::Buffer,
+    mut dst: MatMut<'_, T>,
+) -> Result<(), Declined> {
+    let len = dst.nrows() * dst.ncols();
+    let back = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
+    let staging = gpu.pool.take(&gpu.device, back, bytes::<T>(len), u64::MAX);
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    encoder.copy_buffer_to_buffer(src, 0, &staging, 0, bytes::<T>(len));
+    let index = gpu.queue.submit([encoder.finish()]);
+    let done = buffers::read_back(&gpu.device, &staging, len, Some(index), |v: &[T]| {
+        buffers::write_columns(dst.rb_mut(), 0, v)
+    });
+    gpu.pool.give(staging);
+    done.ok_or_else(|| Declined::new("the device failed to return a result"))
 }
 
 /// `kernels/line_sums.wgsl`'s `Params`: `lines` sums of `len` entries, line `l`'s entries at

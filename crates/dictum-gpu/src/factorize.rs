@@ -134,7 +134,6 @@ enum DeviceData {
 /// Builds an iteration's passes.
 struct Builder<'g> {
     gpu: &'g Gpu,
-    f64: bool,
 }
 
 impl Builder<'_> {
@@ -149,7 +148,6 @@ impl Builder<'_> {
         buffers: &[&wgpu::Buffer],
         groups: [u32; 3],
     ) -> Result<Pass, Declined> {
-        debug_assert_eq!(T::F64, self.f64);
         Pass::new::<T, P>(self.gpu, kernel, params, buffers, groups)
     }
 
@@ -268,7 +266,7 @@ pub(crate) fn factorize<T: DeviceReal>(
             gpu.max_binding
         )));
     }
-    let b = Builder { gpu, f64: T::F64 };
+    let b = Builder { gpu };
     let data = match job.data {
         FactorData::Dense(v) => {
             check_upload(gpu, v, "V")?;
@@ -302,17 +300,12 @@ pub(crate) fn factorize<T: DeviceReal>(
     let partials = b.buffer(SLOTS * PARTIALS, elem);
 
     let mut passes: Vec<Pass> = Vec::new();
-    // V·Hᵀ (n x r) and Vᵀ·W (p x r) for V's values `vals` (the data, or KL's quotients).
-    let vht_pass = |vals: Option<&wgpu::Buffer>, out: &wgpu::Buffer| match &data {
-        DeviceData::Dense(v) => b.gemm::<T>(
-            [n, r, p],
-            (vals.unwrap_or(v), n, Trans::No),
-            (&hb, r, Trans::Yes),
-            out,
-        ),
-        DeviceData::Sparse { rows, .. } => {
-            b.sparse_t::<T>(rows, vals.unwrap_or(&rows.vals), r, (&hb, r, 1), out)
+    // V·Hᵀ (n x r).
+    let vht_pass = || match &data {
+        DeviceData::Dense(v) => {
+            b.gemm::<T>([n, r, p], (v, n, Trans::No), (&hb, r, Trans::Yes), &vht)
         }
+        DeviceData::Sparse { rows, .. } => b.sparse_t::<T>(rows, &rows.vals, r, (&hb, r, 1), &vht),
     };
     let wtw_pass = || b.gemm::<T>([r, r, n], (&wb, n, Trans::Yes), (&wb, n, Trans::No), &wtw);
     let hht_pass = || b.gemm::<T>([r, r, p], (&hb, r, Trans::No), (&hb, r, Trans::Yes), &hht);
@@ -345,7 +338,7 @@ pub(crate) fn factorize<T: DeviceReal>(
                 pad: 0,
             };
             passes.push(wtw_pass()?);
-            passes.push(vtw_pass::<T>(&b, &data, &wb, None, (n, p, r), &vtw)?);
+            passes.push(vtw_pass::<T>(&b, &data, &wb, (n, p, r), &vtw)?);
             passes.push(b.pass::<T, _>(
                 NMF_HALS,
                 &hals(p, [r, 1], [1, p]),
@@ -353,7 +346,7 @@ pub(crate) fn factorize<T: DeviceReal>(
                 Builder::flat(p, 64),
             )?);
             passes.push(hht_pass()?);
-            passes.push(vht_pass(None, &vht)?);
+            passes.push(vht_pass()?);
             passes.push(b.pass::<T, _>(
                 NMF_HALS,
                 &hals(n, [1, n], [1, n]),
@@ -365,7 +358,7 @@ pub(crate) fn factorize<T: DeviceReal>(
             let den_h = b.buffer(r * p, elem);
             let den_w = b.buffer(n * r, elem);
             passes.push(wtw_pass()?);
-            passes.push(vtw_pass::<T>(&b, &data, &wb, None, (n, p, r), &vtw)?);
+            passes.push(vtw_pass::<T>(&b, &data, &wb, (n, p, r), &vtw)?);
             passes.push(b.gemm::<T>(
                 [r, p, r],
                 (&wtw, r, Trans::No),
@@ -384,7 +377,7 @@ pub(crate) fn factorize<T: DeviceReal>(
                 Builder::flat(r * p, 256),
             )?);
             passes.push(hht_pass()?);
-            passes.push(vht_pass(None, &vht)?);
+            passes.push(vht_pass()?);
             passes.push(b.gemm::<T>(
                 [n, r, r],
                 (&wb, n, Trans::No),
@@ -556,7 +549,7 @@ pub(crate) fn factorize<T: DeviceReal>(
             }
             if kl {
                 passes.push(hht_pass()?);
-                passes.push(vht_pass(None, &vht)?);
+                passes.push(vht_pass()?);
             }
         }
     }
@@ -638,31 +631,8 @@ pub(crate) fn factorize<T: DeviceReal>(
     }
     gpu.pool.give(staging);
     outcome?;
-    download(gpu, &wb, w.rb_mut())?;
-    download(gpu, &hb, h.rb_mut())
-}
-
-/// Copies a contiguous column-major device matrix into `dst`.
-fn download<T: DeviceReal>(
-    gpu: &Gpu,
-    src: &wgpu::Buffer,
-    mut dst: MatMut<'_, T>,
-) -> Result<(), Declined> {
-    let len = dst.nrows() * dst.ncols();
-    let back = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
-    let staging = gpu.pool.take(&gpu.device, back, bytes::<T>(len), u64::MAX);
-    let mut encoder = gpu
-        .device
-        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("nmf factors"),
-        });
-    encoder.copy_buffer_to_buffer(src, 0, &staging, 0, bytes::<T>(len));
-    let index = gpu.queue.submit([encoder.finish()]);
-    let done = buffers::read_back(&gpu.device, &staging, len, Some(index), |v: &[T]| {
-        buffers::write_columns(dst.rb_mut(), 0, v)
-    });
-    gpu.pool.give(staging);
-    done.ok_or_else(|| Declined::new("the device failed to return the factors"))
+    dispatch::download(gpu, &wb, w.rb_mut())?;
+    dispatch::download(gpu, &hb, h.rb_mut())
 }
 
 /// `Vᵀ·W` (p x r) into `out`.
@@ -670,19 +640,11 @@ fn vtw_pass<T: DeviceReal>(
     b: &Builder<'_>,
     data: &DeviceData,
     wb: &wgpu::Buffer,
-    vals: Option<&wgpu::Buffer>,
     (n, p, r): (usize, usize, usize),
     out: &wgpu::Buffer,
 ) -> Result<Pass, Declined> {
     match data {
-        DeviceData::Dense(v) => b.gemm::<T>(
-            [p, r, n],
-            (vals.unwrap_or(v), n, Trans::Yes),
-            (wb, n, Trans::No),
-            out,
-        ),
-        DeviceData::Sparse { cols, .. } => {
-            b.sparse_t::<T>(cols, vals.unwrap_or(&cols.vals), r, (wb, 1, n), out)
-        }
+        DeviceData::Dense(v) => b.gemm::<T>([p, r, n], (v, n, Trans::Yes), (wb, n, Trans::No), out),
+        DeviceData::Sparse { cols, .. } => b.sparse_t::<T>(cols, &cols.vals, r, (wb, 1, n), out),
     }
 }

@@ -6,7 +6,7 @@
 use dictum_linalg::CscMatrix;
 use dictum_linalg::backend::Declined;
 use faer::MatMut;
-use faer::reborrow::{Reborrow, ReborrowMut};
+use faer::reborrow::Reborrow;
 
 use crate::buffers;
 use crate::device::Gpu;
@@ -35,7 +35,7 @@ const MAX_GROUPS: usize = 32;
 /// `dst += u·vᵀ` (shapes checked by the context).
 pub(crate) fn outer_products<T: DeviceReal>(
     gpu: &Gpu,
-    mut dst: MatMut<'_, T>,
+    dst: MatMut<'_, T>,
     u: &CscMatrix<T>,
     v: &CscMatrix<T>,
 ) -> Result<(), Declined> {
@@ -48,21 +48,6 @@ pub(crate) fn outer_products<T: DeviceReal>(
     if let Some(reason) = gpu.mode.declines(2.0 * v.nnz() as f64 * per_col) {
         return Err(Declined::new(reason));
     }
-    check_upload(gpu, dst.rb(), "the sum")?;
-    let vt = v.transpose();
-    let [u_ptr, u_rows, u_vals] = upload_csc(gpu, u)?;
-    let [vt_ptr, vt_rows, vt_vals] = upload_csc(gpu, &vt)?;
-    let data = buffers::packed(dst.rb());
-    let sum = {
-        use wgpu::util::DeviceExt;
-        gpu.device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("outer sum"),
-                contents: bytemuck::cast_slice(&data),
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            })
-    };
-    drop(data);
     let max_groups = gpu.device.limits().max_compute_workgroups_per_dimension as usize;
     if q.div_ceil(64) > max_groups {
         return Err(Declined::new(format!(
@@ -75,6 +60,13 @@ pub(crate) fn outer_products<T: DeviceReal>(
     if groups == 0 {
         return Err(Declined::new("the sum exceeds one storage binding"));
     }
+    check_upload(gpu, dst.rb(), "the sum")?;
+    let vt = v.transpose();
+    let [u_ptr, u_rows, u_vals] = upload_csc(gpu, u)?;
+    let [vt_ptr, vt_rows, vt_vals] = upload_csc(gpu, &vt)?;
+    let sum = buffers::scratch(&gpu.device, "outer sum", p * q, bytes::<T>(1));
+    gpu.queue
+        .write_buffer(&sum, 0, bytemuck::cast_slice(&buffers::packed(dst.rb())));
     let parts = buffers::scratch(&gpu.device, "outer partials", p * q * groups, bytes::<T>(1));
     let params = Params {
         p: p as u32,
@@ -82,17 +74,15 @@ pub(crate) fn outer_products<T: DeviceReal>(
         groups: groups as u32,
         pad: 0,
     };
-    let pipeline = gpu.pipelines.get(&gpu.device, OUTER_PRODUCTS, T::F64)?;
-    let uniform = buffers::uniform(&gpu.device, &params);
-    let bind = dispatch::bind(
+    let segments = Pass::new::<T, _>(
         gpu,
-        &pipeline,
-        OUTER_PRODUCTS.name,
-        &uniform,
+        OUTER_PRODUCTS,
+        &params,
         &[
             &u_ptr, &u_rows, &u_vals, &vt_ptr, &vt_rows, &vt_vals, &parts,
         ],
-    );
+        [q.div_ceil(64) as u32, groups as u32, 1],
+    )?;
     let adding = PartialParams {
         len: (p * q) as u32,
         groups: groups as u32,
@@ -101,27 +91,12 @@ pub(crate) fn outer_products<T: DeviceReal>(
     };
     let (ax, ay) = wrapped((p * q).div_ceil(256));
     let add = Pass::new::<T, _>(gpu, PARTIAL_SUMS, &adding, &[&parts, &sum], [ax, ay, 1])?;
-    let len = p * q;
-    let back = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
-    let staging = gpu.pool.take(&gpu.device, back, bytes::<T>(len), u64::MAX);
     let mut encoder = gpu.device.create_command_encoder(&Default::default());
-    let mut timer: Vec<_> = dispatch::record(
-        gpu,
-        &mut encoder,
-        &pipeline,
-        &bind,
-        [q.div_ceil(64) as u32, groups as u32, 1],
-        OUTER_PRODUCTS.name,
-    )
-    .into_iter()
-    .collect();
-    timer.extend(add.record(gpu, &mut encoder));
-    encoder.copy_buffer_to_buffer(&sum, 0, &staging, 0, bytes::<T>(len));
+    let timers: Vec<_> = [&segments, &add]
+        .iter()
+        .filter_map(|pass| pass.record(gpu, &mut encoder))
+        .collect();
     let index = gpu.queue.submit([encoder.finish()]);
-    dispatch::finish_timers(gpu, timer, &index);
-    let done = buffers::read_back(&gpu.device, &staging, len, Some(index), |src: &[T]| {
-        buffers::write_columns(dst.rb_mut(), 0, src)
-    });
-    gpu.pool.give(staging);
-    done.ok_or_else(|| Declined::new("the device failed to return the sum"))
+    dispatch::finish_timers(gpu, timers, &index);
+    dispatch::download(gpu, &sum, dst)
 }
