@@ -1,5 +1,6 @@
 // pursuit.wgsl — Batch-OMP and Batch-ORMP of many signals at once, f32, one workgroup per
-// signal.
+// signal. Its reductions (best_of, sum_of) are workgroup_reduce.wgsl's, prepended when the
+// pipeline is built.
 //
 // Layout (column-major): the Gram matrix G = DᵀD is m x m; the signals y are d x n; alpha is
 // m x n and holds the correlations Dᵀy on entry (the GEMM pass before this one writes them),
@@ -53,8 +54,6 @@ var<workgroup> g: array<f32, KMAX>;
 var<workgroup> w: array<f32, KMAX>;
 var<workgroup> sup: array<u32, KMAX>;
 var<workgroup> banned: array<u32, KMAX>;
-var<workgroup> red_v: array<f32, WG>;
-var<workgroup> red_i: array<u32, WG>;
 
 var<workgroup> st_active: u32;
 var<workgroup> st_s: u32;
@@ -68,38 +67,6 @@ var<workgroup> st_zs: f32;
 
 fn tri(t: u32) -> u32 {
     return t * (t + 1u) / 2u;
-}
-
-// The workgroup's best (value, index): larger value, ties to the lower index. Leaves the
-// result in red_v[0], red_i[0].
-fn best_of(v: f32, i: u32, lid: u32) {
-    red_v[lid] = v;
-    red_i[lid] = i;
-    workgroupBarrier();
-    for (var h = WG / 2u; h > 0u; h = h / 2u) {
-        if (lid < h) {
-            let v2 = red_v[lid + h];
-            let i2 = red_i[lid + h];
-            let v1 = red_v[lid];
-            if (v2 > v1 || (v2 == v1 && i2 < red_i[lid])) {
-                red_v[lid] = v2;
-                red_i[lid] = i2;
-            }
-        }
-        workgroupBarrier();
-    }
-}
-
-// Sum over the workgroup in a fixed order; the result is in red_v[0].
-fn sum_of(v: f32, lid: u32) {
-    red_v[lid] = v;
-    workgroupBarrier();
-    for (var h = WG / 2u; h > 0u; h = h / 2u) {
-        if (lid < h) {
-            red_v[lid] = red_v[lid] + red_v[lid + h];
-        }
-        workgroupBarrier();
-    }
 }
 
 fn excluded(j: u32, s: u32, nb: u32) -> bool {

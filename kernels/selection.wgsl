@@ -1,6 +1,7 @@
 // selection.wgsl — atoms chosen from the correlations Dᵀy of many signals at once, without
 // least squares: Matching Pursuit, top-k thresholding and nearest-centre assignment, f32,
-// one workgroup per signal.
+// one workgroup per signal. Its reductions are workgroup_reduce.wgsl's, prepended when the
+// pipeline is built.
 //
 // Layout (column-major) as pursuit.wgsl: G = DᵀD m x m (MP only), the signals y d x n (MP
 // only, for ‖y‖²), alpha m x n holding Dᵀy on entry (the GEMM pass before this one writes
@@ -50,33 +51,11 @@ const NONE: u32 = 0xffffffffu;
 
 var<workgroup> sup: array<u32, KMAX>;
 var<workgroup> coef: array<f32, KMAX>;
-var<workgroup> red_v: array<f32, WG>;
-var<workgroup> red_i: array<u32, WG>;
 var<workgroup> st_go: u32;
 var<workgroup> st_s: u32;
 var<workgroup> st_j: u32;
 var<workgroup> st_a: f32;
 var<workgroup> st_resid2: f32;
-
-// The workgroup's best (value, index), larger value first, ties to the lower index, left in
-// red_v[0], red_i[0]. Invocations with no candidate pass (−inf, NONE).
-fn best_of(v: f32, i: u32, lid: u32) {
-    red_v[lid] = v;
-    red_i[lid] = i;
-    workgroupBarrier();
-    for (var h = WG / 2u; h > 0u; h = h / 2u) {
-        if (lid < h) {
-            let v2 = red_v[lid + h];
-            let i2 = red_i[lid + h];
-            let v1 = red_v[lid];
-            if (i2 != NONE && (red_i[lid] == NONE || v2 > v1 || (v2 == v1 && i2 < red_i[lid]))) {
-                red_v[lid] = v2;
-                red_i[lid] = i2;
-            }
-        }
-        workgroupBarrier();
-    }
-}
 
 fn score(a: f32, j: u32) -> f32 {
     switch p.mode {
@@ -114,14 +93,7 @@ fn main(
             let v = y[col * p.d + i];
             acc = fma(v, v, acc);
         }
-        red_v[lid] = acc;
-        workgroupBarrier();
-        for (var h = WG / 2u; h > 0u; h = h / 2u) {
-            if (lid < h) {
-                red_v[lid] = red_v[lid] + red_v[lid + h];
-            }
-            workgroupBarrier();
-        }
+        sum_of(acc, lid);
         let ynorm2 = red_v[0];
         noise = eps * 4.0 * sqrt(ynorm2);
         norm = sqrt(ynorm2);

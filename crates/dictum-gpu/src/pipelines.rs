@@ -55,17 +55,23 @@ pub(crate) const SPARSE_T_TIMES_DENSE: Kernel = Kernel {
     entry: "main",
 };
 
-/// `kernels/pursuit.wgsl`.
+/// `kernels/pursuit.wgsl` after `kernels/workgroup_reduce.wgsl`.
 pub(crate) const PURSUIT: Kernel = Kernel {
     name: "pursuit",
-    source: include_str!("../../../kernels/pursuit.wgsl"),
+    source: concat!(
+        include_str!("../../../kernels/workgroup_reduce.wgsl"),
+        include_str!("../../../kernels/pursuit.wgsl")
+    ),
     entry: "main",
 };
 
-/// `kernels/selection.wgsl`.
+/// `kernels/selection.wgsl` after `kernels/workgroup_reduce.wgsl`.
 pub(crate) const SELECTION: Kernel = Kernel {
     name: "selection",
-    source: include_str!("../../../kernels/selection.wgsl"),
+    source: concat!(
+        include_str!("../../../kernels/workgroup_reduce.wgsl"),
+        include_str!("../../../kernels/selection.wgsl")
+    ),
     entry: "main",
 };
 
