@@ -91,7 +91,7 @@ impl Params {
 
 /// Output tile of one workgroup of `gemm.wgsl` (its `TILE`); the larger kernel's tile is a
 /// multiple, so limits checked against this one hold for both.
-const TILE: usize = 64;
+pub(crate) const TILE: usize = 64;
 
 /// Output tile of one workgroup of `gemm_large.wgsl`.
 const LARGE_TILE: usize = 128;

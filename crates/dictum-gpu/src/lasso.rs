@@ -6,12 +6,12 @@
 use std::ops::ControlFlow;
 
 use dictum_linalg::backend::{Declined, Lasso, Trans};
-use faer::{Mat, MatRef};
+use faer::MatRef;
 
 use crate::buffers;
 use crate::device::Gpu;
 use crate::dispatch::{self, Pass, wrapped};
-use crate::gemm::{self, operand};
+use crate::gemm::{self, TILE, operand};
 use crate::pipelines::{FISTA_STEP, GEMM, GEMM_LARGE, LASSO_GAP};
 use crate::precision::{DeviceReal, bytes};
 
@@ -56,7 +56,7 @@ pub(crate) fn lasso<T: DeviceReal>(
         return Err(Declined::new(reason));
     }
     let max_groups = gpu.device.limits().max_compute_workgroups_per_dimension as usize;
-    if m.div_ceil(64) > max_groups {
+    if m.div_ceil(TILE) > max_groups {
         return Err(Declined::new(format!(
             "{m} atoms need more than the adapter's {max_groups} workgroups per dimension"
         )));
@@ -64,7 +64,7 @@ pub(crate) fn lasso<T: DeviceReal>(
     let budget = gpu.max_binding.min(CHUNK_BYTES);
     let nc = ((budget / bytes::<T>(d.max(m))) as usize)
         .min(n)
-        .min(max_groups * 64);
+        .min(max_groups * TILE);
     if nc == 0 {
         return Err(Declined::new("one signal's codes exceed a storage binding"));
     }
@@ -112,6 +112,45 @@ pub(crate) fn lasso<T: DeviceReal>(
         .pool
         .take(&gpu.device, back, bytes::<T>(m * nc), u64::MAX);
     let positive = u32::from(job.positive);
+    // The passes serve every chunk: the step and the gap run over the full chunk capacity
+    // (a shorter last chunk marks its unused columns done, so they never move), the GEMMs
+    // get each chunk's width.
+    let corr_at = |len| gemm::Params::dense(m, len, d, d, Trans::Yes);
+    let gram_at = |len| gemm::Params::new([m, len, m], (m, Trans::No), (m, Trans::No));
+    let corr_kernel = corr_at(nc).kernel();
+    let mut corr = Pass::new::<T, _>(
+        gpu,
+        corr_kernel,
+        &corr_at(nc),
+        &[atoms.buffer(), &yb, &a0],
+        corr_at(nc).groups(),
+    )?;
+    let gram_times = |v: &wgpu::Buffer| {
+        let p = gram_at(nc);
+        Pass::new::<T, _>(gpu, p.kernel(), &p, &[gram.buffer(), v, &gz], p.groups())
+    };
+    let (mut gz_pass, mut gx_pass) = (gram_times(&z)?, gram_times(&x)?);
+    let gram_kernel = gram_at(nc).kernel();
+    let (sx, sy) = wrapped(nc);
+    let gap_params = Params {
+        m: m as u32,
+        n: nc as u32,
+        third: d as u32,
+        fourth: positive,
+    };
+    let gap_pass = Pass::new::<T, _>(
+        gpu,
+        LASSO_GAP,
+        &gap_params,
+        &[&gz, &a0, &yb, &scal, &done, &x, &z],
+        [sx, sy, 1],
+    )?;
+    let flat = {
+        let (gx, gy) = wrapped((m * nc).div_ceil(256));
+        [gx, gy, 1]
+    };
+    // One step pass per iteration (its momentum's index), made as iterations are reached.
+    let mut steps: Vec<Pass> = Vec::new();
     let mut host = Vec::new();
     let mut outcome = Ok(());
     let mut j0 = 0;
@@ -120,70 +159,44 @@ pub(crate) fn lasso<T: DeviceReal>(
         buffers::pack_columns(y, j0, len, &mut host);
         gpu.queue.write_buffer(&yb, 0, bytemuck::cast_slice(&host));
         // The start: the warm-start codes, else zero, in both x and z.
-        let start = Mat::<T>::from_fn(m, len, |i, c| match job.init {
-            Some(init) => {
+        let mut start = vec![T::zero(); m * len];
+        if let Some(init) = job.init {
+            for c in 0..len {
                 let (rows, vals) = init.col(j0 + c);
-                rows.iter()
-                    .position(|&r| r as usize == i)
-                    .map_or(T::zero(), |p| vals[p])
+                for (&r, &v) in rows.iter().zip(vals) {
+                    start[c * m + r as usize] = v;
+                }
             }
-            None => T::zero(),
-        });
-        let start = buffers::packed(start.as_ref()).into_owned();
+        }
         gpu.queue.write_buffer(&x, 0, bytemuck::cast_slice(&start));
         gpu.queue.write_buffer(&z, 0, bytemuck::cast_slice(&start));
+        let flags: Vec<u32> = (0..nc).map(|c| u32::from(c >= len)).collect();
         gpu.queue
-            .write_buffer(&done, 0, bytemuck::cast_slice(&vec![0u32; len]));
-        let correlations = gemm::Params::dense(m, len, d, d, Trans::Yes);
-        let gram_times = |v: &wgpu::Buffer| {
-            let p = gemm::Params::new([m, len, m], (m, Trans::No), (m, Trans::No));
-            Pass::new::<T, _>(gpu, p.kernel(), &p, &[gram.buffer(), v, &gz], p.groups())
-        };
-        let gz_pass = gram_times(&z)?;
-        let gx_pass = gram_times(&x)?;
-        let flat = {
-            let (gx, gy) = wrapped((m * len).div_ceil(256));
-            [gx, gy, 1]
-        };
-        let (sx, sy) = wrapped(len);
-        let gap_params = Params {
-            m: m as u32,
-            n: len as u32,
-            third: d as u32,
-            fourth: positive,
-        };
-        let gap_pass = Pass::new::<T, _>(
-            gpu,
-            LASSO_GAP,
-            &gap_params,
-            &[&gz, &a0, &yb, &scal, &done, &x, &z],
-            [sx, sy, 1],
-        )?;
+            .write_buffer(&done, 0, bytemuck::cast_slice(&flags));
+        corr.set(gpu, &corr_at(len), corr_at(len).groups_for(corr_kernel));
+        for pass in [&mut gz_pass, &mut gx_pass] {
+            pass.set(gpu, &gram_at(len), gram_at(len).groups_for(gram_kernel));
+        }
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        let corr_pass = Pass::new::<T, _>(
-            gpu,
-            correlations.kernel(),
-            &correlations,
-            &[atoms.buffer(), &yb, &a0],
-            correlations.groups(),
-        )?;
-        let mut timers: Vec<_> = corr_pass.record(gpu, &mut encoder).into_iter().collect();
+        let mut timers: Vec<_> = corr.record(gpu, &mut encoder).into_iter().collect();
         for it in 1..=job.max_iter {
-            let params = Params {
-                m: m as u32,
-                n: len as u32,
-                third: positive,
-                fourth: (it - 1) as u32,
-            };
-            let step_pass = Pass::new::<T, _>(
-                gpu,
-                FISTA_STEP,
-                &params,
-                &[&gz, &a0, &scal, &done, &x, &z],
-                flat,
-            )?;
+            if steps.len() < it {
+                let params = Params {
+                    m: m as u32,
+                    n: nc as u32,
+                    third: positive,
+                    fourth: (it - 1) as u32,
+                };
+                steps.push(Pass::new::<T, _>(
+                    gpu,
+                    FISTA_STEP,
+                    &params,
+                    &[&gz, &a0, &scal, &done, &x, &z],
+                    flat,
+                )?);
+            }
             timers.extend(gz_pass.record(gpu, &mut encoder));
-            timers.extend(step_pass.record(gpu, &mut encoder));
+            timers.extend(steps[it - 1].record(gpu, &mut encoder));
             if it % job.check_every != 0 && it != job.max_iter {
                 continue;
             }

@@ -14,15 +14,12 @@ use dictum_linalg::backend::{Declined, Pursuit, PursuitCodes, PursuitRule, Trans
 use crate::buffers;
 use crate::device::Gpu;
 use crate::dispatch::{self, wrapped};
-use crate::gemm::{self, operand};
+use crate::gemm::{self, TILE, operand};
 use crate::pipelines::{PURSUIT, SELECTION};
 use crate::precision::{DeviceReal, bytes};
 
 /// The largest support the shader holds (its `KMAX`: `L⁻¹` lives in workgroup memory).
 pub(crate) const MAX_ATOMS: usize = 64;
-
-/// Rows of the GEMM's output tile (the GEMM shader's `TILE`).
-const TILE: usize = 64;
 
 /// Bytes of a chunk's largest buffer (correlations or signals): a chunk of W2's shape
 /// (m = 4096) holds 16 384 signals.
